@@ -1,0 +1,83 @@
+"""The `dblb` role: HAProxy in front of the Galera nodes, and what a test needs from it
+(its listeners' addresses, and its own view of backend health from the stats page)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pymysql
+import requests
+from testcontainers.core.network import Network
+
+from lab.docker_env import RunIdentity
+from lab.failover import FailoverProfile
+from lab.galera import OX_DB_PASSWORD, OX_DB_USER
+from lab.haproxy_config import READ_PORT, STATS_PORT, WRITE_PORT, render_haproxy_cfg
+from lab.nodes import Node, container_spec, start_container
+
+
+@dataclass(frozen=True)
+class Backend:
+    listener: str
+    server: str
+    status: str  # UP, DOWN, "UP 1/2" (rising), MAINT, no check
+    check: str  # last check result, e.g. L7OK, L7STS (503), L4TOUT
+    backup: bool
+    sessions: int
+
+
+class Dblb(Node):
+    WRITE = "galera-write"
+    READ = "galera-read"
+
+    @classmethod
+    def start(
+        cls,
+        run: RunIdentity,
+        network: Network,
+        image: str,
+        members: Sequence[str],
+        profile: FailoverProfile,
+    ) -> Dblb:
+        """Start HAProxy; it need not wait for the Galera nodes (servers resolve at runtime)."""
+        spec = container_spec(run, network, image, "dblb", "dblb").with_copy_into_container(
+            render_haproxy_cfg(members, profile).encode(), "/etc/haproxy/haproxy.cfg"
+        )
+        return cls(start_container(spec).container)
+
+    def backends(self, timeout: float = 3.0) -> list[Backend]:
+        """HAProxy's own view, from the stats page's CSV export."""
+        resp = requests.get(f"http://{self.ip}:{STATS_PORT}/;csv", timeout=timeout)
+        resp.raise_for_status()
+        rows = csv.DictReader(io.StringIO(resp.text.lstrip("# ")))
+        return [
+            Backend(
+                listener=r["pxname"],
+                server=r["svname"],
+                status=r["status"],
+                check=r.get("check_status", ""),
+                backup=r.get("bck") == "1",
+                sessions=int(r.get("scur") or 0),
+            )
+            for r in rows
+            if r["svname"] not in ("FRONTEND", "BACKEND")
+        ]
+
+    def up_servers(self, listener: str) -> list[str]:
+        return [b.server for b in self.backends() if b.listener == listener and b.status == "UP"]
+
+    def connect(self, write: bool = True, timeout: float = 5.0) -> pymysql.Connection:
+        """A connection as the OX user through the write (3306) or read (3307) listener."""
+        return pymysql.connect(
+            host=self.ip,
+            port=WRITE_PORT if write else READ_PORT,
+            user=OX_DB_USER,
+            password=OX_DB_PASSWORD,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            autocommit=True,
+        )

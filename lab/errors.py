@@ -1,0 +1,32 @@
+"""One exception family for the lab, so the CLI and the pytest plugin can report any
+lab failure as one readable line while library errors are translated at the boundary."""
+
+
+class LabError(Exception):
+    """Base of every error the lab raises on purpose; its message is meant for a user."""
+
+
+class ConfigError(LabError):
+    """Bad input (unknown flavour, topology or profile): found before Docker is touched."""
+
+
+class DockerUnavailable(LabError):
+    """The Docker engine cannot be reached or is too old."""
+
+
+class ImageError(LabError):
+    """An image is missing, or building it (or its base) failed."""
+
+
+class StartupError(LabError):
+    """A container or service did not become ready; the message names the cause."""
+
+
+class ClusterFormationError(StartupError):
+    """A Galera node failed to bootstrap or join; carries the relevant log excerpt."""
+
+    def __init__(self, node: str, reason: str, excerpt: str = "") -> None:
+        self.node = node
+        self.reason = reason
+        self.excerpt = excerpt
+        super().__init__(f"{node}: {reason}")

@@ -1,0 +1,220 @@
+"""Image pipeline: one folder per role under lab/images/, each a Dockerfile taking
+ARG BASE. Works on hosts without a registry: a base image that is neither local nor
+pullable is made from Debian's mirror with debootstrap and `docker import`.
+
+A build is skipped when an image with the same tag carries the same context hash (the
+role folder's files, build args and base image id), so a rebuild with nothing changed
+costs a few Docker API calls instead of a docker build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from lab import __version__
+from lab.docker_env import LABEL_ROLE, LABEL_VERSION
+from lab.errors import ImageError
+from lab.flavours import Flavour
+
+IMAGES_DIR = Path(__file__).parent / "images"
+LABEL_FLAVOUR = "ox-lab.flavour"
+LABEL_CONTEXT_HASH = "ox-lab.context-hash"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+
+Progress = Callable[[str], None]
+
+
+def _stderr_progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """A role's image for one flavour: folder, tag and build args."""
+
+    role: str
+    flavour: Flavour
+    build_args: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def context_dir(self) -> Path:
+        return IMAGES_DIR / self.role
+
+    @property
+    def tag(self) -> str:
+        return f"oxlab/{self.role}:{self.flavour.name}"
+
+    def all_build_args(self) -> dict[str, str]:
+        return {"BASE": self.flavour.base_image, **self.build_args}
+
+    def context_hash(self, base_image_id: str) -> str:
+        digest = hashlib.sha256()
+        for path in sorted(p for p in self.context_dir.rglob("*") if p.is_file()):
+            if "__pycache__" in path.parts:
+                continue
+            digest.update(str(path.relative_to(self.context_dir)).encode())
+            digest.update(path.read_bytes())
+        for key, value in sorted(self.all_build_args().items()):
+            digest.update(f"{key}={value}".encode())
+        digest.update(base_image_id.encode())
+        return digest.hexdigest()[:16]
+
+
+def galera_image(flavour: Flavour) -> ImageSpec:
+    return ImageSpec(
+        "galera",
+        flavour,
+        {"FLAVOUR": flavour.name, "SERVER_PACKAGES": " ".join(flavour.server_packages)},
+    )
+
+
+def dblb_image(flavour: Flavour) -> ImageSpec:
+    return ImageSpec("haproxy", flavour)
+
+
+def images_for(flavour: Flavour) -> list[ImageSpec]:
+    return [galera_image(flavour), dblb_image(flavour)]
+
+
+def image_present(client: docker.DockerClient, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def ensure_base_image(
+    client: docker.DockerClient, flavour: Flavour, progress: Progress = _stderr_progress
+) -> str:
+    """Return the id of the flavour's base image: local, else pulled, else made."""
+    tag = flavour.base_image
+    try:
+        return str(client.images.get(tag).id)
+    except docker.errors.ImageNotFound:
+        pass
+    repo, _, version = tag.partition(":")
+    try:
+        progress(f"[base] pulling {tag}")
+        return str(client.images.pull(repo, tag=version or "latest").id)
+    except docker.errors.APIError as exc:
+        progress(f"[base] cannot pull {tag} ({str(exc).splitlines()[0][:120]}); making it")
+    return make_base_image(client, flavour, progress)
+
+
+def make_base_image(
+    client: docker.DockerClient, flavour: Flavour, progress: Progress = _stderr_progress
+) -> str:
+    """debootstrap --variant=minbase SUITE DIR MIRROR, then import DIR as the base tag."""
+    debootstrap = shutil.which("debootstrap") or _install_debootstrap(progress)
+    mirror = os.environ.get("LAB_DEBIAN_MIRROR", DEFAULT_MIRROR)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="oxlab-rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        cmd = [debootstrap, "--variant=minbase", flavour.debian_suite, str(rootfs), mirror]
+        progress(f"[base] {' '.join(cmd)}")
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            tail = "\n".join(result.stdout.splitlines()[-5:] + result.stderr.splitlines()[-5:])
+            raise ImageError(f"debootstrap {flavour.debian_suite} failed:\n{tail}")
+        tarball = Path(tmp) / "rootfs.tar"
+        subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
+        repo, _, version = flavour.base_image.partition(":")
+        progress(f"[base] docker import as {flavour.base_image}")
+        client.api.import_image_from_file(str(tarball), repository=repo, tag=version)
+    progress(f"[base] {flavour.base_image} made in {time.monotonic() - started:.1f}s")
+    return str(client.images.get(flavour.base_image).id)
+
+
+def _install_debootstrap(progress: Progress) -> str:
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise ImageError(
+            "no base image and no debootstrap to make one: install debootstrap "
+            "(apt-get install debootstrap) or load the base image with `docker load`"
+        )
+    progress("[base] installing debootstrap with apt-get")
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "debootstrap"]):
+        if subprocess.run(cmd, capture_output=True, check=False).returncode != 0:
+            raise ImageError(f"`{' '.join(cmd)}` failed; install debootstrap by hand")
+    return shutil.which("debootstrap") or "debootstrap"
+
+
+def build_image(
+    client: docker.DockerClient,
+    spec: ImageSpec,
+    base_image_id: str,
+    progress: Progress = _stderr_progress,
+) -> bool:
+    """Build one role image unless it is up to date; True when a build ran."""
+    context_hash = spec.context_hash(base_image_id)
+    try:
+        existing = client.images.get(spec.tag)
+        if (existing.labels or {}).get(LABEL_CONTEXT_HASH) == context_hash:
+            progress(f"[{spec.role}] {spec.tag} is up to date")
+            return False
+    except docker.errors.ImageNotFound:
+        pass
+    labels = {
+        LABEL_ROLE: spec.role,
+        LABEL_FLAVOUR: spec.flavour.name,
+        LABEL_VERSION: __version__,
+        LABEL_CONTEXT_HASH: context_hash,
+    }
+    started = time.monotonic()
+    recent: list[str] = []
+    try:
+        for chunk in client.api.build(
+            path=str(spec.context_dir),
+            tag=spec.tag,
+            buildargs=spec.all_build_args(),
+            labels=labels,
+            rm=True,
+            forcerm=True,
+            decode=True,
+        ):
+            if "error" in chunk:
+                raise ImageError(
+                    f"building {spec.tag} failed: {chunk['error'].strip()}\n" + "\n".join(recent)
+                )
+            for line in str(chunk.get("stream", "")).splitlines():
+                if line.strip():
+                    recent = (recent + [line])[-15:]
+                if line.startswith("Step "):
+                    progress(f"[{spec.role}] {line}")
+    except docker.errors.APIError as exc:
+        raise ImageError(f"building {spec.tag} failed: {exc}") from None
+    progress(f"[{spec.role}] built {spec.tag} in {time.monotonic() - started:.1f}s")
+    return True
+
+
+def build_images(
+    client: docker.DockerClient,
+    specs: Iterable[ImageSpec],
+    progress: Progress = _stderr_progress,
+) -> None:
+    """Make the base image(s), then build the role images in parallel."""
+    specs = list(specs)
+    base_ids = {f.name: ensure_base_image(client, f, progress) for f in {s.flavour for s in specs}}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [
+            pool.submit(build_image, client, s, base_ids[s.flavour.name], progress) for s in specs
+        ]
+        for future in futures:
+            future.result()
+
+
+def missing_images(client: docker.DockerClient, specs: Iterable[ImageSpec]) -> list[str]:
+    return [s.tag for s in specs if not image_present(client, s.tag)]

@@ -1,0 +1,246 @@
+"""A lab: one topology's containers on one network, brought up in parallel where the
+guide allows it and torn down by label. Used by the CLI (`lab up`, kept until `lab down`)
+and by the pytest plugin (one lab per session and xdist worker, removed at the end)."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import docker
+import docker.errors
+import pymysql
+from testcontainers.core.network import Network
+
+from lab.dblb import Dblb
+from lab.docker_env import (
+    LABEL_KEEP,
+    LABEL_LAB,
+    LABEL_ROLE,
+    LABEL_RUN,
+    RunIdentity,
+    connect,
+    remove_run,
+    sweep_stale,
+)
+from lab.errors import ImageError, LabError
+from lab.failover import get_profile
+from lab.flavours import get_flavour
+from lab.galera import GaleraCluster, GaleraNode, GaleraPlan
+from lab.galera_config import GaleraSettings
+from lab.images import build_images, dblb_image, galera_image, images_for, missing_images
+from lab.topology import TOPOLOGIES, LabRequest
+from lab.waiting import poll
+
+Progress = Callable[[str], None]
+
+
+def stderr_progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass
+class LabOptions:
+    """Knobs beyond the request that tests turn (the guide's common mistakes)."""
+
+    name: str = "default"
+    keep: bool = False  # True for `lab up`: survives the process, removed by `lab down`
+    build_missing_images: bool = True
+    create_sst_user: bool = True
+    provider_path: str | None = None
+
+
+@dataclass
+class Lab:
+    request: LabRequest
+    options: LabOptions = field(default_factory=LabOptions)
+    progress: Progress = stderr_progress
+    client: docker.DockerClient | None = None
+    run: RunIdentity | None = None
+    galera: GaleraCluster | None = None
+    dblb: Dblb | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    _network: Network | None = None
+
+    # -- bringing up ---------------------------------------------------------------------
+
+    def up(self) -> Lab:
+        """Validate, sweep stale runs, build missing images, then start the topology.
+
+        Anything half-started is removed before the error propagates.
+        """
+        self.request.validate()
+        client = self.client = self.client or connect()
+        sweep_stale(client)
+        if self.options.keep and find_lab_runs(client, self.options.name):
+            raise LabError(
+                f"lab {self.options.name!r} is already up; `lab status` shows it, "
+                "`lab down` removes it"
+            )
+        self._ensure_images(client)
+        self.run = RunIdentity.new(
+            self.options.name,
+            self.options.keep,
+            topology=self.request.topology,
+            flavour=self.request.flavour,
+            profile=self.request.profile,
+        )
+        started = time.monotonic()
+        try:
+            self._start_topology()
+        except BaseException:
+            self.down()
+            raise
+        self.timings["up"] = time.monotonic() - started
+        return self
+
+    def _ensure_images(self, client: docker.DockerClient) -> None:
+        """Build what is missing or stale (an up-to-date image costs one API call)."""
+        specs = images_for(get_flavour(self.request.flavour))
+        if self.options.build_missing_images:
+            build_images(client, specs, self.progress)
+            return
+        missing = missing_images(client, specs)
+        if missing:
+            raise ImageError(f"missing images: {', '.join(missing)}; run `lab images build`")
+
+    def _start_topology(self) -> None:
+        assert self.run is not None
+        topology = TOPOLOGIES[self.request.topology]
+        flavour = get_flavour(self.request.flavour)
+        profile = get_profile(self.request.profile)
+        network = Network(docker_network_kw={"labels": self.run.labels()})
+        network.name = self.run.resource_name("net")
+        self._network = network.create()
+        ox_user_host = _mysql_host_mask(self._network)
+
+        # HAProxy does not need the databases to start, so it starts beside the cluster.
+        dblb_result: list[Dblb | BaseException] = []
+
+        def start_dblb() -> None:
+            try:
+                dblb_result.append(
+                    Dblb.start(
+                        self.run,  # type: ignore[arg-type]
+                        network,
+                        dblb_image(flavour).tag,
+                        topology.galera_members,
+                        profile,
+                    )
+                )
+            except BaseException as exc:  # handed to the main thread
+                dblb_result.append(exc)
+
+        dblb_thread = threading.Thread(target=start_dblb, daemon=True)
+        if topology.dblb:
+            dblb_thread.start()
+        plan = GaleraPlan(
+            settings=GaleraSettings(
+                flavour=flavour,
+                profile=profile,
+                members=topology.galera_members,
+                sst_method=self.request.sst_method,
+                provider_path=self.options.provider_path,
+            ),
+            image=galera_image(flavour).tag,
+            create_sst_user=self.options.create_sst_user,
+        )
+        t0 = time.monotonic()
+        try:
+            self.galera = GaleraCluster.start(self.run, network, ox_user_host, plan, self.progress)
+        finally:
+            if topology.dblb:
+                dblb_thread.join()
+        self.timings["galera_synced"] = time.monotonic() - t0
+        if topology.dblb:
+            result = dblb_result[0]
+            if isinstance(result, BaseException):
+                raise result
+            self.dblb = result
+            self.wait_writable()
+            self.timings["dblb_serving_writes"] = time.monotonic() - t0
+
+    def wait_writable(self, timeout: float = 60.0) -> str:
+        """Poll until a write through HAProxy's write listener commits; returns the writer."""
+        assert self.dblb is not None
+        dblb = self.dblb
+
+        def write() -> str:
+            with dblb.connect(write=True, timeout=2) as conn, conn.cursor() as cur:
+                cur.execute("CREATE DATABASE IF NOT EXISTS oxlab_ready")
+                cur.execute("SELECT @@hostname")
+                return str(cur.fetchone()[0])
+
+        return poll(
+            write,
+            timeout=timeout,
+            what="HAProxy's write listener to accept writes",
+            retry_on=(pymysql.err.MySQLError, OSError),
+        )
+
+    # -- finding again, tearing down ------------------------------------------------------
+
+    @classmethod
+    def attach(cls, name: str, client: docker.DockerClient | None = None) -> Lab:
+        """The kept lab called `name` (started by `lab up`), rebuilt from its labels."""
+        client = client or connect()
+        runs = find_lab_runs(client, name)
+        if not runs:
+            raise LabError(f"no lab {name!r} is up; `lab up` starts one")
+        run_id = sorted(runs)[-1]
+        containers = client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={run_id}"})
+        labels = containers[0].labels if containers else {}
+        request = LabRequest(
+            topology=labels.get("ox-lab.topology", "galera"),
+            flavour=labels.get("ox-lab.flavour", "?"),
+            profile=labels.get("ox-lab.profile", "?"),
+        )
+        lab = cls(request, LabOptions(name=name, keep=True), client=client)
+        lab.run = RunIdentity(run_id, name, True)
+        galera = sorted(
+            (GaleraNode(c) for c in containers if c.labels.get(LABEL_ROLE) == "galera"),
+            key=lambda n: n.name,
+        )
+        lab.galera = GaleraCluster(galera) if galera else None
+        dblb = [Dblb(c) for c in containers if c.labels.get(LABEL_ROLE) == "dblb"]
+        lab.dblb = dblb[0] if dblb else None
+        return lab
+
+    def down(self) -> None:
+        """Remove everything this lab's run created (by label), and nothing else."""
+        if self.client is not None and self.run is not None:
+            remove_run(self.client, self.run.run_id)
+
+    def nodes(self) -> list[GaleraNode | Dblb]:
+        return [*(self.galera.nodes if self.galera else []), *([self.dblb] if self.dblb else [])]
+
+    def logs(self, tail: int = 200) -> dict[str, str]:
+        return {node.name: node.logs(tail=tail) for node in self.nodes()}
+
+    def __enter__(self) -> Lab:
+        return self.up()
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+
+def find_lab_runs(client: docker.DockerClient, name: str) -> set[str]:
+    """Run ids of kept labs called `name` that still have resources."""
+    filters = {"label": [f"{LABEL_LAB}={name}", f"{LABEL_KEEP}=1"]}
+    found = client.containers.list(all=True, filters=filters)
+    found += client.networks.list(filters=filters)
+    return {r.attrs.get("Labels", r.attrs.get("Config", {}).get("Labels", {}))[LABEL_RUN] for r in found}
+
+
+def _mysql_host_mask(network: Network) -> str:
+    """The lab network as a MySQL host pattern ('172.18.0.0/255.255.0.0'): the OX user
+    may connect from the lab's own hosts (and the Docker host's gateway), nowhere else."""
+    net = network._network  # noqa: SLF001 - testcontainers keeps the docker-py object here
+    assert net is not None
+    net.reload()
+    subnet = ipaddress.ip_network(net.attrs["IPAM"]["Config"][0]["Subnet"])
+    return f"{subnet.network_address}/{subnet.netmask}"
