@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import docker
 import docker.errors
 import pymysql
+import requests
 from testcontainers.core.network import Network
 
 from lab.dblb import Dblb
@@ -27,10 +28,10 @@ from lab.docker_env import (
     remove_run,
     sweep_stale,
 )
-from lab.errors import ImageError, LabError
+from lab.errors import ImageError, LabError, StartupError
 from lab.failover import get_profile
 from lab.flavours import get_flavour
-from lab.galera import GaleraCluster, GaleraNode, GaleraPlan
+from lab.galera import GaleraCluster, GaleraNode, GaleraPlan, NotReady
 from lab.galera_config import GaleraSettings
 from lab.images import build_images, dblb_image, galera_image, images_for, missing_images
 from lab.topology import TOPOLOGIES, LabRequest
@@ -64,7 +65,6 @@ class Lab:
     galera: GaleraCluster | None = None
     dblb: Dblb | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    _network: Network | None = None
 
     # -- bringing up ---------------------------------------------------------------------
 
@@ -113,10 +113,8 @@ class Lab:
         topology = TOPOLOGIES[self.request.topology]
         flavour = get_flavour(self.request.flavour)
         profile = get_profile(self.request.profile)
-        network = Network(docker_network_kw={"labels": self.run.labels()})
-        network.name = self.run.resource_name("net")
-        self._network = network.create()
-        ox_user_host = _mysql_host_mask(self._network)
+        network = new_network(self.run)
+        ox_user_host = mysql_host_mask(network)
 
         # HAProxy does not need the databases to start, so it starts beside the cluster.
         dblb_result: list[Dblb | BaseException] = []
@@ -182,6 +180,39 @@ class Lab:
             retry_on=(pymysql.err.MySQLError, OSError),
         )
 
+    def health_problems(self) -> list[str]:
+        """What keeps the lab from its healthy steady state (empty when healthy): every
+        node passes the guide's verification table and HAProxy has every server UP."""
+        problems: list[str] = []
+        if self.galera:
+            size = len(self.galera.nodes)
+            for node in self.galera.nodes:
+                try:
+                    problems += [f"{node.name}: {p}" for p in node.verification_failures(size)]
+                except NotReady as exc:
+                    problems.append(str(exc))
+        if self.dblb:
+            for b in self.dblb.backends():
+                wanted = "DOWN" if (b.listener == Dblb.WRITE and b.backup) else "UP"
+                if b.status != wanted:
+                    problems.append(f"HAProxy {b.listener}/{b.server} is {b.status}, want {wanted}")
+        return problems
+
+    def wait_healthy(self, timeout: float = 90.0) -> None:
+        """Poll until health_problems() is empty; the error lists what still is not."""
+        last: list[str] = []
+
+        def healthy() -> bool:
+            nonlocal last
+            last = self.health_problems()
+            return not last
+
+        try:
+            poll(healthy, timeout=timeout, what="the lab to be healthy", interval=0.3,
+                 retry_on=(requests.RequestException,))
+        except StartupError as exc:
+            raise StartupError(f"{exc}: " + "; ".join(last)) from None
+
     # -- finding again, tearing down ------------------------------------------------------
 
     @classmethod
@@ -236,7 +267,14 @@ def find_lab_runs(client: docker.DockerClient, name: str) -> set[str]:
     return {r.attrs.get("Labels", r.attrs.get("Config", {}).get("Labels", {}))[LABEL_RUN] for r in found}
 
 
-def _mysql_host_mask(network: Network) -> str:
+def new_network(run: RunIdentity) -> Network:
+    """The lab's own bridge network, labelled like its containers."""
+    network = Network(docker_network_kw={"labels": run.labels()})
+    network.name = run.resource_name("net")
+    return network.create()
+
+
+def mysql_host_mask(network: Network) -> str:
     """The lab network as a MySQL host pattern ('172.18.0.0/255.255.0.0'): the OX user
     may connect from the lab's own hosts (and the Docker host's gateway), nowhere else."""
     net = network._network  # noqa: SLF001 - testcontainers keeps the docker-py object here

@@ -14,6 +14,7 @@ Settings (environment, Percona's names where it has them):
   AVAILABLE_WHEN_DONOR=0     a Donor/Desynced node (state 2) counts as available when 1
   AVAILABLE_WHEN_READONLY=1  a read_only node counts as available when 1
   CLUSTERCHECK_CONNECT_TIMEOUT=2  seconds; a hung mysqld is a 503, not a hang
+  CLUSTERCHECK_PEER_TIMEOUT=0.2   seconds /master waits for each peer's answer
   CLUSTERCHECK_DRAIN_FILE=/var/tmp/clustercheck.disabled  present: 503 (maintenance)
 Runs inside the Galera image with Debian's python3-pymysql; the decision is a pure
 function so it is unit-tested without a server.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import os
 import sys
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -37,6 +39,7 @@ class Options:
     available_when_donor: bool = False
     available_when_readonly: bool = True
     connect_timeout: float = 2.0
+    peer_timeout: float = 0.2
     drain_file: str = "/var/tmp/clustercheck.disabled"
     socket: str = "/run/mysqld/mysqld.sock"
     user: str = "clustercheckuser"
@@ -49,6 +52,7 @@ class Options:
             available_when_donor=env.get("AVAILABLE_WHEN_DONOR", "0") == "1",
             available_when_readonly=env.get("AVAILABLE_WHEN_READONLY", "1") == "1",
             connect_timeout=float(env.get("CLUSTERCHECK_CONNECT_TIMEOUT", "2")),
+            peer_timeout=float(env.get("CLUSTERCHECK_PEER_TIMEOUT", "0.2")),
             drain_file=env.get("CLUSTERCHECK_DRAIN_FILE", cls.drain_file),
             user=env.get("CLUSTERCHECK_USER", cls.user),
             password=env.get("CLUSTERCHECK_PASSWORD", cls.password),
@@ -136,20 +140,32 @@ def query_node(opts: Options) -> tuple[dict[str, str] | None, dict[str, str] | N
 
 
 def healthy_peer_names(status: dict[str, str], me: str, timeout: float) -> list[str]:
-    """Ask each member of this node's component (wsrep_incoming_addresses) for its /."""
-    names = []
-    for address in status.get("wsrep_incoming_addresses", "").split(","):
-        host = address.rsplit(":", 1)[0].strip()
-        if not host or host == "AUTO":
-            continue
+    """Ask each member of this node's component (wsrep_incoming_addresses) for its /, all
+    at once and briefly: the whole /master answer must fit in HAProxy's check timeout, and
+    a peer that is cut off (no RST, just silence) would otherwise hold it up."""
+    hosts = [
+        address.rsplit(":", 1)[0].strip()
+        for address in status.get("wsrep_incoming_addresses", "").split(",")
+    ]
+
+    def ask(host: str) -> str:
         try:
             with urllib.request.urlopen(f"http://{host}:9200/", timeout=timeout) as resp:
                 name = resp.headers.get("X-Node-Name", "")
-                if resp.status == 200 and name and name != me:
-                    names.append(name)
+                return name if resp.status == 200 and name != me else ""
         except OSError:
-            continue  # unreachable or 503: not a healthy peer
-    return names
+            return ""  # unreachable, silent or 503: not a healthy peer
+
+    hosts = [h for h in hosts if h and h != "AUTO"]
+    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
+        return [name for name in pool.map(ask, hosts) if name]
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a checker that hangs up early is normal; nothing worth a traceback
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -161,7 +177,7 @@ class Handler(BaseHTTPRequestHandler):
         verdict = evaluate(status, variables, opts, os.path.exists(opts.drain_file), error)
         body = verdict.body()
         if self.path.rstrip("/") == "/master" and verdict.available and status is not None:
-            peers = healthy_peer_names(status, verdict.node, opts.connect_timeout)
+            peers = healthy_peer_names(status, verdict.node, opts.peer_timeout)
             if not is_master(verdict.node, peers):
                 verdict.available = False
                 body = f"{verdict.node} is healthy but not the writer: {min(peers)} is.\n"
@@ -178,11 +194,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("X-Node-Name", verdict.node)
         self.send_header("Connection", "close")
         self.end_headers()
-        try:
-            self.wfile.write(data)
-        except OSError:
-            pass  # HAProxy may close once it has read the status line
-
+        self.wfile.write(data)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass  # HAProxy polls every few hundred ms; the server's own log stays readable
@@ -190,8 +202,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     Handler.opts = Options.from_env(dict(os.environ))
-    server = ThreadingHTTPServer(("0.0.0.0", Handler.opts.port), Handler)
-    server.daemon_threads = True
+    server = QuietServer(("0.0.0.0", Handler.opts.port), Handler)
     print(f"clustercheck listening on :{Handler.opts.port}", file=sys.stderr, flush=True)
     server.serve_forever()
 

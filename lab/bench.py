@@ -1,0 +1,79 @@
+"""Benchmarks that print figures (never timed assertions in tests): how long the lab
+takes to come up compared with the floor, and how long image builds take."""
+
+from __future__ import annotations
+
+import time
+
+import docker
+
+from lab.docker_env import RunIdentity, remove_run
+from lab.failover import get_profile
+from lab.flavours import get_flavour
+from lab.galera import GaleraCluster, GaleraPlan
+from lab.galera_config import GaleraSettings
+from lab.images import build_images, images_for
+from lab.lab import Lab, LabOptions, Progress, mysql_host_mask, new_network
+from lab.topology import TOPOLOGIES, LabRequest
+
+
+def measure_floor(client: docker.DockerClient, request: LabRequest, progress: Progress) -> float:
+    """The floor: the Galera nodes alone, first start plus serial joins, nothing else."""
+    flavour = get_flavour(request.flavour)
+    run = RunIdentity.new("bench-floor", keep=False)
+    network = new_network(run)
+    try:
+        plan = GaleraPlan(
+            settings=GaleraSettings(
+                flavour=flavour,
+                profile=get_profile(request.profile),
+                members=TOPOLOGIES[request.topology].galera_members,
+                sst_method=request.sst_method,
+            ),
+            image=images_for(flavour)[0].tag,
+        )
+        started = time.monotonic()
+        GaleraCluster.start(run, network, mysql_host_mask(network), plan, progress)
+        return time.monotonic() - started
+    finally:
+        remove_run(client, run.run_id)
+
+
+def bench_up(client: docker.DockerClient, request: LabRequest, progress: Progress) -> str:
+    request.validate()
+    build_images(client, images_for(get_flavour(request.flavour)), progress)
+    floor = measure_floor(client, request, progress)
+    lab = Lab(request, LabOptions(name="bench"), progress=progress, client=client)
+    try:
+        lab.up()
+    finally:
+        lab.down()
+    whole = lab.timings["up"]
+    return "\n".join(
+        [
+            f"lab up ({request.topology}, {request.flavour}, profile {request.profile}, "
+            f"SST {request.sst_method}), images cached:",
+            f"  whole lab: Synced and HAProxy serving writes  {whole:6.1f} s",
+            f"  floor: Galera nodes alone (start + serial joins) {floor:6.1f} s",
+            f"  ratio whole/floor                               {whole / floor:6.2f}",
+        ]
+    )
+
+
+def bench_build(client: docker.DockerClient, request: LabRequest, progress: Progress, cold: bool) -> str:
+    specs = images_for(get_flavour(request.flavour))
+    if cold:
+        for spec in specs:
+            try:
+                client.images.remove(spec.tag, force=True)
+            except docker.errors.ImageNotFound:
+                pass
+        client.api.prune_builds() if hasattr(client.api, "prune_builds") else None
+    started = time.monotonic()
+    build_images(client, specs, progress)
+    first = time.monotonic() - started
+    started = time.monotonic()
+    build_images(client, specs, progress)
+    again = time.monotonic() - started
+    kind = "cold build (role images removed, base image kept)" if cold else "build"
+    return f"{kind}: {first:.1f} s\nrebuild with nothing changed: {again:.2f} s"

@@ -1,0 +1,189 @@
+"""`lab`: bring the guide's cluster up, show its status, tear it down, check the host.
+
+Every failure the user can cause or fix (bad flag, Docker unreachable, missing image,
+a node that cannot join) ends as one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+
+import docker
+import docker.errors
+
+from lab import __version__
+from lab.bench import bench_build, bench_up
+from lab.docker_env import LABEL_RUN, connect, remove_resources
+from lab.errors import ClusterFormationError, LabError
+from lab.failover import DEFAULT_PROFILE, PROFILES
+from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
+from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
+from lab.images import build_images, image_present, images_for
+from lab.lab import Lab, LabOptions, find_lab_runs, stderr_progress
+from lab.status import render_status
+from lab.topology import DEFAULT_TOPOLOGY, TOPOLOGIES, LabRequest
+
+
+def _request(args: argparse.Namespace) -> LabRequest:
+    return LabRequest(
+        topology=args.topology, flavour=args.flavour, profile=args.profile, sst_method=args.sst
+    )
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    request = _request(args)
+    request.validate()  # before Docker is touched
+    lab = Lab(request, LabOptions(name=args.name, keep=True)).up()
+    print(f"lab {args.name!r} up in {lab.timings['up']:.1f} s")
+    print(render_status(lab))
+    print(f"`lab status --name {args.name}` shows this again; `lab down --name {args.name}` removes it.")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    print(render_status(Lab.attach(args.name)))
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    client = connect()
+    if args.all:
+        removed = remove_resources(client, {"label": [LABEL_RUN]})
+        print(f"removed {removed} lab resource(s) (containers, networks, volumes)")
+        return 0
+    runs = find_lab_runs(client, args.name)
+    if not runs:
+        print(f"no lab {args.name!r} is up; nothing to remove")
+        return 0
+    removed = sum(remove_resources(client, {"label": [f"{LABEL_RUN}={r}"]}) for r in runs)
+    print(f"lab {args.name!r} removed ({removed} resources)")
+    return 0
+
+
+def cmd_images_build(args: argparse.Namespace) -> int:
+    flavours = [get_flavour(f) for f in (args.flavour or [DEFAULT_FLAVOUR])]
+    client = connect()
+    build_images(client, [s for f in flavours for s in images_for(f)], stderr_progress)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    client = connect()
+    request = _request(args)
+    if args.what == "up":
+        print(bench_up(client, request, stderr_progress))
+    else:
+        print(bench_build(client, request, stderr_progress, cold=args.cold))
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    problems = 0
+
+    def report(ok: bool, what: str, detail: str) -> None:
+        nonlocal problems
+        problems += 0 if ok else 1
+        print(f"{'ok  ' if ok else 'FAIL'}  {what}: {detail}")
+
+    try:
+        client = connect()
+    except LabError as exc:
+        report(False, "Docker engine", str(exc))
+        return 1
+    version = client.version()
+    report(True, "Docker engine", f"{version.get('Version')} (API {version.get('ApiVersion')})")
+    root = client.info().get("DockerRootDir", "/var/lib/docker")
+    if os.path.isdir(root):
+        free_gb = shutil.disk_usage(root).free / 1e9
+        report(free_gb > 5, "disk", f"{free_gb:.0f} GB free under {root} (images need ~2 GB)")
+    for flavour in FLAVOURS.values():
+        if image_present(client, flavour.base_image):
+            report(True, f"base image {flavour.base_image}", "present")
+        else:
+            makeable = bool(shutil.which("debootstrap")) or (
+                os.geteuid() == 0 and bool(shutil.which("apt-get"))
+            )
+            report(
+                makeable,
+                f"base image {flavour.base_image}",
+                "absent; will be pulled or made with debootstrap"
+                if makeable
+                else "absent and cannot be made: install debootstrap",
+            )
+        for spec in images_for(flavour):
+            present = image_present(client, spec.tag)
+            print(f"{'ok  ' if present else 'info'}  image {spec.tag}: "
+                  f"{'present' if present else 'not built yet (`lab images build` or `lab up` builds it)'}")
+    return 1 if problems else 0
+
+
+def _add_lab_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--topology", default=DEFAULT_TOPOLOGY, help=f"one of {', '.join(TOPOLOGIES)}")
+    p.add_argument("--flavour", default=DEFAULT_FLAVOUR, help=f"one of {', '.join(FLAVOURS)}")
+    p.add_argument("--profile", default=DEFAULT_PROFILE, help=f"failover profile: {', '.join(PROFILES)}")
+    p.add_argument("--sst", default=DEFAULT_SST_METHOD, help=f"SST method: {', '.join(SST_METHODS)}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lab", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"ox-cluster-lab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="bring a lab up and print its status")
+    _add_lab_flags(up)
+    up.add_argument("--name", default="default", help="lab name (several labs may run)")
+    up.set_defaults(func=cmd_up)
+
+    status = sub.add_parser("status", help="wsrep table per node, HAProxy backends")
+    status.add_argument("--name", default="default")
+    status.set_defaults(func=cmd_status)
+
+    down = sub.add_parser("down", help="remove a lab (only labelled resources)")
+    down.add_argument("--name", default="default")
+    down.add_argument("--all", action="store_true", help="every lab resource, test runs too")
+    down.set_defaults(func=cmd_down)
+
+    doctor = sub.add_parser("doctor", help="check Docker, disk and images")
+    doctor.set_defaults(func=cmd_doctor)
+
+    images = sub.add_parser("images", help="image pipeline")
+    images_sub = images.add_subparsers(dest="images_command", required=True)
+    build = images_sub.add_parser("build", help="build role images (base made if needed)")
+    build.add_argument("--flavour", action="append", help="repeatable; default: " + DEFAULT_FLAVOUR)
+    build.set_defaults(func=cmd_images_build)
+
+    bench = sub.add_parser("bench", help="print timings: `up` (lab vs floor) or `build`")
+    bench.add_argument("what", choices=["up", "build"])
+    bench.add_argument("--cold", action="store_true", help="build: remove role images first")
+    _add_lab_flags(bench)
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except ClusterFormationError as exc:
+        print(f"lab: error: {exc}", file=sys.stderr)
+        if exc.excerpt:
+            print(exc.excerpt, file=sys.stderr)
+        return 1
+    except LabError as exc:
+        print(f"lab: error: {exc}", file=sys.stderr)
+        return 1
+    except docker.errors.DockerException as exc:
+        print(f"lab: error: Docker: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lab: interrupted; started containers were removed", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Human-readable status of a lab: the guide's wsrep verification table per node and
+HAProxy's view of its backends, as `lab status` prints it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import requests
+
+from lab.haproxy_config import READ_PORT, STATS_PORT, WRITE_PORT
+from lab.lab import Lab
+from lab.errors import StartupError
+
+
+def table(rows: Sequence[dict[str, str]], columns: Sequence[str]) -> str:
+    widths = [max(len(c), *(len(r.get(c, "")) for r in rows)) for c in columns]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(r.get(c, "").ljust(w) for c, w in zip(columns, widths, strict=True)) for r in rows]
+    return "\n".join("  " + line.rstrip() for line in lines)
+
+
+def render_status(lab: Lab) -> str:
+    req = lab.request
+    run = lab.run.run_id if lab.run else "?"
+    out = [
+        f"lab {lab.options.name!r} (run {run}): topology {req.topology}, "
+        f"flavour {req.flavour}, failover profile {req.profile}"
+    ]
+    if lab.galera:
+        out.append('Galera nodes (show status like "%wsrep%"):')
+        rows = lab.galera.status_table()
+        columns = ["node", "wsrep_cluster_size", "wsrep_cluster_status", "wsrep_local_state",
+                   "wsrep_local_state_comment", "wsrep_ready"]
+        if any("error" in r for r in rows):
+            columns.append("error")
+        out.append(table(rows, columns))
+    if lab.dblb:
+        try:
+            ip = lab.dblb.ip
+            out.append(
+                f"HAProxy dblb: writes mysql://{ip}:{WRITE_PORT}  reads mysql://{ip}:{READ_PORT}  "
+                f"stats http://{ip}:{STATS_PORT}/"
+            )
+            rows = [
+                {
+                    "listener": b.listener,
+                    "server": b.server,
+                    "role": "backup" if b.backup else "active",
+                    "status": b.status,
+                    "last check": b.check,
+                    "sessions": str(b.sessions),
+                }
+                for b in lab.dblb.backends()
+            ]
+            out.append(table(rows, ["listener", "server", "role", "status", "last check", "sessions"]))
+        except (requests.RequestException, StartupError) as exc:
+            out.append(f"HAProxy dblb: not answering ({str(exc).splitlines()[0][:120]})")
+    return "\n".join(out)

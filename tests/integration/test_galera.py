@@ -1,0 +1,196 @@
+"""The guide's "Galera database setup" and "Loadbalancer options" sections, checked on a
+running 3-node cluster behind HAProxy."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from contextlib import AbstractContextManager
+from itertools import groupby
+
+import pymysql
+import pytest
+import requests
+
+from lab.dblb import Dblb
+from lab.faults import desynced, drained, isolated
+from lab.failover import get_profile
+from lab.galera import GaleraCluster, GaleraNode
+from lab.lab import Lab
+from lab.waiting import poll
+
+pytestmark = [pytest.mark.galera, pytest.mark.docker]
+
+
+def clustercheck(node: GaleraNode, path: str = "/") -> requests.Response:
+    return requests.get(f"http://{node.ip}:9200{path}", timeout=5)
+
+
+def backend_status(dblb: Dblb, listener: str, server: str) -> str:
+    return next(b.status for b in dblb.backends() if b.listener == listener and b.server == server)
+
+
+def detection_bound_s(lab: Lab, write: bool) -> float:
+    """inter*fall plus one interval of phase and the check timeout, with CPU slack."""
+    profile = get_profile(lab.request.profile)
+    timing = profile.write if write else profile.read
+    return (timing.inter_ms * (timing.fall + 1)) / 1000 + 2.0
+
+
+def test_guides_verification_table_holds_on_every_node(galera_cluster: GaleraCluster) -> None:
+    for node in galera_cluster.nodes:
+        status = node.wsrep_status()
+        assert status["wsrep_cluster_size"] == "3", f"{node.name} must see all three nodes"
+        assert status["wsrep_cluster_status"] == "Primary", f"{node.name} must be in the primary component"
+        assert status["wsrep_local_state"] == "4", f"{node.name} must be Synced (state 4)"
+        assert status["wsrep_local_state_comment"] == "Synced"
+        assert status["wsrep_ready"] == "ON", f"{node.name} must accept queries"
+
+
+def test_rows_written_on_one_node_are_read_on_every_other(galera_cluster: GaleraCluster) -> None:
+    db = f"repl_{uuid.uuid4().hex[:8]}"
+    first, *others = galera_cluster.nodes
+    with first.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {db}")
+        cur.execute(f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20))")
+        cur.executemany(f"INSERT INTO {db}.t VALUES (%s, %s)", [(i, f"row{i}") for i in range(10)])
+    for node in others:
+        # wsrep_sync_wait=1 (causal reads) makes the read wait for the writes to apply
+        with node.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT id, v FROM {db}.t ORDER BY id")
+            rows = cur.fetchall()
+        assert rows == tuple((i, f"row{i}") for i in range(10)), f"{node.name} must have every row"
+
+
+def test_root_is_secured_and_users_exist(galera_cluster: GaleraCluster) -> None:
+    node = galera_cluster.nodes[1]  # a joiner: everything arrived by state transfer
+    users = set(node.sql("SELECT CONCAT(User, '@', Host) FROM mysql.user").split())
+    assert not any(u.startswith("@") for u in users), f"no anonymous users: {users}"
+    assert {u for u in users if u.startswith("root@")} <= {"root@localhost", "root@127.0.0.1", "root@::1"}, (
+        "root must be local-only"
+    )
+    assert "sstuser@localhost" in users and "clustercheckuser@localhost" in users
+    assert "test" not in node.sql("SHOW DATABASES").split(), "the test database is removed"
+    with pytest.raises(pymysql.err.OperationalError):
+        pymysql.connect(host=node.ip, user="root", password="", connect_timeout=3)
+
+
+def test_writes_land_on_one_node_and_reads_spread_over_all(dblb: Dblb, healthy_lab: Lab) -> None:
+    writers = Counter()
+    for _ in range(12):
+        with dblb.connect(write=True) as conn, conn.cursor() as cur:
+            cur.execute("SELECT @@hostname")
+            writers[cur.fetchone()[0]] += 1
+    assert list(writers) == ["galera1"], f"all writes go to the active writer, got {writers}"
+    readers = Counter()
+    for _ in range(12):
+        with dblb.connect(write=False) as conn, conn.cursor() as cur:
+            cur.execute("SELECT @@hostname")
+            readers[cur.fetchone()[0]] += 1
+    assert set(readers) == {"galera1", "galera2", "galera3"}, f"round-robin reads, got {readers}"
+
+
+def test_exactly_one_node_answers_master(healthy_lab: Lab) -> None:
+    assert healthy_lab.galera
+    answers = {n.name: clustercheck(n, "/master").status_code for n in healthy_lab.galera.nodes}
+    assert answers == {"galera1": 200, "galera2": 503, "galera3": 503}, answers
+
+
+@pytest.mark.parametrize("fault", ["desync", "drain"])
+def test_unhealthy_node_leaves_rotation_and_returns(healthy_lab: Lab, fault: str) -> None:
+    assert healthy_lab.galera and healthy_lab.dblb
+    node, dblb = healthy_lab.galera.node("galera2"), healthy_lab.dblb
+    inject: AbstractContextManager[None] = desynced(node) if fault == "desync" else drained(node)
+    with inject:
+        resp = clustercheck(node)
+        assert resp.status_code == 503, "an unhealthy node must fail its health check"
+        expected = "Donor/Desynced" if fault == "desync" else "drained for maintenance"
+        assert expected in resp.text, f"the 503 body says why: {resp.text!r}"
+        started = time.monotonic()
+        poll(lambda: backend_status(dblb, "galera-read", "galera2") == "DOWN",
+             timeout=detection_bound_s(healthy_lab, write=False),
+             what="HAProxy to take galera2 out of the read rotation within inter*fall")
+        took = time.monotonic() - started
+        print(f"galera2 ({fault}) left the read rotation {took:.1f}s after its check failed")
+    poll(lambda: backend_status(dblb, "galera-read", "galera2") == "UP", timeout=30,
+         what="galera2 to return to the read rotation after healing")
+
+
+def test_partitioned_node_goes_non_primary_and_rejoins(healthy_lab: Lab) -> None:
+    assert healthy_lab.galera and healthy_lab.dblb
+    cluster, dblb = healthy_lab.galera, healthy_lab.dblb
+    node = cluster.node("galera3")
+    peers = [n for n in cluster.nodes if n is not node]
+    with isolated(node, peers):
+        poll(lambda: node.wsrep_status().get("wsrep_cluster_status") == "non-Primary",
+             timeout=60, what="the cut-off node to go non-Primary")
+        resp = clustercheck(node)
+        assert resp.status_code == 503 and "not Primary" in resp.text, resp.text
+        poll(lambda: backend_status(dblb, "galera-read", "galera3") == "DOWN",
+             timeout=detection_bound_s(healthy_lab, write=False),
+             what="HAProxy to take the non-Primary node out of rotation")
+        poll(lambda: peers[0].wsrep_status().get("wsrep_cluster_size") == "2", timeout=30,
+             what="the majority to drop the cut-off node from its view")
+        assert peers[0].wsrep_status()["wsrep_cluster_status"] == "Primary", (
+            "the two-node majority keeps quorum"
+        )
+        assert backend_status(dblb, "galera-write", "galera1") == "UP", (
+            "losing a reader must not take the writer out"
+        )
+        with dblb.connect(write=True) as conn, conn.cursor() as cur:
+            cur.execute("CREATE DATABASE IF NOT EXISTS during_partition")
+    poll(lambda: node.wsrep_status().get("wsrep_local_state_comment") == "Synced"
+         and node.wsrep_status().get("wsrep_cluster_size") == "3",
+         timeout=60, what="galera3 to rejoin Synced after the partition heals")
+    assert "during_partition" in node.sql("SHOW DATABASES").split(), (
+        "the rejoined node has the writes made while it was cut off"
+    )
+
+
+def test_write_listener_fails_over_to_one_backup_and_back(healthy_lab: Lab) -> None:
+    """Writes move to a backup when the active node fails its check, and at no moment do
+    two nodes hold write sessions (sampled from HAProxy's stats while faults run)."""
+    assert healthy_lab.galera and healthy_lab.dblb
+    dblb, active = healthy_lab.dblb, healthy_lab.galera.node("galera1")
+    writers: list[str] = []
+    overlaps: list[list[str]] = []
+    stop = threading.Event()
+
+    def write_forever() -> None:
+        while not stop.is_set():
+            try:
+                with dblb.connect(write=True, timeout=2) as conn, conn.cursor() as cur:
+                    cur.execute("CREATE DATABASE IF NOT EXISTS failover_probe")
+                    cur.execute("SELECT @@hostname")
+                    writers.append(cur.fetchone()[0])
+            except pymysql.err.MySQLError:
+                time.sleep(0.05)  # back-off between retries while the writer switches
+
+    def watch_sessions() -> None:
+        while not stop.is_set():
+            busy = [b.server for b in dblb.backends() if b.listener == Dblb.WRITE and b.sessions]
+            if len(busy) > 1:
+                overlaps.append(busy)
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=write_forever), threading.Thread(target=watch_sessions)]
+    for t in threads:
+        t.start()
+    try:
+        with desynced(active):
+            poll(lambda: writers and writers[-1] == "galera2",
+                 timeout=detection_bound_s(healthy_lab, write=True) + 5,
+                 what="writes to move to the first backup, galera2")
+        poll(lambda: writers[-1] == "galera1", timeout=30,
+             what="writes to return to galera1 after it healed")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    runs = [name for name, _ in groupby(writers)]
+    assert runs == ["galera1", "galera2", "galera1"], (
+        f"writes must switch once to the backup and once back, never alternate: {runs}"
+    )
+    assert not overlaps, f"two nodes held write sessions at once: {overlaps[:3]}"

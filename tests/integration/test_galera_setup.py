@@ -1,0 +1,55 @@
+"""The guide's SST methods and its "common mistakes": each lab here is started for one
+test and removed after it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from lab.errors import ClusterFormationError
+from lab.lab import Lab
+from lab.topology import LabRequest
+
+pytestmark = [pytest.mark.galera, pytest.mark.docker]
+
+
+def test_mariabackup_sst_forms_a_synced_cluster(
+    lab_factory: Callable[..., Lab], lab_request: LabRequest
+) -> None:
+    request = LabRequest(flavour=lab_request.flavour, profile=lab_request.profile,
+                         sst_method="mariabackup")
+    lab = lab_factory(request, name="sst-mariabackup")
+    try:
+        assert lab.galera
+        for node in lab.galera.nodes:
+            assert node.verification_failures(3) == [], f"{node.name} joined by mariabackup SST"
+        joiner_log = lab.galera.nodes[2].logs()
+        assert "wsrep_sst_mariabackup" in joiner_log, "the joiner really used mariabackup"
+    finally:
+        lab.down()
+
+
+def test_wrong_provider_path_is_reported_in_one_line(
+    lab_factory: Callable[..., Lab], lab_request: LabRequest
+) -> None:
+    with pytest.raises(ClusterFormationError) as exc:
+        lab_factory(lab_request, name="bad-provider", provider_path="/usr/lib/galera/nope.so")
+    err = exc.value
+    assert err.node == "galera1"
+    assert "wrong wsrep_provider path" in str(err), str(err)
+    assert "nope.so" in err.excerpt, f"the log line that shows it: {err.excerpt!r}"
+    assert "timed out" not in str(err), "a startup failure is reported as such, not as a timeout"
+
+
+def test_missing_sst_user_is_reported_in_one_line(
+    lab_factory: Callable[..., Lab], lab_request: LabRequest
+) -> None:
+    request = LabRequest(flavour=lab_request.flavour, profile=lab_request.profile,
+                         sst_method="mariabackup")
+    with pytest.raises(ClusterFormationError) as exc:
+        lab_factory(request, name="no-sst-user", create_sst_user=False)
+    err = exc.value
+    assert err.node == "galera2", "the first joiner is the one that cannot get its state"
+    assert "SST user is missing" in str(err), f"{err}\n{err.excerpt}"
+    assert "timed out" not in str(err)

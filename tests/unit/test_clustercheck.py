@@ -1,0 +1,70 @@
+"""clustercheck's decision logic, loaded from the file that ships in the Galera image."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import lab
+
+PATH = Path(lab.__file__).parent / "images" / "galera" / "clustercheck.py"
+spec = importlib.util.spec_from_file_location("clustercheck", PATH)
+assert spec and spec.loader
+cc = importlib.util.module_from_spec(spec)
+sys.modules["clustercheck"] = cc
+spec.loader.exec_module(cc)
+
+SYNCED = {"wsrep_local_state": "4", "wsrep_local_state_comment": "Synced",
+          "wsrep_ready": "ON", "wsrep_cluster_status": "Primary"}
+VARS = {"read_only": "OFF", "wsrep_reject_queries": "NONE", "wsrep_node_name": "galera1"}
+
+
+def verdict(status=None, variables=None, drained=False, **opts):
+    return cc.evaluate(
+        {**SYNCED, **(status or {})}, {**VARS, **(variables or {})}, cc.Options(**opts), drained
+    )
+
+
+def test_synced_primary_ready_node_is_available() -> None:
+    v = verdict()
+    assert v.available and "galera1 is synced" in v.body()
+
+
+def test_each_failed_condition_is_named_in_the_body() -> None:
+    v = verdict({"wsrep_local_state": "1", "wsrep_ready": "OFF",
+                 "wsrep_cluster_status": "non-Primary"}, {"wsrep_reject_queries": "ALL"})
+    assert not v.available
+    body = v.body()
+    for text in ("wsrep_local_state is 1 (Joining)", "wsrep_ready is OFF",
+                 "wsrep_cluster_status is non-Primary", "wsrep_reject_queries is ALL"):
+        assert text in body, f"a 503 must say why: {text!r} missing from {body!r}"
+
+
+def test_donor_is_unavailable_unless_allowed() -> None:
+    donor = {"wsrep_local_state": "2", "wsrep_local_state_comment": "Donor/Desynced"}
+    assert not verdict(donor).available, "Percona's default: a donor takes no traffic"
+    assert verdict(donor, available_when_donor=True).available
+
+
+def test_read_only_is_available_by_default_but_can_be_refused() -> None:
+    assert verdict(variables={"read_only": "ON"}).available
+    assert not verdict(variables={"read_only": "ON"}, available_when_readonly=False).available
+
+
+def test_drain_file_and_unreachable_server_are_503() -> None:
+    assert "drained for maintenance" in verdict(drained=True).body()
+    v = cc.evaluate(None, None, cc.Options(), False, "timed out")
+    assert not v.available and "cannot query mysqld: timed out" in v.body()
+
+
+def test_master_is_the_healthy_node_whose_name_sorts_first() -> None:
+    assert cc.is_master("galera1", ["galera2", "galera3"])
+    assert not cc.is_master("galera2", ["galera1", "galera3"])
+    assert cc.is_master("galera2", ["galera3"]), "galera1 unhealthy: galera2 writes"
+    assert cc.is_master("galera3", [])
+
+
+def test_options_from_environment() -> None:
+    o = cc.Options.from_env({"AVAILABLE_WHEN_DONOR": "1", "AVAILABLE_WHEN_READONLY": "0",
+                             "CLUSTERCHECK_CONNECT_TIMEOUT": "0.5"})
+    assert o.available_when_donor and not o.available_when_readonly
+    assert o.connect_timeout == 0.5

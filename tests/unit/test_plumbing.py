@@ -1,0 +1,69 @@
+"""Cleanup ownership, image cache keys, failure diagnosis and the CLI's error contract."""
+
+import os
+
+import pytest
+
+from lab import cli
+from lab.diagnosis import diagnose
+from lab.docker_env import RunIdentity, owner_alive, owner_token
+from lab.flavours import get_flavour
+from lab.images import dblb_image, galera_image
+
+
+def test_owner_token_is_alive_for_this_process_only() -> None:
+    assert owner_alive(owner_token())
+    host, pid, start = owner_token().rsplit(":", 2)
+    assert not owner_alive(f"{host}:{pid}:{int(start) + 1}"), "a reused pid is not the owner"
+    assert not owner_alive(f"{host}:999999999:1")
+
+
+def test_run_labels_name_the_run_and_owner() -> None:
+    run = RunIdentity.new("t", keep=False, topology="galera")
+    labels = run.labels(**{"ox-lab.role": "galera"})
+    assert labels["ox-lab.run"] == run.run_id and labels["ox-lab.keep"] == "0"
+    assert labels["ox-lab.topology"] == "galera" and labels["ox-lab.role"] == "galera"
+    assert run.resource_name("galera1") == f"oxlab-t-{run.run_id}-galera1"
+
+
+def test_image_cache_key_depends_on_base_and_build_args() -> None:
+    flavour = get_flavour("mariadb-10.11")
+    g, h = galera_image(flavour), dblb_image(flavour)
+    assert g.context_hash("base1") == g.context_hash("base1"), "stable when nothing changed"
+    assert g.context_hash("base1") != g.context_hash("base2"), "a new base image rebuilds"
+    assert g.context_hash("base1") != h.context_hash("base1")
+    assert g.tag == "oxlab/galera:mariadb-10.11"
+
+
+def test_diagnosis_names_the_guides_common_mistakes() -> None:
+    reason, excerpt = diagnose({"galera1": "2026 0 [ERROR] WSREP: wsrep_load(): dlopen(): "
+                                           "/usr/lib/galera/nope.so: cannot open shared object"})
+    assert "wrong wsrep_provider path" in reason and "nope.so" in excerpt
+    reason, _ = diagnose({"galera2": "WSREP_SST: [ERROR] ... failed",
+                          "galera1": "Access denied for user 'sstuser'@'localhost'"})
+    assert "SST user is missing" in reason, "the donor's access-denied beats a generic SST error"
+    reason, excerpt = diagnose({"galera1": "[ERROR] something new\nAborting"})
+    assert reason == "the server stopped during startup" and "something new" in excerpt
+
+
+def test_cli_rejects_unknown_flavour_in_one_line_without_docker(capsys) -> None:
+    assert cli.main(["up", "--flavour", "oracle-42"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown flavour 'oracle-42'" in err
+    assert "Traceback" not in err
+
+
+def test_cli_reports_unreachable_docker_in_one_line(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    assert cli.main(["status"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot reach the Docker engine at unix:///nonexistent/docker.sock" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cli_usage_errors_exit_non_zero(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["launch"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+    assert os.environ.get("TESTCONTAINERS_RYUK_DISABLED") == "true"
