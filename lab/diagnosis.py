@@ -15,24 +15,28 @@ class KnownFailure:
 
 KNOWN_FAILURES: tuple[KnownFailure, ...] = (
     KnownFailure(
-        re.compile(r"wsrep_load\(\)|Failed to load provider|can't open .*galera|libgalera", re.I),
+        re.compile(r"\[ERROR\].*(wsrep_load|Failed to load provider|provider)", re.I),
         "the Galera module did not load: wrong wsrep_provider path in wsrep.cnf",
     ),
     KnownFailure(
-        re.compile(r"Access denied for user '?sstuser|sstuser.*(denied|failed)", re.I),
+        re.compile(r"Access denied for user '?sstuser", re.I),
         "SST failed: the SST user is missing or its password is wrong on the donor "
         "(create 'sstuser' on the first node, as the guide says)",
     ),
     KnownFailure(
-        re.compile(r"(SST|state transfer).*(failed|error)|wsrep_sst_\w+.*(failed|error)", re.I),
+        re.compile(r"\[ERROR\].*(SST|state transfer|wsrep_sst_)|State transfer .* failed", re.I),
         "state transfer (SST) failed: check the SST method's tools (socat, rsync, "
         "mariabackup) and the donor's SST log",
     ),
     KnownFailure(
-        re.compile(r"failed to open gcomm backend|Failed to open channel", re.I),
+        re.compile(r"\[ERROR\].*(gcomm backend|Failed to open channel)", re.I),
         "could not reach the cluster: wsrep_cluster_address names no running node",
     ),
 )
+# A server that logged one of these is going down, even if its container has not exited
+# yet (an abort may take many seconds to dump core): stop waiting for it at once.
+FATAL = re.compile(r"unrecoverable condition|ReplicatorSMM::abort|\[ERROR\] Aborting|"
+                   r"WSREP: Failed to initialize", re.I)
 
 ERROR_LINE = re.compile(r"\[(ERROR|FATAL)\]|ERROR|Aborting", re.I)
 

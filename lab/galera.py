@@ -12,7 +12,7 @@ import docker.errors
 import pymysql
 from testcontainers.core.network import Network
 
-from lab.diagnosis import diagnose
+from lab.diagnosis import FATAL, diagnose
 from lab.docker_env import RunIdentity
 from lab.errors import ClusterFormationError, StartupError
 from lab.galera_config import (
@@ -178,8 +178,11 @@ class GaleraCluster:
         return GaleraNode(start_container(spec).container)
 
     def _wait_synced(self, node: GaleraNode, timeout: float = JOIN_TIMEOUT_S) -> dict[str, str]:
+        """Poll until the node passes the guide's table; a server that stopped or logged a
+        fatal error fails at once, with the cause, instead of running out the timeout."""
+
         def probe() -> dict[str, str] | None:
-            if node.status not in ("running", "created"):
+            if node.status not in ("running", "created") or FATAL.search(node.logs(tail=40)):
                 self._raise_formation_error(node)
             status = node.wsrep_status()
             if all(status.get(k) == v for k, v in VERIFY.items()):
@@ -187,8 +190,11 @@ class GaleraCluster:
             return None
 
         try:
-            return poll(probe, timeout=timeout, what=f"{node.name} to be Synced", retry_on=(NotReady,))
-        except StartupError:
+            return poll(probe, timeout=timeout, what=f"{node.name} to be Synced",
+                        retry_on=(NotReady, docker.errors.APIError))
+        except StartupError as exc:
+            if isinstance(exc, ClusterFormationError):
+                raise
             self._raise_formation_error(node, timed_out=True)
             raise  # unreachable: _raise_formation_error always raises
 
@@ -196,6 +202,8 @@ class GaleraCluster:
         logs = {node.name: node.logs(tail=300)}
         logs.update({n.name: n.logs(tail=300) for n in self.nodes if n is not node})
         reason, excerpt = diagnose(logs)
+        if timed_out and not excerpt:
+            reason = "not Synced and no error logged (is the cluster address reachable?)"
         verb = "bootstrap" if node is self.nodes[0] else "join the cluster"
         when = "within the deadline" if timed_out else f"(container {node.status})"
         raise ClusterFormationError(node.name, f"failed to {verb} {when}: {reason}", excerpt)
