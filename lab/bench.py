@@ -60,7 +60,9 @@ def bench_up(client: docker.DockerClient, request: LabRequest, progress: Progres
     )
 
 
-def bench_build(client: docker.DockerClient, request: LabRequest, progress: Progress, cold: bool) -> str:
+def bench_build(
+    client: docker.DockerClient, request: LabRequest, progress: Progress, cold: bool
+) -> str:
     specs = images_for(get_flavour(request.flavour))
     if cold:
         for spec in specs:

@@ -38,9 +38,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     request = _request(args)
     request.validate()  # before Docker is touched
     lab = Lab(request, LabOptions(name=args.name, keep=True)).up()
-    print(f"lab {args.name!r} up in {lab.timings['up']:.1f} s")
+    print(f"lab {args.name!r} serving writes in {lab.timings['up']:.1f} s")
+    lab.wait_healthy()  # every HAProxy check risen too, so the status below is the steady one
     print(render_status(lab))
-    print(f"`lab status --name {args.name}` shows this again; `lab down --name {args.name}` removes it.")
+    print(
+        f"`lab status --name {args.name}` shows this again; "
+        f"`lab down --name {args.name}` removes it."
+    )
     return 0
 
 
@@ -116,16 +120,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             )
         for spec in images_for(flavour):
             present = image_present(client, spec.tag)
-            print(f"{'ok  ' if present else 'info'}  image {spec.tag}: "
-                  f"{'present' if present else 'not built yet (`lab images build` or `lab up` builds it)'}")
+            state = "present" if present else "not built yet (`lab up` builds it)"
+            print(f"{'ok  ' if present else 'info'}  image {spec.tag}: {state}")
     return 1 if problems else 0
 
 
 def _add_lab_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--topology", default=DEFAULT_TOPOLOGY, help=f"one of {', '.join(TOPOLOGIES)}")
     p.add_argument("--flavour", default=DEFAULT_FLAVOUR, help=f"one of {', '.join(FLAVOURS)}")
-    p.add_argument("--profile", default=DEFAULT_PROFILE, help=f"failover profile: {', '.join(PROFILES)}")
-    p.add_argument("--sst", default=DEFAULT_SST_METHOD, help=f"SST method: {', '.join(SST_METHODS)}")
+    p.add_argument(
+        "--profile", default=DEFAULT_PROFILE, help=f"failover profile: {', '.join(PROFILES)}"
+    )
+    p.add_argument(
+        "--sst", default=DEFAULT_SST_METHOD, help=f"SST method: {', '.join(SST_METHODS)}"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,7 +34,7 @@ class Dblb(Node):
     READ = "galera-read"
 
     @classmethod
-    def start(
+    def launch(
         cls,
         run: RunIdentity,
         network: Network,

@@ -35,8 +35,11 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
 )
 # A server that logged one of these is going down, even if its container has not exited
 # yet (an abort may take many seconds to dump core): stop waiting for it at once.
-FATAL = re.compile(r"unrecoverable condition|ReplicatorSMM::abort|\[ERROR\] Aborting|"
-                   r"WSREP: Failed to initialize", re.I)
+FATAL = re.compile(
+    r"unrecoverable condition|ReplicatorSMM::abort|\[ERROR\] Aborting|"
+    r"WSREP: Failed to initialize",
+    re.I,
+)
 
 ERROR_LINE = re.compile(r"\[(ERROR|FATAL)\]|ERROR|Aborting", re.I)
 

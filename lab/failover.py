@@ -51,7 +51,7 @@ PROFILES: dict[str, FailoverProfile] = {
         ),
         FailoverProfile(
             name="fast",
-            description="tuned: HAProxy inter 500 fall 2, check 400ms, connect 1s; Galera evs ~1-3 s",
+            description="tuned: HAProxy inter 500 fall 2, check 400ms, connect 1s; evs 1-3 s",
             read=CheckTiming(inter_ms=500, rise=2, fall=2),
             write=CheckTiming(inter_ms=500, rise=2, fall=2),
             timeout_connect="1s",

@@ -113,7 +113,8 @@ def secure_installation_sql(ox_user_host: str, create_sst_user: bool) -> str:
     if create_sst_user:
         statements += [
             f"CREATE USER '{SST_USER}'@'localhost' IDENTIFIED BY '{SST_PASSWORD}'",
-            f"GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO '{SST_USER}'@'localhost'",
+            "GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* "
+            f"TO '{SST_USER}'@'localhost'",
         ]
     statements.append("FLUSH PRIVILEGES")
     return ";\n".join(statements) + ";"
@@ -190,8 +191,12 @@ class GaleraCluster:
             return None
 
         try:
-            return poll(probe, timeout=timeout, what=f"{node.name} to be Synced",
-                        retry_on=(NotReady, docker.errors.APIError))
+            return poll(
+                probe,
+                timeout=timeout,
+                what=f"{node.name} to be Synced",
+                retry_on=(NotReady, docker.errors.APIError),
+            )
         except StartupError as exc:
             if isinstance(exc, ClusterFormationError):
                 raise

@@ -23,11 +23,14 @@ def _server_defaults(timing: CheckTiming, extra: str) -> str:
 
 
 def render_haproxy_cfg(members: Sequence[str], profile: FailoverProfile) -> str:
-    """The write listener uses the first member while /master says so and the rest as
-    `backup` in order: HAProxy then sends writes to one server only, and clustercheck's
-    /master keeps several HAProxy instances (one per OX node, as the guide suggests)
-    agreeing on which one. Sessions to a writer that goes down, or to a backup once the
-    writer returns, are shut so writes never continue on two nodes."""
+    """The write listener is active-passive: the first member, then the others as
+    `backup` in order, so HAProxy sends writes to one server only (without `allbackups`
+    only the first usable backup is used). Sessions to a writer that goes down, or to a
+    backup once the writer returns, are shut so writes never continue on two nodes.
+
+    Both listeners check clustercheck's `/`. Its `/master` (one writer cluster-wide) is
+    for balancers that cannot express `backup` (the guide's Keepalived/LVS option); for
+    HAProxy it would only add the backup's rise time to every failover."""
     resolve = "resolvers docker init-addr last,libc,none"
     lines = [
         f"# haproxy.cfg for dblb (failover profile {profile.name!r}: {profile.description})",
@@ -62,7 +65,7 @@ def render_haproxy_cfg(members: Sequence[str], profile: FailoverProfile) -> str:
         "",
         "listen galera-write",
         f"    bind :{WRITE_PORT}",
-        "    option httpchk GET /master",
+        "    option httpchk GET /",
         "    http-check expect status 200",
         _server_defaults(
             profile.write, "on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions"

@@ -191,7 +191,7 @@ def build_image(
                 )
             for line in str(chunk.get("stream", "")).splitlines():
                 if line.strip():
-                    recent = (recent + [line])[-15:]
+                    recent = [*recent, line][-15:]
                 if line.startswith("Step "):
                     progress(f"[{spec.role}] {line}")
     except docker.errors.APIError as exc:

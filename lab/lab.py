@@ -122,7 +122,7 @@ class Lab:
         def start_dblb() -> None:
             try:
                 dblb_result.append(
-                    Dblb.start(
+                    Dblb.launch(
                         self.run,  # type: ignore[arg-type]
                         network,
                         dblb_image(flavour).tag,
@@ -192,10 +192,11 @@ class Lab:
                 except NotReady as exc:
                     problems.append(str(exc))
         if self.dblb:
-            for b in self.dblb.backends():
-                wanted = "DOWN" if (b.listener == Dblb.WRITE and b.backup) else "UP"
-                if b.status != wanted:
-                    problems.append(f"HAProxy {b.listener}/{b.server} is {b.status}, want {wanted}")
+            problems += [
+                f"HAProxy {b.listener}/{b.server} is {b.status}"
+                for b in self.dblb.backends()
+                if b.status != "UP"
+            ]
         return problems
 
     def wait_healthy(self, timeout: float = 90.0) -> None:
@@ -208,8 +209,13 @@ class Lab:
             return not last
 
         try:
-            poll(healthy, timeout=timeout, what="the lab to be healthy", interval=0.3,
-                 retry_on=(requests.RequestException,))
+            poll(
+                healthy,
+                timeout=timeout,
+                what="the lab to be healthy",
+                interval=0.3,
+                retry_on=(requests.RequestException,),
+            )
         except StartupError as exc:
             raise StartupError(f"{exc}: " + "; ".join(last)) from None
 
@@ -264,7 +270,9 @@ def find_lab_runs(client: docker.DockerClient, name: str) -> set[str]:
     filters = {"label": [f"{LABEL_LAB}={name}", f"{LABEL_KEEP}=1"]}
     found = client.containers.list(all=True, filters=filters)
     found += client.networks.list(filters=filters)
-    return {r.attrs.get("Labels", r.attrs.get("Config", {}).get("Labels", {}))[LABEL_RUN] for r in found}
+    return {
+        r.attrs.get("Labels", r.attrs.get("Config", {}).get("Labels", {}))[LABEL_RUN] for r in found
+    }
 
 
 def new_network(run: RunIdentity) -> Network:
@@ -277,7 +285,7 @@ def new_network(run: RunIdentity) -> Network:
 def mysql_host_mask(network: Network) -> str:
     """The lab network as a MySQL host pattern ('172.18.0.0/255.255.0.0'): the OX user
     may connect from the lab's own hosts (and the Docker host's gateway), nowhere else."""
-    net = network._network  # noqa: SLF001 - testcontainers keeps the docker-py object here
+    net = network._network
     assert net is not None
     net.reload()
     subnet = ipaddress.ip_network(net.attrs["IPAM"]["Config"][0]["Subnet"])

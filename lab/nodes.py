@@ -16,9 +16,9 @@ from lab.errors import StartupError
 
 # Ryuk (testcontainers' reaper) is an image pull; the lab cleans up by its own labels.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-from testcontainers.core.config import testcontainers_config  # noqa: E402
-from testcontainers.core.container import DockerContainer  # noqa: E402
-from testcontainers.core.network import Network  # noqa: E402
+from testcontainers.core.config import testcontainers_config
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.network import Network
 
 testcontainers_config.ryuk_disabled = True
 
@@ -97,7 +97,7 @@ def start_container(spec: DockerContainer) -> Node:
     except docker.errors.APIError as exc:
         try:
             spec.stop()
-        except Exception:  # noqa: BLE001 - the original error is what the user must see
+        except Exception:
             pass
         raise StartupError(f"cannot start container: {exc.explanation or exc}") from None
     return Node(spec.get_wrapped_container())

@@ -9,7 +9,8 @@ own network): no lock, no shared state, at the price of one cluster per worker.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
 
 import docker
 import pytest
@@ -37,12 +38,21 @@ _active_labs: list[Lab] = []
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ox-lab", "OX Cluster Lab")
-    group.addoption("--flavour", default=DEFAULT_FLAVOUR,
-                    help=f"database flavour ({', '.join(FLAVOURS)}); default {DEFAULT_FLAVOUR}")
-    group.addoption("--failover-profile", default=DEFAULT_PROFILE,
-                    help=f"HAProxy/Galera timing ({', '.join(PROFILES)}); default {DEFAULT_PROFILE}")
-    group.addoption("--sst-method", default=DEFAULT_SST_METHOD,
-                    help=f"Galera SST ({', '.join(SST_METHODS)}); default {DEFAULT_SST_METHOD}")
+    group.addoption(
+        "--flavour",
+        default=DEFAULT_FLAVOUR,
+        help=f"database flavour ({', '.join(FLAVOURS)}); default {DEFAULT_FLAVOUR}",
+    )
+    group.addoption(
+        "--failover-profile",
+        default=DEFAULT_PROFILE,
+        help=f"HAProxy/Galera timing ({', '.join(PROFILES)}); default {DEFAULT_PROFILE}",
+    )
+    group.addoption(
+        "--sst-method",
+        default=DEFAULT_SST_METHOD,
+        help=f"Galera SST ({', '.join(SST_METHODS)}); default {DEFAULT_SST_METHOD}",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -138,7 +148,9 @@ def healthy_lab(galera_lab: Lab) -> Iterator[Lab]:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
     if report.failed and _active_labs:

@@ -7,15 +7,17 @@ from collections.abc import Sequence
 
 import requests
 
+from lab.errors import StartupError
 from lab.haproxy_config import READ_PORT, STATS_PORT, WRITE_PORT
 from lab.lab import Lab
-from lab.errors import StartupError
 
 
 def table(rows: Sequence[dict[str, str]], columns: Sequence[str]) -> str:
     widths = [max(len(c), *(len(r.get(c, "")) for r in rows)) for c in columns]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    lines += ["  ".join(r.get(c, "").ljust(w) for c, w in zip(columns, widths, strict=True)) for r in rows]
+    lines += [
+        "  ".join(r.get(c, "").ljust(w) for c, w in zip(columns, widths, strict=True)) for r in rows
+    ]
     return "\n".join("  " + line.rstrip() for line in lines)
 
 
@@ -29,8 +31,14 @@ def render_status(lab: Lab) -> str:
     if lab.galera:
         out.append('Galera nodes (show status like "%wsrep%"):')
         rows = lab.galera.status_table()
-        columns = ["node", "wsrep_cluster_size", "wsrep_cluster_status", "wsrep_local_state",
-                   "wsrep_local_state_comment", "wsrep_ready"]
+        columns = [
+            "node",
+            "wsrep_cluster_size",
+            "wsrep_cluster_status",
+            "wsrep_local_state",
+            "wsrep_local_state_comment",
+            "wsrep_ready",
+        ]
         if any("error" in r for r in rows):
             columns.append("error")
         out.append(table(rows, columns))
@@ -52,7 +60,9 @@ def render_status(lab: Lab) -> str:
                 }
                 for b in lab.dblb.backends()
             ]
-            out.append(table(rows, ["listener", "server", "role", "status", "last check", "sessions"]))
+            out.append(
+                table(rows, ["listener", "server", "role", "status", "last check", "sessions"])
+            )
         except (requests.RequestException, StartupError) as exc:
             out.append(f"HAProxy dblb: not answering ({str(exc).splitlines()[0][:120]})")
     return "\n".join(out)

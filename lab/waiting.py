@@ -32,7 +32,7 @@ def poll(
             result = probe()
             if result is not None and result is not False:
                 return result
-        except retry_on as exc:  # noqa: PERF203 - retrying is the point
+        except retry_on as exc:
             last_error = exc
         if time.monotonic() >= deadline:
             detail = f" (last error: {last_error})" if last_error else ""

@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from lab.dblb import Dblb
-from lab.faults import desynced, drained, isolated
 from lab.failover import get_profile
+from lab.faults import desynced, drained, isolated
 from lab.galera import GaleraCluster, GaleraNode
 from lab.lab import Lab
 from lab.waiting import poll
@@ -43,7 +43,9 @@ def test_guides_verification_table_holds_on_every_node(galera_cluster: GaleraClu
     for node in galera_cluster.nodes:
         status = node.wsrep_status()
         assert status["wsrep_cluster_size"] == "3", f"{node.name} must see all three nodes"
-        assert status["wsrep_cluster_status"] == "Primary", f"{node.name} must be in the primary component"
+        assert status["wsrep_cluster_status"] == "Primary", (
+            f"{node.name} must be in the primary component"
+        )
         assert status["wsrep_local_state"] == "4", f"{node.name} must be Synced (state 4)"
         assert status["wsrep_local_state_comment"] == "Synced"
         assert status["wsrep_ready"] == "ON", f"{node.name} must accept queries"
@@ -68,9 +70,11 @@ def test_root_is_secured_and_users_exist(galera_cluster: GaleraCluster) -> None:
     node = galera_cluster.nodes[1]  # a joiner: everything arrived by state transfer
     users = set(node.sql("SELECT CONCAT(User, '@', Host) FROM mysql.user").split())
     assert not any(u.startswith("@") for u in users), f"no anonymous users: {users}"
-    assert {u for u in users if u.startswith("root@")} <= {"root@localhost", "root@127.0.0.1", "root@::1"}, (
-        "root must be local-only"
-    )
+    assert {u for u in users if u.startswith("root@")} <= {
+        "root@localhost",
+        "root@127.0.0.1",
+        "root@::1",
+    }, "root must be local-only"
     assert "sstuser@localhost" in users and "clustercheckuser@localhost" in users
     assert "test" not in node.sql("SHOW DATABASES").split(), "the test database is removed"
     with pytest.raises(pymysql.err.OperationalError):
@@ -109,13 +113,18 @@ def test_unhealthy_node_leaves_rotation_and_returns(healthy_lab: Lab, fault: str
         expected = "Donor/Desynced" if fault == "desync" else "drained for maintenance"
         assert expected in resp.text, f"the 503 body says why: {resp.text!r}"
         started = time.monotonic()
-        poll(lambda: backend_status(dblb, "galera-read", "galera2") == "DOWN",
-             timeout=detection_bound_s(healthy_lab, write=False),
-             what="HAProxy to take galera2 out of the read rotation within inter*fall")
+        poll(
+            lambda: backend_status(dblb, "galera-read", "galera2") == "DOWN",
+            timeout=detection_bound_s(healthy_lab, write=False),
+            what="HAProxy to take galera2 out of the read rotation within inter*fall",
+        )
         took = time.monotonic() - started
         print(f"galera2 ({fault}) left the read rotation {took:.1f}s after its check failed")
-    poll(lambda: backend_status(dblb, "galera-read", "galera2") == "UP", timeout=30,
-         what="galera2 to return to the read rotation after healing")
+    poll(
+        lambda: backend_status(dblb, "galera-read", "galera2") == "UP",
+        timeout=30,
+        what="galera2 to return to the read rotation after healing",
+    )
 
 
 def test_partitioned_node_goes_non_primary_and_rejoins(healthy_lab: Lab) -> None:
@@ -124,15 +133,23 @@ def test_partitioned_node_goes_non_primary_and_rejoins(healthy_lab: Lab) -> None
     node = cluster.node("galera3")
     peers = [n for n in cluster.nodes if n is not node]
     with isolated(node, peers):
-        poll(lambda: node.wsrep_status().get("wsrep_cluster_status") == "non-Primary",
-             timeout=60, what="the cut-off node to go non-Primary")
+        poll(
+            lambda: node.wsrep_status().get("wsrep_cluster_status") == "non-Primary",
+            timeout=60,
+            what="the cut-off node to go non-Primary",
+        )
         resp = clustercheck(node)
         assert resp.status_code == 503 and "not Primary" in resp.text, resp.text
-        poll(lambda: backend_status(dblb, "galera-read", "galera3") == "DOWN",
-             timeout=detection_bound_s(healthy_lab, write=False),
-             what="HAProxy to take the non-Primary node out of rotation")
-        poll(lambda: peers[0].wsrep_status().get("wsrep_cluster_size") == "2", timeout=30,
-             what="the majority to drop the cut-off node from its view")
+        poll(
+            lambda: backend_status(dblb, "galera-read", "galera3") == "DOWN",
+            timeout=detection_bound_s(healthy_lab, write=False),
+            what="HAProxy to take the non-Primary node out of rotation",
+        )
+        poll(
+            lambda: peers[0].wsrep_status().get("wsrep_cluster_size") == "2",
+            timeout=30,
+            what="the majority to drop the cut-off node from its view",
+        )
         assert peers[0].wsrep_status()["wsrep_cluster_status"] == "Primary", (
             "the two-node majority keeps quorum"
         )
@@ -141,9 +158,14 @@ def test_partitioned_node_goes_non_primary_and_rejoins(healthy_lab: Lab) -> None
         )
         with dblb.connect(write=True) as conn, conn.cursor() as cur:
             cur.execute("CREATE DATABASE IF NOT EXISTS during_partition")
-    poll(lambda: node.wsrep_status().get("wsrep_local_state_comment") == "Synced"
-         and node.wsrep_status().get("wsrep_cluster_size") == "3",
-         timeout=60, what="galera3 to rejoin Synced after the partition heals")
+    poll(
+        lambda: (
+            node.wsrep_status().get("wsrep_local_state_comment") == "Synced"
+            and node.wsrep_status().get("wsrep_cluster_size") == "3"
+        ),
+        timeout=60,
+        what="galera3 to rejoin Synced after the partition heals",
+    )
     assert "during_partition" in node.sql("SHOW DATABASES").split(), (
         "the rejoined node has the writes made while it was cut off"
     )
@@ -180,11 +202,16 @@ def test_write_listener_fails_over_to_one_backup_and_back(healthy_lab: Lab) -> N
         t.start()
     try:
         with desynced(active):
-            poll(lambda: writers and writers[-1] == "galera2",
-                 timeout=detection_bound_s(healthy_lab, write=True) + 5,
-                 what="writes to move to the first backup, galera2")
-        poll(lambda: writers[-1] == "galera1", timeout=30,
-             what="writes to return to galera1 after it healed")
+            poll(
+                lambda: writers and writers[-1] == "galera2",
+                timeout=detection_bound_s(healthy_lab, write=True) + 5,
+                what="writes to move to the first backup, galera2",
+            )
+        poll(
+            lambda: writers[-1] == "galera1",
+            timeout=30,
+            what="writes to return to galera1 after it healed",
+        )
     finally:
         stop.set()
         for t in threads:

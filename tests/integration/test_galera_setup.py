@@ -17,8 +17,9 @@ pytestmark = [pytest.mark.galera, pytest.mark.docker]
 def test_mariabackup_sst_forms_a_synced_cluster(
     lab_factory: Callable[..., Lab], lab_request: LabRequest
 ) -> None:
-    request = LabRequest(flavour=lab_request.flavour, profile=lab_request.profile,
-                         sst_method="mariabackup")
+    request = LabRequest(
+        flavour=lab_request.flavour, profile=lab_request.profile, sst_method="mariabackup"
+    )
     lab = lab_factory(request, name="sst-mariabackup")
     try:
         assert lab.galera
@@ -45,8 +46,9 @@ def test_wrong_provider_path_is_reported_in_one_line(
 def test_missing_sst_user_is_reported_in_one_line(
     lab_factory: Callable[..., Lab], lab_request: LabRequest
 ) -> None:
-    request = LabRequest(flavour=lab_request.flavour, profile=lab_request.profile,
-                         sst_method="mariabackup")
+    request = LabRequest(
+        flavour=lab_request.flavour, profile=lab_request.profile, sst_method="mariabackup"
+    )
     with pytest.raises(ClusterFormationError) as exc:
         lab_factory(request, name="no-sst-user", create_sst_user=False)
     err = exc.value

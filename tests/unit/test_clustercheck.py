@@ -13,8 +13,12 @@ cc = importlib.util.module_from_spec(spec)
 sys.modules["clustercheck"] = cc
 spec.loader.exec_module(cc)
 
-SYNCED = {"wsrep_local_state": "4", "wsrep_local_state_comment": "Synced",
-          "wsrep_ready": "ON", "wsrep_cluster_status": "Primary"}
+SYNCED = {
+    "wsrep_local_state": "4",
+    "wsrep_local_state_comment": "Synced",
+    "wsrep_ready": "ON",
+    "wsrep_cluster_status": "Primary",
+}
 VARS = {"read_only": "OFF", "wsrep_reject_queries": "NONE", "wsrep_node_name": "galera1"}
 
 
@@ -30,12 +34,18 @@ def test_synced_primary_ready_node_is_available() -> None:
 
 
 def test_each_failed_condition_is_named_in_the_body() -> None:
-    v = verdict({"wsrep_local_state": "1", "wsrep_ready": "OFF",
-                 "wsrep_cluster_status": "non-Primary"}, {"wsrep_reject_queries": "ALL"})
+    v = verdict(
+        {"wsrep_local_state": "1", "wsrep_ready": "OFF", "wsrep_cluster_status": "non-Primary"},
+        {"wsrep_reject_queries": "ALL"},
+    )
     assert not v.available
     body = v.body()
-    for text in ("wsrep_local_state is 1 (Joining)", "wsrep_ready is OFF",
-                 "wsrep_cluster_status is non-Primary", "wsrep_reject_queries is ALL"):
+    for text in (
+        "wsrep_local_state is 1 (Joining)",
+        "wsrep_ready is OFF",
+        "wsrep_cluster_status is non-Primary",
+        "wsrep_reject_queries is ALL",
+    ):
         assert text in body, f"a 503 must say why: {text!r} missing from {body!r}"
 
 
@@ -64,7 +74,12 @@ def test_master_is_the_healthy_node_whose_name_sorts_first() -> None:
 
 
 def test_options_from_environment() -> None:
-    o = cc.Options.from_env({"AVAILABLE_WHEN_DONOR": "1", "AVAILABLE_WHEN_READONLY": "0",
-                             "CLUSTERCHECK_CONNECT_TIMEOUT": "0.5"})
+    o = cc.Options.from_env(
+        {
+            "AVAILABLE_WHEN_DONOR": "1",
+            "AVAILABLE_WHEN_READONLY": "0",
+            "CLUSTERCHECK_CONNECT_TIMEOUT": "0.5",
+        }
+    )
     assert o.available_when_donor and not o.available_when_readonly
     assert o.connect_timeout == 0.5

@@ -36,11 +36,19 @@ def test_image_cache_key_depends_on_base_and_build_args() -> None:
 
 
 def test_diagnosis_names_the_guides_common_mistakes() -> None:
-    reason, excerpt = diagnose({"galera1": "2026 0 [ERROR] WSREP: wsrep_load(): dlopen(): "
-                                           "/usr/lib/galera/nope.so: cannot open shared object"})
+    reason, excerpt = diagnose(
+        {
+            "galera1": "2026 0 [ERROR] WSREP: wsrep_load(): dlopen(): "
+            "/usr/lib/galera/nope.so: cannot open shared object"
+        }
+    )
     assert "wrong wsrep_provider path" in reason and "nope.so" in excerpt
-    reason, _ = diagnose({"galera2": "WSREP_SST: [ERROR] ... failed",
-                          "galera1": "Access denied for user 'sstuser'@'localhost'"})
+    reason, _ = diagnose(
+        {
+            "galera2": "WSREP_SST: [ERROR] ... failed",
+            "galera1": "Access denied for user 'sstuser'@'localhost'",
+        }
+    )
     assert "SST user is missing" in reason, "the donor's access-denied beats a generic SST error"
     reason, excerpt = diagnose({"galera1": "[ERROR] something new\nAborting"})
     assert reason == "the server stopped during startup" and "something new" in excerpt

@@ -171,7 +171,7 @@ class QuietServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     opts = Options()
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         opts = self.opts
         status, variables, error = query_node(opts)
         verdict = evaluate(status, variables, opts, os.path.exists(opts.drain_file), error)
@@ -196,7 +196,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass  # HAProxy polls every few hundred ms; the server's own log stays readable
 
 
