@@ -52,3 +52,14 @@ def isolated(node: Node, peers: Sequence[Node]) -> Iterator[None]:
         # the lab owns every rule in its containers, so flushing heals exactly this fault
         _must(node, ["iptables", "-F", "INPUT"])
         _must(node, ["iptables", "-F", "OUTPUT"])
+
+
+@contextmanager
+def frozen_server(node: Node, process: str = "mariadbd") -> Iterator[None]:
+    """SIGSTOP the database server inside the node (the container and its other
+    processes, such as clustercheck, keep running): a hung mysqld."""
+    _must(node, ["pkill", "-STOP", "-x", process])
+    try:
+        yield
+    finally:
+        _must(node, ["pkill", "-CONT", "-x", process])

@@ -16,7 +16,7 @@ import requests
 
 from lab.dblb import Dblb
 from lab.failover import get_profile
-from lab.faults import desynced, drained, isolated
+from lab.faults import desynced, drained, frozen_server, isolated
 from lab.galera import GaleraCluster, GaleraNode
 from lab.lab import Lab
 from lab.waiting import poll
@@ -221,3 +221,17 @@ def test_write_listener_fails_over_to_one_backup_and_back(healthy_lab: Lab) -> N
         f"writes must switch once to the backup and once back, never alternate: {runs}"
     )
     assert not overlaps, f"two nodes held write sessions at once: {overlaps[:3]}"
+
+
+def test_hung_mysqld_is_a_503_not_a_hang(healthy_lab: Lab) -> None:
+    """clustercheck's connect timeout: a frozen server must fail the check quickly, or
+    HAProxy's check would time out instead of reading a reason."""
+    assert healthy_lab.galera
+    node = healthy_lab.galera.node("galera3")
+    with frozen_server(node):
+        started = time.monotonic()
+        resp = clustercheck(node)
+        took = time.monotonic() - started
+    assert resp.status_code == 503, f"a hung mysqld is unavailable: {resp.text!r}"
+    assert "cannot query mysqld" in resp.text, resp.text
+    assert took < 4.5, f"answered after {took:.1f}s; the connect timeout is 2s"

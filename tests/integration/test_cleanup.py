@@ -1,0 +1,66 @@
+"""Cleanup by label: what a crashed run left behind is removed by the next run, while a
+live run's resources, kept labs and anything unlabelled are never touched."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import docker
+import docker.errors
+import pytest
+
+from lab.docker_env import LABEL_OWNER, RunIdentity, owner_token, sweep_stale
+from lab.flavours import get_flavour
+from lab.images import dblb_image
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def idle_image(docker_client: docker.DockerClient) -> str:
+    tag = dblb_image(get_flavour("mariadb-10.11")).tag
+    try:
+        docker_client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        pytest.skip(f"{tag} is not built yet (the Galera tests build it)")
+    return tag
+
+
+@pytest.fixture
+def containers(docker_client: docker.DockerClient) -> Iterator[list]:
+    made: list = []
+    yield made
+    for container in made:
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+
+def test_sweep_removes_dead_runs_only(
+    docker_client: docker.DockerClient, idle_image: str, containers: list
+) -> None:
+    gone_owner = owner_token().rsplit(":", 2)[0] + ":999999999:1"  # this host, no such pid
+    dead = RunIdentity.new("sweep-dead", keep=False)
+    dead_labels = {**dead.labels(), LABEL_OWNER: gone_owner}
+    live = RunIdentity.new("sweep-live", keep=False)
+    kept = RunIdentity.new("sweep-kept", keep=True)
+    kept_labels = {**kept.labels(), LABEL_OWNER: gone_owner}
+    for labels in (dead_labels, live.labels(), kept_labels, {}):
+        containers.append(
+            docker_client.containers.run(idle_image, ["sleep", "300"], detach=True, labels=labels)
+        )
+    network = docker_client.networks.create(f"oxlab-sweep-{dead.run_id}", labels=dead_labels)
+
+    swept = sweep_stale(docker_client)
+
+    assert dead.run_id in swept, "a run whose process is gone is swept"
+    assert live.run_id not in swept and kept.run_id not in swept
+    remaining = {c.id for c in docker_client.containers.list(all=True)}
+    dead_c, live_c, kept_c, unlabelled_c = containers
+    assert dead_c.id not in remaining, "the dead run's container is removed"
+    assert {live_c.id, kept_c.id, unlabelled_c.id} <= remaining, (
+        "live runs, kept labs and unlabelled containers are never touched"
+    )
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.networks.get(network.id)
