@@ -14,7 +14,7 @@ from testcontainers.core.network import Network
 
 from lab.docker_env import RunIdentity
 from lab.failover import FailoverProfile
-from lab.galera import OX_DB_PASSWORD, OX_DB_USER
+from lab.galera import connect_as_ox
 from lab.haproxy_config import READ_PORT, STATS_PORT, WRITE_PORT, render_haproxy_cfg
 from lab.nodes import Node, container_spec, start_container
 
@@ -66,18 +66,6 @@ class Dblb(Node):
             if r["svname"] not in ("FRONTEND", "BACKEND")
         ]
 
-    def up_servers(self, listener: str) -> list[str]:
-        return [b.server for b in self.backends() if b.listener == listener and b.status == "UP"]
-
     def connect(self, write: bool = True, timeout: float = 5.0) -> pymysql.Connection:
         """A connection as the OX user through the write (3306) or read (3307) listener."""
-        return pymysql.connect(
-            host=self.ip,
-            port=WRITE_PORT if write else READ_PORT,
-            user=OX_DB_USER,
-            password=OX_DB_PASSWORD,
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            write_timeout=timeout,
-            autocommit=True,
-        )
+        return connect_as_ox(self.ip, WRITE_PORT if write else READ_PORT, timeout=timeout)

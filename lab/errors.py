@@ -1,6 +1,11 @@
 """One exception family for the lab, so the CLI and the pytest plugin can report any
 lab failure as one readable line while library errors are translated at the boundary."""
 
+from collections.abc import Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class LabError(Exception):
     """Base of every error the lab raises on purpose; its message is meant for a user."""
@@ -8,6 +13,15 @@ class LabError(Exception):
 
 class ConfigError(LabError):
     """Bad input (unknown flavour, topology or profile): found before Docker is touched."""
+
+
+def lookup(table: Mapping[str, T], name: str, kind: str) -> T:
+    """table[name], or a ConfigError that names what was asked and lists what is known."""
+    try:
+        return table[name]
+    except KeyError:
+        known = ", ".join(sorted(table))
+        raise ConfigError(f"unknown {kind} {name!r}; known: {known}") from None
 
 
 class DockerUnavailable(LabError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab.errors import ConfigError
+from lab.errors import lookup
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,4 @@ DEFAULT_PROFILE = "fast"
 
 
 def get_profile(name: str) -> FailoverProfile:
-    try:
-        return PROFILES[name]
-    except KeyError:
-        known = ", ".join(sorted(PROFILES))
-        raise ConfigError(f"unknown failover profile {name!r}; known profiles: {known}") from None
+    return lookup(PROFILES, name, "failover profile")

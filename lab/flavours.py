@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab.errors import ConfigError
+from lab.errors import lookup
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,4 @@ DEFAULT_FLAVOUR = "mariadb-10.11"
 
 
 def get_flavour(name: str) -> Flavour:
-    """Look a flavour up by name; an unknown name is a ConfigError that lists the known ones."""
-    try:
-        return FLAVOURS[name]
-    except KeyError:
-        known = ", ".join(sorted(FLAVOURS))
-        raise ConfigError(f"unknown flavour {name!r}; known flavours: {known}") from None
+    return lookup(FLAVOURS, name, "flavour")

@@ -42,6 +42,24 @@ VERIFY = {
 JOIN_TIMEOUT_S = 120.0
 
 
+def connect_as_ox(
+    host: str, port: int, database: str | None = None, timeout: float = 5.0
+) -> pymysql.Connection:
+    """A client connection as OX makes it: the OX user, autocommit, every wait bounded
+    so a dead or frozen server is an error, not a hang."""
+    return pymysql.connect(
+        host=host,
+        port=port,
+        user=OX_DB_USER,
+        password=OX_DB_PASSWORD,
+        database=database,
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        autocommit=True,
+    )
+
+
 class NotReady(Exception):
     """The server does not answer yet (retried while waiting)."""
 
@@ -61,16 +79,7 @@ class GaleraNode(Node):
 
     def connect(self, database: str | None = None, timeout: float = 5.0) -> pymysql.Connection:
         """A connection as the OX user, straight to this node (bypassing HAProxy)."""
-        return pymysql.connect(
-            host=self.ip,
-            user=OX_DB_USER,
-            password=OX_DB_PASSWORD,
-            database=database,
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            write_timeout=timeout,
-            autocommit=True,
-        )
+        return connect_as_ox(self.ip, 3306, database, timeout)
 
     def verification_failures(self, cluster_size: int) -> list[str]:
         status = self.wsrep_status()

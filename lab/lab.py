@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import ipaddress
 import sys
-import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import docker
@@ -88,6 +88,7 @@ class Lab:
             topology=self.request.topology,
             flavour=self.request.flavour,
             profile=self.request.profile,
+            sst=self.request.sst_method,
         )
         started = time.monotonic()
         try:
@@ -109,33 +110,12 @@ class Lab:
             raise ImageError(f"missing images: {', '.join(missing)}; run `lab images build`")
 
     def _start_topology(self) -> None:
-        assert self.run is not None
+        run = self.run
+        assert run is not None
         topology = TOPOLOGIES[self.request.topology]
         flavour = get_flavour(self.request.flavour)
         profile = get_profile(self.request.profile)
-        network = new_network(self.run)
-        ox_user_host = mysql_host_mask(network)
-
-        # HAProxy does not need the databases to start, so it starts beside the cluster.
-        dblb_result: list[Dblb | BaseException] = []
-
-        def start_dblb() -> None:
-            try:
-                dblb_result.append(
-                    Dblb.launch(
-                        self.run,  # type: ignore[arg-type]
-                        network,
-                        dblb_image(flavour).tag,
-                        topology.galera_members,
-                        profile,
-                    )
-                )
-            except BaseException as exc:  # handed to the main thread
-                dblb_result.append(exc)
-
-        dblb_thread = threading.Thread(target=start_dblb, daemon=True)
-        if topology.dblb:
-            dblb_thread.start()
+        network = new_network(run)
         plan = GaleraPlan(
             settings=GaleraSettings(
                 flavour=flavour,
@@ -147,20 +127,30 @@ class Lab:
             image=galera_image(flavour).tag,
             create_sst_user=self.options.create_sst_user,
         )
-        t0 = time.monotonic()
-        try:
-            self.galera = GaleraCluster.start(self.run, network, ox_user_host, plan, self.progress)
-        finally:
-            if topology.dblb:
-                dblb_thread.join()
-        self.timings["galera_synced"] = time.monotonic() - t0
-        if topology.dblb:
-            result = dblb_result[0]
-            if isinstance(result, BaseException):
-                raise result
-            self.dblb = result
+        started = time.monotonic()
+        # HAProxy needs no database to start (its servers resolve at run time), so it
+        # starts beside the cluster; the Galera nodes themselves join one at a time.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            dblb = (
+                pool.submit(
+                    Dblb.launch,
+                    run,
+                    network,
+                    dblb_image(flavour).tag,
+                    topology.galera_members,
+                    profile,
+                )
+                if topology.dblb
+                else None
+            )
+            self.galera = GaleraCluster.start(
+                run, network, mysql_host_mask(network), plan, self.progress
+            )
+            self.timings["galera_synced"] = time.monotonic() - started
+            self.dblb = dblb.result() if dblb else None
+        if self.dblb:
             self.wait_writable()
-            self.timings["dblb_serving_writes"] = time.monotonic() - t0
+            self.timings["dblb_serving_writes"] = time.monotonic() - started
 
     def wait_writable(self, timeout: float = 60.0) -> str:
         """Poll until a write through HAProxy's write listener commits; returns the writer."""
@@ -235,6 +225,7 @@ class Lab:
             topology=labels.get("ox-lab.topology", "galera"),
             flavour=labels.get("ox-lab.flavour", "?"),
             profile=labels.get("ox-lab.profile", "?"),
+            sst_method=labels.get("ox-lab.sst", "?"),
         )
         lab = cls(request, LabOptions(name=name, keep=True), client=client)
         lab.run = RunIdentity(run_id, name, True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab.errors import ConfigError
+from lab.errors import ConfigError, lookup
 from lab.failover import DEFAULT_PROFILE, PROFILES
 from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS
 from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
@@ -48,10 +48,12 @@ class LabRequest:
             ("topology", self.topology, TOPOLOGIES),
             ("flavour", self.flavour, FLAVOURS),
             ("failover profile", self.profile, PROFILES),
-            ("SST method", self.sst_method, SST_METHODS),
+            ("SST method", self.sst_method, dict.fromkeys(SST_METHODS)),
         ):
-            if value not in known:
-                problems.append(f"unknown {kind} {value!r} (known: {', '.join(sorted(known))})")
+            try:
+                lookup(known, value, kind)
+            except ConfigError as exc:
+                problems.append(str(exc))
         if not problems:
             topology, flavour = TOPOLOGIES[self.topology], FLAVOURS[self.flavour]
             if topology.name not in flavour.topologies:

@@ -93,7 +93,7 @@ def test_write_fall_is_quicker_than_read_fall_in_ox_profile() -> None:
 
 
 def test_unknown_names_are_config_errors_listing_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match=r"known flavours: mariadb-10\.11"):
+    with pytest.raises(ConfigError, match=r"unknown flavour .oracle-42.; known: mariadb-10\.11"):
         get_flavour("oracle-42")
     problems = LabRequest(topology="ring", flavour="x", profile="y", sst_method="z").problems()
     assert len(problems) == 4, f"every problem is reported at once, got {problems}"
