@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pymysql
 import requests
 from testcontainers.core.network import Network
 
+from lab.db import connect_as_ox
 from lab.docker_env import RunIdentity
-from lab.failover import FailoverProfile
-from lab.galera import connect_as_ox
-from lab.haproxy_config import READ_PORT, STATS_PORT, WRITE_PORT, render_haproxy_cfg
+from lab.haproxy_config import (
+    READ_LISTENER,
+    READ_PORT,
+    STATS_PORT,
+    WRITE_LISTENER,
+    WRITE_PORT,
+)
 from lab.nodes import Node, container_spec, start_container
 
 
@@ -30,8 +34,8 @@ class Backend:
 
 
 class Dblb(Node):
-    WRITE = "galera-write"
-    READ = "galera-read"
+    WRITE = WRITE_LISTENER
+    READ = READ_LISTENER
 
     @classmethod
     def launch(
@@ -39,12 +43,11 @@ class Dblb(Node):
         run: RunIdentity,
         network: Network,
         image: str,
-        members: Sequence[str],
-        profile: FailoverProfile,
+        config: str,
     ) -> Dblb:
-        """Start HAProxy; it need not wait for the Galera nodes (servers resolve at runtime)."""
+        """Start HAProxy; it need not wait for the databases (servers resolve at run time)."""
         spec = container_spec(run, network, image, "dblb", "dblb").with_copy_into_container(
-            render_haproxy_cfg(members, profile).encode(), "/etc/haproxy/haproxy.cfg"
+            config.encode(), "/etc/haproxy/haproxy.cfg"
         )
         return cls(start_container(spec).container)
 

@@ -28,6 +28,10 @@ class DockerUnavailable(LabError):
     """The Docker engine cannot be reached or is too old."""
 
 
+class FlavourUnavailable(LabError):
+    """A flavour this host cannot run (registry-only image, no registry): a skip, not a failure."""
+
+
 class ImageError(LabError):
     """An image is missing, or building it (or its base) failed."""
 

@@ -55,7 +55,7 @@ def isolated(node: Node, peers: Sequence[Node]) -> Iterator[None]:
 
 
 @contextmanager
-def frozen_server(node: Node, process: str = "mariadbd") -> Iterator[None]:
+def frozen_server(node: Node, process: str = "lab-mysqld") -> Iterator[None]:
     """SIGSTOP the database server inside the node (the container and its other
     processes, such as clustercheck, keep running): a hung mysqld."""
     _must(node, ["pkill", "-STOP", "-x", process])

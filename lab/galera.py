@@ -9,29 +9,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import docker.errors
-import pymysql
 from testcontainers.core.network import Network
 
+from lab.db import DbNode, NotReady
 from lab.diagnosis import FATAL, diagnose
 from lab.docker_env import RunIdentity
 from lab.errors import ClusterFormationError, StartupError
-from lab.galera_config import (
-    OX_CONF_D,
-    SST_PASSWORD,
-    SST_USER,
-    GaleraSettings,
-    render_host_cnf,
-    render_wsrep_cnf,
-)
-from lab.nodes import Node, container_spec, start_container
+from lab.galera_config import OX_CONF_D, GaleraSettings, render_host_cnf, render_wsrep_cnf
+from lab.nodes import container_spec, start_container
 from lab.waiting import poll
 
-# The guide's OX database user and password (section "Creating Open-Xchange user").
-OX_DB_USER = "openexchange"
-OX_DB_PASSWORD = "IntyoyntOat1"
-ROOT_PASSWORD = "labroot"  # set by the secure-installation step; root stays local-only
-CLUSTERCHECK_USER = "clustercheckuser"
-CLUSTERCHECK_PASSWORD = "clustercheckpassword!"
 # The guide's verification table: what every node must show.
 VERIFY = {
     "wsrep_cluster_status": "Primary",
@@ -42,44 +29,11 @@ VERIFY = {
 JOIN_TIMEOUT_S = 120.0
 
 
-def connect_as_ox(
-    host: str, port: int, database: str | None = None, timeout: float = 5.0
-) -> pymysql.Connection:
-    """A client connection as OX makes it: the OX user, autocommit, every wait bounded
-    so a dead or frozen server is an error, not a hang."""
-    return pymysql.connect(
-        host=host,
-        port=port,
-        user=OX_DB_USER,
-        password=OX_DB_PASSWORD,
-        database=database,
-        connect_timeout=timeout,
-        read_timeout=timeout,
-        write_timeout=timeout,
-        autocommit=True,
-    )
-
-
-class NotReady(Exception):
-    """The server does not answer yet (retried while waiting)."""
-
-
-class GaleraNode(Node):
-    def sql(self, statement: str, timeout_s: int = 10) -> str:
-        """Run SQL as root over the local socket (the operator's `mysql -e`)."""
-        result = self.exec(["mariadb", "-N", "-B", "-e", statement], timeout_s=timeout_s)
-        if result.exit_code != 0:
-            raise NotReady(f"{self.name}: {result.output.strip()}")
-        return result.output
-
+class GaleraNode(DbNode):
     def wsrep_status(self) -> dict[str, str]:
         """`show status like "%wsrep%"`, the guide's key tool, as a dict."""
         out = self.sql("SHOW GLOBAL STATUS LIKE 'wsrep%'", timeout_s=5)
         return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
-
-    def connect(self, database: str | None = None, timeout: float = 5.0) -> pymysql.Connection:
-        """A connection as the OX user, straight to this node (bypassing HAProxy)."""
-        return connect_as_ox(self.ip, 3306, database, timeout)
 
     def verification_failures(self, cluster_size: int) -> list[str]:
         status = self.wsrep_status()
@@ -98,35 +52,6 @@ class GaleraPlan:
     settings: GaleraSettings
     image: str
     create_sst_user: bool = True
-
-
-def secure_installation_sql(ox_user_host: str, create_sst_user: bool) -> str:
-    """mysql_secure_installation's steps, then the users the guide creates on the first node."""
-    statements = [
-        # no anonymous users, no remote root, root password set, no test database
-        "DELETE FROM mysql.global_priv WHERE User=''",
-        "DELETE FROM mysql.global_priv WHERE User='root' "
-        "AND Host NOT IN ('localhost', '127.0.0.1', '::1')",
-        "FLUSH PRIVILEGES",
-        f"ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket "
-        f"OR mysql_native_password USING PASSWORD('{ROOT_PASSWORD}')",
-        "DROP DATABASE IF EXISTS test",
-        "DELETE FROM mysql.db WHERE Db='test' OR Db='test\\_%'",
-        # clustercheck's own user: it only needs to read status
-        f"CREATE USER '{CLUSTERCHECK_USER}'@'localhost' IDENTIFIED BY '{CLUSTERCHECK_PASSWORD}'",
-        f"GRANT PROCESS ON *.* TO '{CLUSTERCHECK_USER}'@'localhost'",
-        # the OX database user, from the lab network only
-        f"CREATE USER '{OX_DB_USER}'@'{ox_user_host}' IDENTIFIED BY '{OX_DB_PASSWORD}'",
-        f"GRANT ALL PRIVILEGES ON *.* TO '{OX_DB_USER}'@'{ox_user_host}'",
-    ]
-    if create_sst_user:
-        statements += [
-            f"CREATE USER '{SST_USER}'@'localhost' IDENTIFIED BY '{SST_PASSWORD}'",
-            "GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* "
-            f"TO '{SST_USER}'@'localhost'",
-        ]
-    statements.append("FLUSH PRIVILEGES")
-    return ";\n".join(statements) + ";"
 
 
 class GaleraCluster:
@@ -161,7 +86,9 @@ class GaleraCluster:
             cluster.nodes.append(node)
             cluster._wait_synced(node)
             if index == 0:
-                node.sql(secure_installation_sql(ox_user_host, plan.create_sst_user))
+                node.secure(plan.settings.flavour.dialect, ox_user_host, plan.create_sst_user)
+            else:
+                node.write_my_cnf()  # root's password arrived with the state transfer
             verb = "bootstrapped" if index == 0 else "joined"
             progress(f"{name} {verb}, Synced in {time.monotonic() - started:.1f}s")
         return cluster
@@ -177,6 +104,7 @@ class GaleraCluster:
     ) -> GaleraNode:
         spec = (
             container_spec(run, network, plan.image, "galera", name, cap_add=["NET_ADMIN"])
+            .with_env("LAB_CHECK", "clustercheck")
             .with_env("LAB_BOOTSTRAP", "1" if bootstrap else "0")
             .with_copy_into_container(
                 render_wsrep_cnf(plan.settings).encode(), f"{OX_CONF_D}/wsrep.cnf"

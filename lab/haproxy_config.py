@@ -12,6 +12,8 @@ from lab.failover import CheckTiming, FailoverProfile
 WRITE_PORT = 3306
 READ_PORT = 3307
 STATS_PORT = 8404
+WRITE_LISTENER = "db-write"
+READ_LISTENER = "db-read"
 CLUSTERCHECK_PORT = 9200
 
 
@@ -22,16 +24,12 @@ def _server_defaults(timing: CheckTiming, extra: str) -> str:
     )
 
 
-def render_haproxy_cfg(members: Sequence[str], profile: FailoverProfile) -> str:
-    """The write listener is active-passive: the first member, then the others as
-    `backup` in order, so HAProxy sends writes to one server only (without `allbackups`
-    only the first usable backup is used). Sessions to a writer that goes down, or to a
-    backup once the writer returns, are shut so writes never continue on two nodes.
+RESOLVE = "resolvers docker init-addr last,libc,none"
+WRITE_EXTRA = "on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions"
+READ_EXTRA = "on-marked-down shutdown-sessions"
 
-    Both listeners check clustercheck's `/`. Its `/master` (one writer cluster-wide) is
-    for balancers that cannot express `backup` (the guide's Keepalived/LVS option); for
-    HAProxy it would only add the backup's rise time to every failover."""
-    resolve = "resolvers docker init-addr last,libc,none"
+
+def _preamble(profile: FailoverProfile) -> list[str]:
     lines = [
         f"# haproxy.cfg for dblb (failover profile {profile.name!r}: {profile.description})",
         "global",
@@ -54,7 +52,8 @@ def render_haproxy_cfg(members: Sequence[str], profile: FailoverProfile) -> str:
     ]
     if profile.timeout_check:
         lines.append(f"    timeout check {profile.timeout_check}")
-    lines += [
+    return [
+        *lines,
         "",
         "listen stats",
         f"    bind :{STATS_PORT}",
@@ -62,27 +61,82 @@ def render_haproxy_cfg(members: Sequence[str], profile: FailoverProfile) -> str:
         "    stats enable",
         "    stats uri /",
         "    stats refresh 5s",
-        "",
-        "listen galera-write",
-        f"    bind :{WRITE_PORT}",
-        "    option httpchk GET /",
-        "    http-check expect status 200",
-        _server_defaults(
-            profile.write, "on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions"
-        ),
     ]
-    for i, member in enumerate(members):
-        backup = "" if i == 0 else " backup"
-        lines.append(f"    server {member} {member}:3306 check {resolve}{backup}")
+
+
+def _listener(
+    name: str,
+    port: int,
+    check_path: str,
+    timing: CheckTiming,
+    extra: str,
+    servers: Sequence[tuple[str, bool]],
+    balance: str | None = None,
+) -> list[str]:
+    """One listener; `servers` are (name, is_backup) in order of preference."""
+    lines = ["", f"listen {name}", f"    bind :{port}"]
+    if balance:
+        lines.append(f"    balance {balance}")
     lines += [
-        "",
-        "listen galera-read",
-        f"    bind :{READ_PORT}",
-        "    balance roundrobin",
-        "    option httpchk GET /",
+        f"    option httpchk GET {check_path}",
         "    http-check expect status 200",
-        _server_defaults(profile.read, "on-marked-down shutdown-sessions"),
+        _server_defaults(timing, extra),
     ]
-    lines += [f"    server {m} {m}:3306 check {resolve}" for m in members]
-    lines.append("")
-    return "\n".join(lines)
+    lines += [
+        f"    server {s} {s}:3306 check {RESOLVE}{' backup' if backup else ''}"
+        for s, backup in servers
+    ]
+    return lines
+
+
+def render_haproxy_cfg(members: Sequence[str], profile: FailoverProfile) -> str:
+    """Galera: the write listener is active-passive: the first member, then the others
+    as `backup` in order, so HAProxy sends writes to one server only (without
+    `allbackups` only the first usable backup is used). Sessions to a writer that goes
+    down, or to a backup once the writer returns, are shut so writes never continue on
+    two nodes. The read listener round-robins over every member.
+
+    Both listeners check clustercheck's `/`. Its `/master` (one writer cluster-wide) is
+    for balancers that cannot express `backup` (the guide's Keepalived/LVS option); for
+    HAProxy it would only add the backup's rise time to every failover."""
+    writers = [(m, i > 0) for i, m in enumerate(members)]
+    readers = [(m, False) for m in members]
+    return "\n".join(
+        [
+            *_preamble(profile),
+            *_listener(WRITE_LISTENER, WRITE_PORT, "/", profile.write, WRITE_EXTRA, writers),
+            *_listener(
+                READ_LISTENER,
+                READ_PORT,
+                "/",
+                profile.read,
+                READ_EXTRA,
+                readers,
+                balance="roundrobin",
+            ),
+            "",
+        ]
+    )
+
+
+def render_gtid_haproxy_cfg(master: str, slave: str, profile: FailoverProfile) -> str:
+    """GTID master/slave: writes to the master only (replcheck's /master: answering,
+    not a replica, read_only OFF); reads to the slave while replcheck says its threads
+    run and it lags no more than the threshold, otherwise to the master (`backup`)."""
+    return "\n".join(
+        [
+            *_preamble(profile),
+            *_listener(
+                WRITE_LISTENER, WRITE_PORT, "/master", profile.write, WRITE_EXTRA, [(master, False)]
+            ),
+            *_listener(
+                READ_LISTENER,
+                READ_PORT,
+                "/",
+                profile.read,
+                READ_EXTRA,
+                [(slave, False), (master, True)],
+            ),
+            "",
+        ]
+    )

@@ -26,8 +26,8 @@ import docker.errors
 
 from lab import __version__
 from lab.docker_env import LABEL_ROLE, LABEL_VERSION
-from lab.errors import ImageError
-from lab.flavours import Flavour
+from lab.errors import FlavourUnavailable, ImageError
+from lab.flavours import DEFAULT_FLAVOUR, Flavour, get_flavour
 
 IMAGES_DIR = Path(__file__).parent / "images"
 LABEL_FLAVOUR = "ox-lab.flavour"
@@ -46,8 +46,9 @@ class ImageSpec:
     """A role's image for one flavour: folder, tag and build args."""
 
     role: str
-    flavour: Flavour
+    flavour: Flavour  # whose base image the role builds on
     build_args: dict[str, str] = field(default_factory=dict, hash=False)
+    variant: str = ""  # the tag's version part; default: the flavour's name
 
     @property
     def context_dir(self) -> Path:
@@ -55,7 +56,7 @@ class ImageSpec:
 
     @property
     def tag(self) -> str:
-        return f"oxlab/{self.role}:{self.flavour.name}"
+        return f"oxlab/{self.role}:{self.variant or self.flavour.name}"
 
     def all_build_args(self) -> dict[str, str]:
         return {"BASE": self.flavour.base_image, **self.build_args}
@@ -73,20 +74,51 @@ class ImageSpec:
         return digest.hexdigest()[:16]
 
 
-def galera_image(flavour: Flavour) -> ImageSpec:
+def db_image(flavour: Flavour) -> ImageSpec:
+    """The database node image (Galera or GTID role) of a Debian-packaged flavour."""
     return ImageSpec(
-        "galera",
+        "db",
         flavour,
-        {"FLAVOUR": flavour.name, "SERVER_PACKAGES": " ".join(flavour.server_packages)},
+        {
+            "FLAVOUR": flavour.name,
+            "SERVER_PACKAGES": " ".join(flavour.server_packages),
+            "APT_OPTIONS": flavour.apt_options,
+            "INIT_DATADIR": " ".join(flavour.dialect.init_datadir),
+        },
     )
 
 
 def dblb_image(flavour: Flavour) -> ImageSpec:
-    return ImageSpec("haproxy", flavour)
+    """HAProxy does not depend on the database flavour: one image, Debian bookworm's."""
+    base = get_flavour(DEFAULT_FLAVOUR)
+    return ImageSpec("haproxy", base, variant=base.debian_suite)
 
 
 def images_for(flavour: Flavour) -> list[ImageSpec]:
-    return [galera_image(flavour), dblb_image(flavour)]
+    """The role images a flavour's labs need. Registry-only flavours have none the lab
+    can build here (its Dockerfiles are Debian's); FlavourUnavailable says so."""
+    if flavour.from_registry:
+        raise FlavourUnavailable(
+            f"flavour {flavour.name} comes only from the registry image {flavour.base_image}; "
+            "this lab version builds its role images on Debian's packages only"
+        )
+    return [db_image(flavour), dblb_image(flavour)]
+
+
+def registry_unavailable_reason(client: docker.DockerClient, flavour: Flavour) -> str | None:
+    """Why a registry-only flavour cannot run here (None: its image is local or pullable)."""
+    if not flavour.from_registry or image_present(client, flavour.base_image):
+        return None
+    repo, _, version = flavour.base_image.partition(":")
+    try:
+        client.images.pull(repo, tag=version or "latest")
+        return None
+    except docker.errors.APIError as exc:
+        first = str(exc).splitlines()[0][:100]
+        return (
+            f"flavour {flavour.name} needs the registry image {flavour.base_image}, "
+            f"which is neither local nor pullable here ({first})"
+        )
 
 
 def image_present(client: docker.DockerClient, tag: str) -> bool:

@@ -17,10 +17,12 @@ import pymysql
 import requests
 from testcontainers.core.network import Network
 
+from lab.db import DbNode, NotReady
 from lab.dblb import Dblb
 from lab.docker_env import (
     LABEL_KEEP,
     LABEL_LAB,
+    LABEL_NODE,
     LABEL_ROLE,
     LABEL_RUN,
     RunIdentity,
@@ -31,9 +33,12 @@ from lab.docker_env import (
 from lab.errors import ImageError, LabError, StartupError
 from lab.failover import get_profile
 from lab.flavours import get_flavour
-from lab.galera import GaleraCluster, GaleraNode, GaleraPlan, NotReady
+from lab.galera import GaleraCluster, GaleraNode, GaleraPlan
 from lab.galera_config import GaleraSettings
-from lab.images import build_images, dblb_image, galera_image, images_for, missing_images
+from lab.gtid import GtidPair, GtidPlan, gtid_node
+from lab.haproxy_config import render_gtid_haproxy_cfg, render_haproxy_cfg
+from lab.images import build_images, db_image, dblb_image, images_for, missing_images
+from lab.nodes import Node
 from lab.topology import TOPOLOGIES, LabRequest
 from lab.waiting import poll
 
@@ -53,6 +58,7 @@ class LabOptions:
     build_missing_images: bool = True
     create_sst_user: bool = True
     provider_path: str | None = None
+    max_lag_s: float = 10.0  # GTID: replcheck takes a slave lagging more out of reads
 
 
 @dataclass
@@ -63,6 +69,7 @@ class Lab:
     client: docker.DockerClient | None = None
     run: RunIdentity | None = None
     galera: GaleraCluster | None = None
+    gtid: GtidPair | None = None
     dblb: Dblb | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -116,20 +123,10 @@ class Lab:
         flavour = get_flavour(self.request.flavour)
         profile = get_profile(self.request.profile)
         network = new_network(run)
-        plan = GaleraPlan(
-            settings=GaleraSettings(
-                flavour=flavour,
-                profile=profile,
-                members=topology.galera_members,
-                sst_method=self.request.sst_method,
-                provider_path=self.options.provider_path,
-            ),
-            image=galera_image(flavour).tag,
-            create_sst_user=self.options.create_sst_user,
-        )
+        ox_user_host = mysql_host_mask(network)
         started = time.monotonic()
         # HAProxy needs no database to start (its servers resolve at run time), so it
-        # starts beside the cluster; the Galera nodes themselves join one at a time.
+        # starts beside the databases, which follow the guide's order among themselves.
         with ThreadPoolExecutor(max_workers=1) as pool:
             dblb = (
                 pool.submit(
@@ -137,20 +134,42 @@ class Lab:
                     run,
                     network,
                     dblb_image(flavour).tag,
-                    topology.galera_members,
-                    profile,
+                    self._haproxy_config(),
                 )
                 if topology.dblb
                 else None
             )
-            self.galera = GaleraCluster.start(
-                run, network, mysql_host_mask(network), plan, self.progress
-            )
-            self.timings["galera_synced"] = time.monotonic() - started
+            if topology.galera_members:
+                plan = GaleraPlan(
+                    settings=GaleraSettings(
+                        flavour=flavour,
+                        profile=profile,
+                        members=topology.galera_members,
+                        sst_method=self.request.sst_method,
+                        provider_path=self.options.provider_path,
+                    ),
+                    image=db_image(flavour).tag,
+                    create_sst_user=self.options.create_sst_user,
+                )
+                self.galera = GaleraCluster.start(run, network, ox_user_host, plan, self.progress)
+            if topology.gtid_pair:
+                master, slave = topology.gtid_pair
+                gtid_plan = GtidPlan(
+                    flavour, db_image(flavour).tag, master, slave, self.options.max_lag_s
+                )
+                self.gtid = GtidPair.start(run, network, ox_user_host, gtid_plan, self.progress)
+            self.timings["databases_ready"] = time.monotonic() - started
             self.dblb = dblb.result() if dblb else None
         if self.dblb:
             self.wait_writable()
             self.timings["dblb_serving_writes"] = time.monotonic() - started
+
+    def _haproxy_config(self) -> str:
+        topology = TOPOLOGIES[self.request.topology]
+        profile = get_profile(self.request.profile)
+        if topology.gtid_pair:
+            return render_gtid_haproxy_cfg(*topology.gtid_pair, profile)
+        return render_haproxy_cfg(topology.galera_members, profile)
 
     def wait_writable(self, timeout: float = 60.0) -> str:
         """Poll until a write through HAProxy's write listener commits; returns the writer."""
@@ -181,6 +200,16 @@ class Lab:
                     problems += [f"{node.name}: {p}" for p in node.verification_failures(size)]
                 except NotReady as exc:
                     problems.append(str(exc))
+        if self.gtid:
+            try:
+                status = self.gtid.slave.replica_status() or {}
+            except NotReady as exc:
+                status = {"error": str(exc)}
+            running = {
+                k: v for k, v in status.items() if k.endswith(("_IO_Running", "_SQL_Running"))
+            }
+            if list(running.values()) != ["Yes", "Yes"]:
+                problems.append(f"{self.gtid.slave.name}: replication threads {running or status}")
         if self.dblb:
             problems += [
                 f"HAProxy {b.listener}/{b.server} is {b.status}"
@@ -234,6 +263,14 @@ class Lab:
             key=lambda n: n.name,
         )
         lab.galera = GaleraCluster(galera) if galera else None
+        gtid = {
+            c.labels.get(LABEL_NODE): c for c in containers if c.labels.get(LABEL_ROLE) == "gtid"
+        }
+        topology = TOPOLOGIES.get(request.topology)
+        if gtid and topology and topology.gtid_pair:
+            dialect = get_flavour(request.flavour).dialect
+            master, slave = (gtid_node(DbNode(gtid[n]), dialect) for n in topology.gtid_pair)
+            lab.gtid = GtidPair(master, slave)
         dblb = [Dblb(c) for c in containers if c.labels.get(LABEL_ROLE) == "dblb"]
         lab.dblb = dblb[0] if dblb else None
         return lab
@@ -243,8 +280,12 @@ class Lab:
         if self.client is not None and self.run is not None:
             remove_run(self.client, self.run.run_id)
 
-    def nodes(self) -> list[GaleraNode | Dblb]:
-        return [*(self.galera.nodes if self.galera else []), *([self.dblb] if self.dblb else [])]
+    def nodes(self) -> list[Node]:
+        return [
+            *(self.galera.nodes if self.galera else []),
+            *(self.gtid.nodes if self.gtid else []),
+            *([self.dblb] if self.dblb else []),
+        ]
 
     def logs(self, tail: int = 200) -> dict[str, str]:
         return {node.name: node.logs(tail=tail) for node in self.nodes()}

@@ -120,3 +120,10 @@ def container_spec(
             **kwargs,
         )
     )
+
+
+def copy_file(src: Node, path: str, dst: Node, dst_dir: str) -> None:
+    """Copy one file between containers (the guide's `scp master.sql gtid-slave:`)."""
+    stream, _ = src.container.get_archive(path)
+    if not dst.container.put_archive(dst_dir, b"".join(stream)):
+        raise StartupError(f"copying {path} from {src.name} to {dst.name} failed")

@@ -16,6 +16,7 @@ class Topology:
     name: str
     description: str
     galera_members: tuple[str, ...] = ()
+    gtid_pair: tuple[str, str] | None = None  # (master, slave)
     dblb: bool = False
 
 
@@ -26,6 +27,12 @@ TOPOLOGIES: dict[str, Topology] = {
             name="galera",
             description="3-node Galera cluster behind HAProxy (the guide's Galera variant)",
             galera_members=("galera1", "galera2", "galera3"),
+            dblb=True,
+        ),
+        Topology(
+            name="gtid",
+            description="GTID master/slave behind HAProxy (the guide's Master/Slave setup)",
+            gtid_pair=("dbmaster", "dbslave"),
             dblb=True,
         ),
     )

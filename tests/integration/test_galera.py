@@ -114,14 +114,14 @@ def test_unhealthy_node_leaves_rotation_and_returns(healthy_lab: Lab, fault: str
         assert expected in resp.text, f"the 503 body says why: {resp.text!r}"
         started = time.monotonic()
         poll(
-            lambda: backend_status(dblb, "galera-read", "galera2") == "DOWN",
+            lambda: backend_status(dblb, Dblb.READ, "galera2") == "DOWN",
             timeout=detection_bound_s(healthy_lab, write=False),
             what="HAProxy to take galera2 out of the read rotation within inter*fall",
         )
         took = time.monotonic() - started
         print(f"galera2 ({fault}) left the read rotation {took:.1f}s after its check failed")
     poll(
-        lambda: backend_status(dblb, "galera-read", "galera2") == "UP",
+        lambda: backend_status(dblb, Dblb.READ, "galera2") == "UP",
         timeout=30,
         what="galera2 to return to the read rotation after healing",
     )
@@ -141,7 +141,7 @@ def test_partitioned_node_goes_non_primary_and_rejoins(healthy_lab: Lab) -> None
         resp = clustercheck(node)
         assert resp.status_code == 503 and "not Primary" in resp.text, resp.text
         poll(
-            lambda: backend_status(dblb, "galera-read", "galera3") == "DOWN",
+            lambda: backend_status(dblb, Dblb.READ, "galera3") == "DOWN",
             timeout=detection_bound_s(healthy_lab, write=False),
             what="HAProxy to take the non-Primary node out of rotation",
         )
@@ -153,7 +153,7 @@ def test_partitioned_node_goes_non_primary_and_rejoins(healthy_lab: Lab) -> None
         assert peers[0].wsrep_status()["wsrep_cluster_status"] == "Primary", (
             "the two-node majority keeps quorum"
         )
-        assert backend_status(dblb, "galera-write", "galera1") == "UP", (
+        assert backend_status(dblb, Dblb.WRITE, "galera1") == "UP", (
             "losing a reader must not take the writer out"
         )
         with dblb.connect(write=True) as conn, conn.cursor() as cur:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import lab
 
-PATH = Path(lab.__file__).parent / "images" / "galera" / "clustercheck.py"
+PATH = Path(lab.__file__).parent / "images" / "db" / "clustercheck.py"
 spec = importlib.util.spec_from_file_location("clustercheck", PATH)
 assert spec and spec.loader
 cc = importlib.util.module_from_spec(spec)

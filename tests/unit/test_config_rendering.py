@@ -7,7 +7,7 @@ from lab.errors import ConfigError
 from lab.failover import PROFILES, get_profile
 from lab.flavours import FLAVOURS, get_flavour
 from lab.galera_config import GaleraSettings, render_host_cnf, render_wsrep_cnf
-from lab.haproxy_config import render_haproxy_cfg
+from lab.haproxy_config import READ_LISTENER, WRITE_LISTENER, render_haproxy_cfg
 from lab.topology import LabRequest
 
 MEMBERS = ("galera1", "galera2", "galera3")
@@ -55,7 +55,7 @@ def _listener(cfg: str, name: str) -> str:
 
 
 def test_haproxy_write_listener_has_exactly_one_active_server() -> None:
-    write = _listener(render_haproxy_cfg(MEMBERS, get_profile("ox")), "galera-write")
+    write = _listener(render_haproxy_cfg(MEMBERS, get_profile("ox")), WRITE_LISTENER)
     servers = [line for line in write.splitlines() if line.strip().startswith("server ")]
     assert len(servers) == 3
     assert [s.endswith(" backup") for s in servers] == [False, True, True], (
@@ -66,7 +66,7 @@ def test_haproxy_write_listener_has_exactly_one_active_server() -> None:
 
 
 def test_haproxy_read_listener_round_robins_over_all_nodes() -> None:
-    read = _listener(render_haproxy_cfg(MEMBERS, get_profile("ox")), "galera-read")
+    read = _listener(render_haproxy_cfg(MEMBERS, get_profile("ox")), READ_LISTENER)
     assert "balance roundrobin" in read and "option httpchk GET /" in read
     assert sum(" backup" in line for line in read.splitlines()) == 0
     assert "inter 6000 rise 3 fall 3" in read, "OX's published check timing"

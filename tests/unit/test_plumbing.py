@@ -8,7 +8,7 @@ from lab import cli
 from lab.diagnosis import diagnose
 from lab.docker_env import RunIdentity, owner_alive, owner_token
 from lab.flavours import get_flavour
-from lab.images import dblb_image, galera_image
+from lab.images import db_image, dblb_image
 
 
 def test_owner_token_is_alive_for_this_process_only() -> None:
@@ -28,11 +28,11 @@ def test_run_labels_name_the_run_and_owner() -> None:
 
 def test_image_cache_key_depends_on_base_and_build_args() -> None:
     flavour = get_flavour("mariadb-10.11")
-    g, h = galera_image(flavour), dblb_image(flavour)
+    g, h = db_image(flavour), dblb_image(flavour)
     assert g.context_hash("base1") == g.context_hash("base1"), "stable when nothing changed"
     assert g.context_hash("base1") != g.context_hash("base2"), "a new base image rebuilds"
     assert g.context_hash("base1") != h.context_hash("base1")
-    assert g.tag == "oxlab/galera:mariadb-10.11"
+    assert g.tag == "oxlab/db:mariadb-10.11"
 
 
 def test_diagnosis_names_the_guides_common_mistakes() -> None:

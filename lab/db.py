@@ -1,0 +1,113 @@
+"""What every database node shares, whatever its topology: the operator's SQL shell,
+the OX user's connection, readiness, and the guide's secure-installation step."""
+
+from __future__ import annotations
+
+import pymysql
+
+from lab.errors import StartupError
+from lab.flavours import Dialect
+from lab.galera_config import SST_PASSWORD, SST_USER
+from lab.nodes import Node
+from lab.waiting import poll
+
+# The guide's OX database user and password (section "Creating Open-Xchange user").
+OX_DB_USER = "openexchange"
+OX_DB_PASSWORD = "IntyoyntOat1"
+ROOT_PASSWORD = "labroot"  # set by the secure-installation step; root stays local-only
+CHECK_USER = "clustercheckuser"
+CHECK_PASSWORD = "clustercheckpassword!"
+MY_CNF = "/root/.my.cnf"  # the guide: credentials in /root/.my.cnf, not on the command line
+
+
+class NotReady(Exception):
+    """The server does not answer yet (retried while waiting)."""
+
+
+def connect_as_ox(
+    host: str, port: int, database: str | None = None, timeout: float = 5.0
+) -> pymysql.Connection:
+    """A client connection as OX makes it: the OX user, autocommit, every wait bounded
+    so a dead or frozen server is an error, not a hang."""
+    return pymysql.connect(
+        host=host,
+        port=port,
+        user=OX_DB_USER,
+        password=OX_DB_PASSWORD,
+        database=database,
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        autocommit=True,
+    )
+
+
+class DbNode(Node):
+    def sql(self, statement: str, timeout_s: int = 30) -> str:
+        """Run SQL as root over the local socket (the operator's `mysql -e`)."""
+        result = self.exec(["lab-mysql", "-N", "-B", "-e", statement], timeout_s=timeout_s)
+        if result.exit_code != 0:
+            raise NotReady(f"{self.name}: {result.output.strip()}")
+        return result.output
+
+    def sql_value(self, statement: str) -> str:
+        return self.sql(statement).strip()
+
+    def shell(self, script: str, timeout_s: int = 120) -> str:
+        """Run a shell command line in the node (the guide's dumps and restores)."""
+        result = self.exec(["sh", "-c", script], timeout_s=timeout_s)
+        if result.exit_code != 0:
+            raise StartupError(f"{self.name}: `{script}` failed: {result.output.strip()[-500:]}")
+        return result.output
+
+    def connect(self, database: str | None = None, timeout: float = 5.0) -> pymysql.Connection:
+        """A connection as the OX user, straight to this node (bypassing HAProxy)."""
+        return connect_as_ox(self.ip, 3306, database, timeout)
+
+    def wait_answering(self, timeout: float = 60.0) -> None:
+        def answers() -> bool:
+            if self.status not in ("running", "created"):
+                raise StartupError(f"{self.name} stopped during startup:\n{self.logs(tail=20)}")
+            return self.sql_value("SELECT 1") == "1"
+
+        poll(answers, timeout=timeout, what=f"{self.name} to answer SQL", retry_on=(NotReady,))
+
+    def secure(self, dialect: Dialect, ox_user_host: str, create_sst_user: bool = False) -> None:
+        """mysql_secure_installation's steps, the users the lab needs, then /root/.my.cnf."""
+        self.sql(secure_installation_sql(dialect, ox_user_host, create_sst_user))
+        self.write_my_cnf()
+
+    def write_my_cnf(self) -> None:
+        self.shell(
+            f"printf '[client]\\nuser=root\\npassword={ROOT_PASSWORD}\\n' > {MY_CNF} "
+            f"&& chmod 600 {MY_CNF}"
+        )
+
+
+def secure_installation_sql(dialect: Dialect, ox_user_host: str, create_sst_user: bool) -> str:
+    """No anonymous users, no remote root, root password set, no test database; then the
+    health check's user, the OX user (lab network only) and, for Galera, the SST user."""
+    statements = [
+        # DROP USER for what a SELECT finds: portable across MariaDB and Oracle MySQL
+        "SET @drop = (SELECT GROUP_CONCAT(CONCAT(QUOTE(User), '@', QUOTE(Host))) "
+        "FROM mysql.user WHERE User = '' OR (User = 'root' "
+        "AND Host NOT IN ('localhost', '127.0.0.1', '::1')))",
+        "SET @stmt = IF(@drop IS NULL, 'DO 0', CONCAT('DROP USER ', @drop))",
+        "PREPARE s FROM @stmt",
+        "EXECUTE s",
+        "DEALLOCATE PREPARE s",
+        dialect.root_password_sql.format(password=ROOT_PASSWORD),
+        "DROP DATABASE IF EXISTS test",
+        f"CREATE USER '{CHECK_USER}'@'localhost' IDENTIFIED BY '{CHECK_PASSWORD}'",
+        f"GRANT {dialect.monitor_privileges} ON *.* TO '{CHECK_USER}'@'localhost'",
+        f"CREATE USER '{OX_DB_USER}'@'{ox_user_host}' IDENTIFIED BY '{OX_DB_PASSWORD}'",
+        f"GRANT ALL PRIVILEGES ON *.* TO '{OX_DB_USER}'@'{ox_user_host}'",
+        *(r.format(user=f"'{OX_DB_USER}'@'{ox_user_host}'") for r in dialect.ox_user_restrictions),
+    ]
+    if create_sst_user:
+        statements += [
+            f"CREATE USER '{SST_USER}'@'localhost' IDENTIFIED BY '{SST_PASSWORD}'",
+            f"GRANT {dialect.sst_privileges} ON *.* TO '{SST_USER}'@'localhost'",
+        ]
+    statements.append("FLUSH PRIVILEGES")
+    return ";\n".join(statements) + ";"

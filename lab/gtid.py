@@ -1,0 +1,187 @@
+"""The guide's "Master/Slave database setup" with GTIDs as code, step by step, on
+`dbmaster` and `dbslave`; plus its "Preparations" path: an existing database set dumped
+with mysqldump --databases and restored into the new master."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from testcontainers.core.network import Network
+
+from lab.db import DbNode, NotReady
+from lab.docker_env import RunIdentity
+from lab.errors import StartupError
+from lab.flavours import Dialect, Flavour
+from lab.galera_config import OX_CONF_D
+from lab.gtid_config import (
+    READ_ONLY_CNF,
+    render_gtid_cnf,
+    render_gtid_host_cnf,
+    render_read_only_cnf,
+)
+from lab.nodes import container_spec, copy_file, start_container
+from lab.waiting import poll
+
+# The guide's replication user and password.
+REPL_USER = "repl"
+REPL_PASSWORD = "IvIjyoffod2"
+# The "existing installation" of the guide's Preparations section: configdb, oxdb_N.
+LEGACY_DATABASES = ("configdb", "oxdb_5", "oxdb_6", "oxdb_7", "oxdb_8")
+BACKUP_SQL = "/root/backup.sql"
+MASTER_SQL = "/root/master.sql"
+CATCH_UP_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class GtidPlan:
+    flavour: Flavour
+    image: str
+    master: str = "dbmaster"
+    slave: str = "dbslave"
+    max_lag_s: float = 10.0  # replcheck's threshold for taking the slave out of reads
+
+
+class GtidNode(DbNode):
+    dialect: Dialect
+
+    def replica_status(self) -> dict[str, str] | None:
+        """SHOW SLAVE/REPLICA STATUS as a dict (None: not a replica)."""
+        out = self.exec(["lab-mysql", "-E", "-e", self.dialect.show_replica_status], timeout_s=10)
+        if out.exit_code != 0:
+            raise NotReady(f"{self.name}: {out.output.strip()}")
+        rows = [line.split(":", 1) for line in out.output.splitlines() if ":" in line]
+        status = {k.strip(): v.strip() for k, v in rows if not k.startswith("*")}
+        return status or None
+
+    def gtid_position(self) -> str:
+        """gtid_current_pos (MariaDB) or gtid_executed (Oracle), whitespace-free."""
+        return "".join(self.sql_value(self.dialect.gtid_position_sql).split())
+
+
+def gtid_node(node: DbNode, dialect: Dialect) -> GtidNode:
+    gtid = GtidNode(node.container)
+    gtid.dialect = dialect
+    return gtid
+
+
+class GtidPair:
+    def __init__(self, master: GtidNode, slave: GtidNode) -> None:
+        self.master = master
+        self.slave = slave
+        self.nodes = [master, slave]
+
+    @classmethod
+    def start(
+        cls,
+        run: RunIdentity,
+        network: Network,
+        ox_user_host: str,
+        plan: GtidPlan,
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> GtidPair:
+        """Both servers and the "existing installation" start at once; the guide's
+        steps then run in its order. Raises StartupError naming the step that failed."""
+        dialect = plan.flavour.dialect
+        started = time.monotonic()
+        names = {plan.master: 1, plan.slave: 2, "dbold": 3}
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            futures = {
+                name: pool.submit(_start_node, run, network, plan, name, server_id)
+                for name, server_id in names.items()
+            }
+            nodes = {name: gtid_node(f.result(), dialect) for name, f in futures.items()}
+            list(pool.map(lambda n: n.wait_answering(), nodes.values()))
+        master, slave, old = nodes[plan.master], nodes[plan.slave], nodes["dbold"]
+        progress(f"{plan.master}, {plan.slave} answering in {time.monotonic() - started:.1f}s")
+
+        # "Steps up to here apply to both the designated master and slave": secure them.
+        for node in (master, slave):
+            node.secure(dialect, ox_user_host)
+        legacy_dump = seed_and_dump_legacy(old, dialect)
+        copy_file(old, legacy_dump, master, "/root/")
+        old.container.remove(force=True, v=True)
+
+        # Master setup: replication user for the slave's host only, restore, read-only, dump.
+        slave_host = slave.ip
+        master.sql(
+            f"CREATE USER '{REPL_USER}'@'{slave_host}' IDENTIFIED BY '{REPL_PASSWORD}'; "
+            f"GRANT REPLICATION SLAVE ON *.* TO '{REPL_USER}'@'{slave_host}'"
+        )
+        master.shell(f"lab-mysql < {BACKUP_SQL}")
+        master.sql("SET @@global.read_only = ON")
+        master.shell(f"lab-mysqldump {' '.join(dialect.dump_flags)} > {MASTER_SQL}")
+        copy_file(master, MASTER_SQL, slave, "/root/")
+
+        # Slave setup: source by GTID auto-position, clean binlogs, load the dump, start.
+        slave.sql(dialect.change_source_sql(master.name, REPL_USER, REPL_PASSWORD))
+        slave.sql(dialect.reset_binlogs)
+        slave.shell(f"(echo '{dialect.load_dump_prefix}'; cat {MASTER_SQL}) | lab-mysql")
+        slave.sql(dialect.start_replica)
+
+        # Master setup (continued): "Finally, unset read-only on the master".
+        master.sql("SET @@global.read_only = OFF")
+        # The slave serves reads only: read_only now and after every restart.
+        slave.sql("; ".join(f"SET GLOBAL {var} = ON" for var in dialect.read_only_vars))
+        slave.shell(f"printf '{render_read_only_cnf(dialect)}' > {READ_ONLY_CNF}")
+
+        pair = cls(master, slave)
+        pair.wait_caught_up()
+        progress(f"GTID pair replicating in {time.monotonic() - started:.1f}s")
+        return pair
+
+    def wait_caught_up(self, timeout: float = CATCH_UP_TIMEOUT_S) -> str:
+        """Poll until both replication threads run and the slave's GTID position equals
+        the master's; returns that position."""
+
+        def caught_up() -> str | None:
+            status = self.slave.replica_status() or {}
+            running = [v for k, v in status.items() if k.endswith(("_IO_Running", "_SQL_Running"))]
+            if running != ["Yes", "Yes"]:
+                error = status.get("Last_IO_Error") or status.get("Last_SQL_Error")
+                if "No" in running and error:  # a stopped thread does not retry: fail now
+                    raise StartupError(f"{self.slave.name}: replication stopped: {error}")
+                return None
+            position = self.master.gtid_position()
+            return position if position == self.slave.gtid_position() else None
+
+        return poll(
+            caught_up,
+            timeout=timeout,
+            what=f"{self.slave.name} to catch up with {self.master.name}",
+            retry_on=(NotReady,),
+        )
+
+
+def _start_node(
+    run: RunIdentity, network: Network, plan: GtidPlan, name: str, server_id: int
+) -> DbNode:
+    spec = (
+        container_spec(run, network, plan.image, "gtid", name, cap_add=["NET_ADMIN"])
+        .with_env("LAB_CHECK", "replcheck")
+        .with_env("LAB_SUPERVISE", "1")
+        .with_env("REPLCHECK_MAX_LAG", f"{plan.max_lag_s:g}")
+        .with_copy_into_container(
+            render_gtid_cnf(plan.flavour.dialect).encode(), f"{OX_CONF_D}/gtid.cnf"
+        )
+        .with_copy_into_container(render_gtid_host_cnf(server_id).encode(), f"{OX_CONF_D}/host.cnf")
+    )
+    return DbNode(start_container(spec).container)
+
+
+def seed_and_dump_legacy(old: DbNode, dialect: Dialect) -> str:
+    """Make the "existing installation" (configdb and some oxdb_N with rows), then take
+    the guide's Preparations dump of it. Returns the dump's path inside `old`."""
+    statements = []
+    for db in LEGACY_DATABASES:
+        statements += [
+            f"CREATE DATABASE {db}",
+            f"CREATE TABLE {db}.legacy (id INT PRIMARY KEY, note VARCHAR(64))",
+            f"INSERT INTO {db}.legacy VALUES (1, '{db} before the migration'), (2, 'kept')",
+        ]
+    old.sql("; ".join(statements))
+    flags = " ".join(("--databases", *LEGACY_DATABASES, *dialect.legacy_dump_flags))
+    old.shell(f"lab-mysqldump {flags} > {BACKUP_SQL}")
+    return BACKUP_SQL
