@@ -132,6 +132,16 @@ class GtidPair:
         progress(f"GTID pair replicating in {time.monotonic() - started:.1f}s")
         return pair
 
+    def lag(self) -> Lag:
+        status = self.slave.replica_status() or {}
+        seconds = status.get("Seconds_Behind_Master", status.get("Seconds_Behind_Source", ""))
+        return Lag(
+            seconds=int(seconds) if seconds.isdigit() else None,
+            transactions=transactions_behind(
+                self.master.gtid_position(), self.slave.gtid_position()
+            ),
+        )
+
     def wait_caught_up(self, timeout: float = CATCH_UP_TIMEOUT_S) -> str:
         """Poll until both replication threads run and the slave's GTID position equals
         the master's; returns that position."""
@@ -153,6 +163,53 @@ class GtidPair:
             what=f"{self.slave.name} to catch up with {self.master.name}",
             retry_on=(NotReady,),
         )
+
+
+@dataclass(frozen=True)
+class Lag:
+    """How far the slave is behind: the server's own estimate and the GTID count."""
+
+    seconds: int | None  # Seconds_Behind_Master/Source; None while a thread is stopped
+    transactions: int  # transactions in the master's GTID set missing on the slave
+
+
+def _intervals(text: str) -> list[tuple[int, int]]:
+    out = []
+    for part in text.split(":"):
+        low, _, high = part.partition("-")
+        out.append((int(low), int(high or low)))
+    return out
+
+
+def transactions_behind(master: str, slave: str) -> int:
+    """Transactions of the master's GTID position missing from the slave's.
+
+    MariaDB positions are domain-server-seq per domain ("0-1-41,1-2-5"): the seq_no gap
+    per domain. Oracle GTID sets are uuid:interval[:interval] ("u:1-40:45"): the
+    transaction ids in the master's intervals not covered by the slave's."""
+    if not master:
+        return 0
+    if "-" in master.split(",")[0] and ":" not in master:  # MariaDB
+        slave_seq = {g.split("-")[0]: int(g.split("-")[2]) for g in slave.split(",") if g}
+        return sum(
+            max(0, int(g.split("-")[2]) - slave_seq.get(g.split("-")[0], 0))
+            for g in master.split(",")
+            if g
+        )
+    slave_sets = {}
+    for entry in filter(None, slave.split(",")):
+        uuid, _, rest = entry.partition(":")
+        slave_sets[uuid] = _intervals(rest)
+    behind = 0
+    for entry in filter(None, master.split(",")):
+        uuid, _, rest = entry.partition(":")
+        for low, high in _intervals(rest):
+            covered = sum(
+                max(0, min(high, s_high) - max(low, s_low) + 1)
+                for s_low, s_high in slave_sets.get(uuid, [])
+            )
+            behind += high - low + 1 - covered
+    return behind
 
 
 def _start_node(

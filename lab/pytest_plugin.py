@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import docker
@@ -17,11 +18,13 @@ import pytest
 
 from lab.dblb import Dblb
 from lab.docker_env import connect
-from lab.errors import ClusterFormationError, LabError
+from lab.errors import ClusterFormationError, FlavourUnavailable, LabError
 from lab.failover import DEFAULT_PROFILE, PROFILES
-from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS
+from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
 from lab.galera import GaleraCluster
 from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
+from lab.gtid import GtidPair
+from lab.images import registry_unavailable_reason
 from lab.lab import Lab, LabOptions
 from lab.topology import LabRequest
 
@@ -40,8 +43,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ox-lab", "OX Cluster Lab")
     group.addoption(
         "--flavour",
-        default=DEFAULT_FLAVOUR,
-        help=f"database flavour ({', '.join(FLAVOURS)}); default {DEFAULT_FLAVOUR}",
+        action="append",
+        help=f"database flavour, repeatable ({', '.join(FLAVOURS)}); default {DEFAULT_FLAVOUR}",
     )
     group.addoption(
         "--failover-profile",
@@ -58,17 +61,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    problems = _request(config).problems()
+    request = _request(config)
+    problems = [
+        p
+        for f in _flavours(config)
+        for p in replace(request, flavour=f).problems()
+        if "cannot run topology" not in p
+    ]
     if problems:
         raise pytest.UsageError("ox-lab: " + "; ".join(problems))
 
 
+def _flavours(config: pytest.Config) -> list[str]:
+    return config.getoption("--flavour") or [DEFAULT_FLAVOUR]
+
+
 def _request(config: pytest.Config) -> LabRequest:
     return LabRequest(
-        flavour=config.getoption("--flavour"),
         profile=config.getoption("--failover-profile"),
         sst_method=config.getoption("--sst-method"),
     )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses a lab runs once per --flavour (test ids name the flavour)."""
+    if "flavour" in metafunc.fixturenames:
+        flavours = _flavours(metafunc.config)
+        metafunc.parametrize("flavour", flavours, ids=flavours, scope="session")
 
 
 def _worker() -> str:
@@ -116,14 +135,53 @@ def lab_factory(
         _active_labs.remove(lab)
 
 
-@pytest.fixture(scope="session")
-def galera_lab(lab_factory: Callable[..., Lab], lab_request: LabRequest) -> Lab:
-    """The default lab: 3-node Galera + HAProxy, shared by the session (one per worker)."""
+def runnable_request(
+    docker_client: docker.DockerClient, request: LabRequest, flavour: str, topology: str
+) -> LabRequest:
+    """The request for `topology` on `flavour`, or a skip that says why this host or this
+    flavour cannot run it (never a silent skip)."""
+    spec = get_flavour(flavour)
+    if topology not in spec.topologies:
+        pytest.skip(f"flavour {flavour} does not run the {topology} topology")
+    if spec.from_registry:
+        reason = registry_unavailable_reason(docker_client, spec)
+        pytest.skip(reason or f"flavour {flavour}: the lab cannot build on registry images yet")
+    return replace(request, flavour=flavour, topology=topology)
+
+
+def _lab(lab_factory: Callable[..., Lab], request: LabRequest, **options: object) -> Lab:
     try:
-        return lab_factory(lab_request, name=f"pytest-{_worker()}")
+        return lab_factory(request, **options)
+    except FlavourUnavailable as exc:
+        pytest.skip(str(exc))
     except LabError as exc:
         _fail(exc)
-        raise
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="session")
+def galera_lab(
+    lab_factory: Callable[..., Lab],
+    lab_request: LabRequest,
+    docker_client: docker.DockerClient,
+    flavour: str,
+) -> Lab:
+    """3-node Galera + HAProxy, shared by the session (one per flavour and worker)."""
+    request = runnable_request(docker_client, lab_request, flavour, "galera")
+    return _lab(lab_factory, request, name=f"pytest-{_worker()}-galera-{flavour}")
+
+
+@pytest.fixture(scope="session")
+def gtid_lab(
+    lab_factory: Callable[..., Lab],
+    lab_request: LabRequest,
+    docker_client: docker.DockerClient,
+    flavour: str,
+) -> Lab:
+    """GTID dbmaster/dbslave + HAProxy, shared by the session (one per flavour and worker).
+    replcheck's lag threshold is 3 s here so the lag test needs only a few seconds."""
+    request = runnable_request(docker_client, lab_request, flavour, "gtid")
+    return _lab(lab_factory, request, name=f"pytest-{_worker()}-gtid-{flavour}", max_lag_s=3.0)
 
 
 @pytest.fixture(scope="session")
@@ -136,6 +194,20 @@ def galera_cluster(galera_lab: Lab) -> GaleraCluster:
 def dblb(galera_lab: Lab) -> Dblb:
     assert galera_lab.dblb is not None
     return galera_lab.dblb
+
+
+@pytest.fixture(scope="session")
+def gtid_pair(gtid_lab: Lab) -> GtidPair:
+    assert gtid_lab.gtid is not None
+    return gtid_lab.gtid
+
+
+@pytest.fixture
+def healthy_gtid_lab(gtid_lab: Lab) -> Iterator[Lab]:
+    """The shared GTID lab, checked healthy before and after a test that injects faults."""
+    gtid_lab.wait_healthy()
+    yield gtid_lab
+    gtid_lab.wait_healthy()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ def poll(
     interval: float = 0.2,
     retry_on: tuple[type[BaseException], ...] = (),
 ) -> T:
-    """Call ``probe`` until it returns something other than None/False, or time runs out.
+    """Call ``probe`` until it returns something truthy, or time runs out.
 
     Exceptions listed in ``retry_on`` count as "not yet"; anything else propagates at once,
     so a probe can fail fast (e.g. a container that exited) instead of burning the timeout.
@@ -30,7 +30,7 @@ def poll(
     while True:
         try:
             result = probe()
-            if result is not None and result is not False:
+            if result:
                 return result
         except retry_on as exc:
             last_error = exc

@@ -4,23 +4,31 @@ test and removed after it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
+import docker
 import pytest
 
 from lab.errors import ClusterFormationError
 from lab.lab import Lab
+from lab.pytest_plugin import runnable_request
 from lab.topology import LabRequest
 
 pytestmark = [pytest.mark.galera, pytest.mark.docker]
 
 
+@pytest.fixture
+def galera_request(
+    docker_client: docker.DockerClient, lab_request: LabRequest, flavour: str
+) -> LabRequest:
+    return runnable_request(docker_client, lab_request, flavour, "galera")
+
+
 def test_mariabackup_sst_forms_a_synced_cluster(
-    lab_factory: Callable[..., Lab], lab_request: LabRequest
+    lab_factory: Callable[..., Lab], galera_request: LabRequest
 ) -> None:
-    request = LabRequest(
-        flavour=lab_request.flavour, profile=lab_request.profile, sst_method="mariabackup"
-    )
-    lab = lab_factory(request, name="sst-mariabackup")
+    request = replace(galera_request, sst_method="mariabackup")
+    lab = lab_factory(request, name=f"sst-mariabackup-{request.flavour}")
     try:
         assert lab.galera
         for node in lab.galera.nodes:
@@ -32,10 +40,14 @@ def test_mariabackup_sst_forms_a_synced_cluster(
 
 
 def test_wrong_provider_path_is_reported_in_one_line(
-    lab_factory: Callable[..., Lab], lab_request: LabRequest
+    lab_factory: Callable[..., Lab], galera_request: LabRequest
 ) -> None:
     with pytest.raises(ClusterFormationError) as exc:
-        lab_factory(lab_request, name="bad-provider", provider_path="/usr/lib/galera/nope.so")
+        lab_factory(
+            galera_request,
+            name=f"bad-provider-{galera_request.flavour}",
+            provider_path="/usr/lib/galera/nope.so",
+        )
     err = exc.value
     assert err.node == "galera1"
     assert "wrong wsrep_provider path" in str(err), str(err)
@@ -44,13 +56,11 @@ def test_wrong_provider_path_is_reported_in_one_line(
 
 
 def test_missing_sst_user_is_reported_in_one_line(
-    lab_factory: Callable[..., Lab], lab_request: LabRequest
+    lab_factory: Callable[..., Lab], galera_request: LabRequest
 ) -> None:
-    request = LabRequest(
-        flavour=lab_request.flavour, profile=lab_request.profile, sst_method="mariabackup"
-    )
+    request = replace(galera_request, sst_method="mariabackup")
     with pytest.raises(ClusterFormationError) as exc:
-        lab_factory(request, name="no-sst-user", create_sst_user=False)
+        lab_factory(request, name=f"no-sst-user-{request.flavour}", create_sst_user=False)
     err = exc.value
     assert err.node == "galera2", "the first joiner is the one that cannot get its state"
     assert "SST user is missing" in str(err), f"{err}\n{err.excerpt}"

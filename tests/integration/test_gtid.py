@@ -1,0 +1,217 @@
+"""The guide's "Master/Slave database setup" with GTIDs: replication, read-only slave,
+a replication user that can do nothing else, crash-safe restarts, lag, the restored
+pre-existing databases, and HAProxy's replication-aware read pool."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pymysql
+import pytest
+import requests
+
+from lab.dblb import Dblb
+from lab.gtid import LEGACY_DATABASES, REPL_PASSWORD, REPL_USER, GtidNode, GtidPair, Lag
+from lab.lab import Lab
+from lab.waiting import poll
+
+pytestmark = [pytest.mark.gtid, pytest.mark.docker]
+
+
+def replcheck(node: GtidNode, path: str = "/") -> requests.Response:
+    return requests.get(f"http://{node.ip}:9200{path}", timeout=5)
+
+
+def read_status(dblb: Dblb, server: str) -> str:
+    return next(b.status for b in dblb.backends() if b.listener == Dblb.READ and b.server == server)
+
+
+def reader_host(dblb: Dblb) -> str:
+    with dblb.connect(write=False) as conn, conn.cursor() as cur:
+        cur.execute("SELECT @@hostname")
+        return str(cur.fetchone()[0])
+
+
+def test_row_written_on_master_is_read_on_slave_and_gtid_sets_match(gtid_pair: GtidPair) -> None:
+    db = f"gtid_{uuid.uuid4().hex[:8]}"
+    with gtid_pair.master.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {db}")
+        cur.execute(f"CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20))")
+        cur.execute(f"INSERT INTO {db}.t VALUES (1, 'from the master')")
+    position = gtid_pair.wait_caught_up()
+    with gtid_pair.slave.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT v FROM {db}.t WHERE id = 1")
+        assert cur.fetchone() == ("from the master",), "the slave has the master's row"
+    assert gtid_pair.slave.gtid_position() == gtid_pair.master.gtid_position() == position, (
+        "after catch-up the slave has executed exactly the master's GTIDs"
+    )
+    status = gtid_pair.slave.replica_status() or {}
+    assert status.get("Using_Gtid", "Slave_Pos") == "Slave_Pos", "MariaDB replicates by GTID"
+    assert status.get("Auto_Position", "1") == "1", "Oracle replicates by auto-position"
+
+
+def test_slave_is_read_only_for_the_application_user(gtid_pair: GtidPair) -> None:
+    with gtid_pair.slave.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT @@read_only")
+        assert cur.fetchone()[0] == 1
+        with pytest.raises(pymysql.err.MySQLError) as exc:
+            cur.execute("CREATE DATABASE must_not_exist_on_slave")
+    assert exc.value.args[0] == 1290, f"the write is refused as read-only: {exc.value}"
+
+
+def test_replication_user_can_replicate_and_nothing_else(gtid_pair: GtidPair) -> None:
+    slave_ip = gtid_pair.slave.ip
+    grants = gtid_pair.master.sql(f"SHOW GRANTS FOR '{REPL_USER}'@'{slave_ip}'")
+    assert "GRANT REPLICATION SLAVE ON *.*" in grants.replace(
+        "REPLICATION REPLICA", "REPLICATION SLAVE"
+    )
+    assert (
+        len(grants.strip().splitlines()) == 1 and "ALL" not in grants and "SELECT" not in grants
+    ), f"the replication user holds REPLICATION SLAVE and nothing else: {grants}"
+    as_repl = f"lab-mysql -h {gtid_pair.master.name} -u {REPL_USER} -p{REPL_PASSWORD} -N -e"
+    denied = gtid_pair.slave.exec(["sh", "-c", f"{as_repl} 'SELECT COUNT(*) FROM configdb.legacy'"])
+    assert denied.exit_code != 0 and "denied" in denied.output, denied.output
+    elsewhere = gtid_pair.master.exec(["sh", "-c", f"{as_repl} 'SELECT 1'"])
+    assert elsewhere.exit_code != 0, "the replication user is for the slave's host only"
+
+
+@contextmanager
+def writing_sequence(pair: GtidPair, table: str) -> Iterator[list[int]]:
+    """Insert 1, 2, 3, ... on the master until the block ends; yields acknowledged values."""
+    acked: list[int] = []
+    stop = threading.Event()
+    with pair.master.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {table} (n INT NOT NULL, KEY (n))")  # no PK: dups visible
+
+    def write() -> None:
+        with pair.master.connect() as conn, conn.cursor() as cur:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                cur.execute(f"INSERT INTO {table} VALUES (%s)", (n,))
+                acked.append(n)
+                time.sleep(0.01)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        yield acked
+    finally:
+        stop.set()
+        writer.join()
+
+
+@pytest.mark.parametrize("how", ["clean", "sigkill"])
+def test_slave_restart_resumes_by_gtid_without_gap_or_duplicate(
+    healthy_gtid_lab: Lab, how: str
+) -> None:
+    pair = healthy_gtid_lab.gtid
+    assert pair
+    slave = pair.slave
+    assert slave.sql_value("SELECT @@relay_log_recovery") == "1", "crash-safe relay log"
+    table = f"oxlab_ready.seq_{how}_{uuid.uuid4().hex[:6]}"
+    pair.master.sql("CREATE DATABASE IF NOT EXISTS oxlab_ready")
+    with writing_sequence(pair, table) as acked:
+        poll(lambda: len(acked) > 20, timeout=10, what="the writer to get going")
+        if how == "clean":
+            slave.sql("SHUTDOWN")  # the guide's `service mysql restart`, by SQL
+        else:
+            slave.exec(["pkill", "-KILL", "-x", "lab-mysqld"])
+        poll(
+            lambda: slave.sql_value("SELECT 1") == "1",
+            timeout=60,
+            what="the slave's server to be back",
+            retry_on=(Exception,),
+        )
+        poll(lambda: len(acked) > 60, timeout=10, what="writes to continue meanwhile")
+    pair.wait_caught_up()
+    count, distinct, top = slave.sql_value(
+        f"SELECT COUNT(*), COUNT(DISTINCT n), MAX(n) FROM {table}"
+    ).split()
+    assert int(top) == acked[-1], f"no missing transaction: slave max {top}, master {acked[-1]}"
+    assert int(count) == int(distinct) == len(acked), (
+        f"no gap and no duplicate after a {how} restart: {count} rows, {distinct} distinct, "
+        f"{len(acked)} acknowledged"
+    )
+
+
+def test_lag_is_measured_and_a_lagging_slave_leaves_the_read_pool(healthy_gtid_lab: Lab) -> None:
+    pair, dblb = healthy_gtid_lab.gtid, healthy_gtid_lab.dblb
+    assert pair and dblb
+    dialect = pair.slave.dialect
+    assert reader_host(dblb) == "dbslave", "reads go to the slave while it is healthy"
+
+    def set_delay(seconds: int) -> None:
+        pair.slave.sql(
+            f"{dialect.stop_replica}; {dialect.delay_sql.format(seconds=seconds)}; "
+            f"{dialect.start_replica}"
+        )
+
+    set_delay(20)
+    try:
+        pair.master.sql(
+            "CREATE DATABASE IF NOT EXISTS oxlab_ready; "
+            "CREATE TABLE IF NOT EXISTS oxlab_ready.lag (id INT)"
+        )
+        pair.master.sql("INSERT INTO oxlab_ready.lag VALUES (1)")
+
+        def lagging() -> Lag | None:
+            lag = pair.lag()
+            return lag if lag.seconds is not None and lag.seconds > 4 else None
+
+        lag = poll(lagging, timeout=20, what="the delayed slave to lag more than the 3 s threshold")
+        print(f"measured lag: {lag.seconds} s, {lag.transactions} transaction(s) behind")
+        assert lag.transactions >= 1, "the delayed insert is counted as a transaction behind"
+        resp = replcheck(pair.slave)
+        assert resp.status_code == 503 and "lagging" in resp.text, resp.text
+        poll(
+            lambda: read_status(dblb, "dbslave") == "DOWN",
+            timeout=10,
+            what="HAProxy to take the lagging slave out of the read pool",
+        )
+        assert reader_host(dblb) == "dbmaster", "reads fall back to the master"
+    finally:
+        set_delay(0)
+    poll(
+        lambda: read_status(dblb, "dbslave") == "UP",
+        timeout=60,
+        what="the slave to rejoin the read pool once caught up",
+    )
+
+
+def test_stopped_sql_thread_takes_slave_out_of_reads(healthy_gtid_lab: Lab) -> None:
+    pair, dblb = healthy_gtid_lab.gtid, healthy_gtid_lab.dblb
+    assert pair and dblb
+    pair.slave.sql(pair.slave.dialect.stop_sql_thread)
+    try:
+        resp = replcheck(pair.slave)
+        assert resp.status_code == 503 and "SQL thread is No" in resp.text, resp.text
+        poll(
+            lambda: read_status(dblb, "dbslave") == "DOWN",
+            timeout=10,
+            what="HAProxy to take the stopped slave out of the read pool",
+        )
+        assert reader_host(dblb) == "dbmaster", "reads fall back to the master"
+        assert replcheck(pair.master, "/master").status_code == 200
+    finally:
+        pair.slave.sql(pair.slave.dialect.start_sql_thread)
+    poll(
+        lambda: read_status(dblb, "dbslave") == "UP",
+        timeout=30,
+        what="the slave to return to the read pool",
+    )
+
+
+def test_restored_preexisting_databases_are_on_both_servers(gtid_pair: GtidPair) -> None:
+    """The guide's Preparations: `mysqldump --databases configdb oxdb_N`, restored into the
+    new master before the slave's initial dump, so both must have it all."""
+    for node in gtid_pair.nodes:
+        databases = set(node.sql("SHOW DATABASES").split())
+        missing = set(LEGACY_DATABASES) - databases
+        assert not missing, f"{node.name} lacks restored databases {missing}"
+        for db in LEGACY_DATABASES:
+            assert node.sql_value(f"SELECT COUNT(*) FROM {db}.legacy") == "2", f"{node.name}: {db}"
