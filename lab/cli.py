@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import docker
 import docker.errors
@@ -24,6 +25,7 @@ from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
 from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
 from lab.images import build_images, image_present, images_for
 from lab.lab import Lab, LabOptions, find_lab_runs, stderr_progress
+from lab.matrix import run_matrix
 from lab.status import render_status
 from lab.topology import DEFAULT_TOPOLOGY, TOPOLOGIES, LabRequest
 
@@ -83,6 +85,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         print(bench_build(client, request, stderr_progress, cold=args.cold))
     return 0
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    flavours = args.flavour or list(FLAVOURS)
+    topologies = args.topology or list(TOPOLOGIES)
+    for name in flavours:
+        get_flavour(name)  # one clear line for a typo, before hours of tests
+    text, ok = run_matrix(flavours, topologies, args.tests, Path(args.report_dir))
+    print(text)
+    print(f"reports: {args.report_dir}/ (JUnit XML and log per cell, matrix.json)")
+    return 0 if ok else 1
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -154,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("--name", default="default")
     down.add_argument("--all", action="store_true", help="every lab resource, test runs too")
     down.set_defaults(func=cmd_down)
+
+    matrix = sub.add_parser("matrix", help="flavour x topology test matrix (the nightly run)")
+    matrix.add_argument("--flavour", action="append", help="repeatable; default: all flavours")
+    matrix.add_argument("--topology", action="append", help="repeatable; default: all")
+    matrix.add_argument("--tests", default="tests/integration", help="test directory")
+    matrix.add_argument("--report-dir", default="lab-reports", help="where reports go")
+    matrix.set_defaults(func=cmd_matrix)
 
     doctor = sub.add_parser("doctor", help="check Docker, disk and images")
     doctor.set_defaults(func=cmd_doctor)

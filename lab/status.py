@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import requests
 
+from lab.db import NotReady
 from lab.errors import StartupError
 from lab.haproxy_config import READ_PORT, STATS_PORT, WRITE_PORT
 from lab.lab import Lab
@@ -19,6 +20,27 @@ def table(rows: Sequence[dict[str, str]], columns: Sequence[str]) -> str:
         "  ".join(r.get(c, "").ljust(w) for c, w in zip(columns, widths, strict=True)) for r in rows
     ]
     return "\n".join("  " + line.rstrip() for line in lines)
+
+
+def gtid_rows(lab: Lab) -> list[dict[str, str]]:
+    assert lab.gtid is not None
+    pair = lab.gtid
+    rows = []
+    for node in pair.nodes:
+        row = {"node": node.name, "role": "slave" if node is pair.slave else "master"}
+        try:
+            row["gtid position"] = node.gtid_position()
+            status = node.replica_status() if node is pair.slave else None
+            if status is not None:
+                lag = pair.lag()
+                row["io"] = status.get("Slave_IO_Running", status.get("Replica_IO_Running", "?"))
+                row["sql"] = status.get("Slave_SQL_Running", status.get("Replica_SQL_Running", "?"))
+                seconds = "?" if lag.seconds is None else f"{lag.seconds}s"
+                row["lag"] = f"{seconds}, {lag.transactions} trx"
+        except (NotReady, StartupError) as exc:
+            row["gtid position"] = f"error: {str(exc).splitlines()[0][:80]}"
+        rows.append(row)
+    return rows
 
 
 def render_status(lab: Lab) -> str:
@@ -42,6 +64,9 @@ def render_status(lab: Lab) -> str:
         if any("error" in r for r in rows):
             columns.append("error")
         out.append(table(rows, columns))
+    if lab.gtid:
+        out.append("GTID master/slave (SHOW REPLICA STATUS on the slave):")
+        out.append(table(gtid_rows(lab), ["node", "role", "io", "sql", "lag", "gtid position"]))
     if lab.dblb:
         try:
             ip = lab.dblb.ip

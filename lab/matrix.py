@@ -1,0 +1,115 @@
+"""The nightly flavour x topology matrix, runnable locally: one pytest run per cell
+(`-m TOPOLOGY --flavour FLAVOUR`), its JUnit XML kept as the report, and a table of
+pass / fail / skip (reason) at the end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from lab.flavours import get_flavour
+from lab.status import table
+
+
+@dataclass
+class Cell:
+    flavour: str
+    topology: str
+    outcome: str  # pass, fail, skip
+    detail: str = ""
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+
+    def text(self) -> str:
+        if self.outcome == "pass":
+            extra = f", {self.skipped} skipped" if self.skipped else ""
+            return f"pass ({self.passed}{extra}, {self.seconds:.0f}s)"
+        if self.outcome == "fail":
+            return f"FAIL ({self.failed} of {self.passed + self.failed}: {self.detail})"
+        return f"skip ({self.detail})"
+
+
+def read_junit(path: Path) -> tuple[int, int, int, float, str, str]:
+    """(passed, failed, skipped, seconds, first skip reason, first failure) of a run."""
+    root = ET.parse(path).getroot()
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    assert suite is not None
+    tests, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
+    failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    skip = suite.find(".//skipped")
+    failure = suite.find(".//failure")
+    if failure is None:
+        failure = suite.find(".//error")
+    return (
+        tests - skipped - failed,
+        failed,
+        skipped,
+        float(suite.get("time", 0.0)),
+        "" if skip is None else skip.get("message", "").removeprefix("Skipped: "),
+        "" if failure is None else failure.get("message", "").splitlines()[0][:100],
+    )
+
+
+def run_cell(
+    flavour: str, topology: str, tests: str, report_dir: Path, extra: Sequence[str] = ()
+) -> Cell:
+    if topology not in get_flavour(flavour).topologies:
+        return Cell(flavour, topology, "skip", f"{flavour} does not run {topology}")
+    junit = report_dir / f"{topology}-{flavour}.xml"
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        tests,
+        "-m",
+        topology,
+        "--flavour",
+        flavour,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+        *extra,
+    ]
+    print(f"matrix: {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    (report_dir / f"{topology}-{flavour}.log").write_text(proc.stdout + proc.stderr)
+    if not junit.exists():
+        return Cell(flavour, topology, "fail", f"pytest exited {proc.returncode}, no report")
+    passed, failed, skipped, seconds, skip_reason, failure = read_junit(junit)
+    if failed or proc.returncode not in (0, 5):
+        return Cell(
+            flavour,
+            topology,
+            "fail",
+            failure or f"exit {proc.returncode}",
+            passed,
+            failed,
+            skipped,
+            seconds,
+        )
+    if passed == 0:
+        return Cell(flavour, topology, "skip", skip_reason or "no tests", 0, 0, skipped, seconds)
+    return Cell(flavour, topology, "pass", "", passed, 0, skipped, seconds)
+
+
+def run_matrix(
+    flavours: Sequence[str], topologies: Sequence[str], tests: str, report_dir: Path
+) -> tuple[str, bool]:
+    """Run every cell; returns the table and whether every cell passed or skipped."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    cells = [run_cell(f, t, tests, report_dir) for f in flavours for t in topologies]
+    (report_dir / "matrix.json").write_text(json.dumps([asdict(c) for c in cells], indent=2))
+    rows = [
+        {"flavour": f, **{t: c.text() for c in cells if c.flavour == f for t in [c.topology]}}
+        for f in flavours
+    ]
+    ok = all(c.outcome != "fail" for c in cells)
+    return table(rows, ["flavour", *topologies]), ok

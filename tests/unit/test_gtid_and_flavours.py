@@ -1,0 +1,150 @@
+"""Flavour dialects, GTID config rendering, lag arithmetic and replcheck's decisions:
+the parts of the GTID procedure that must be right before any server starts."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+import lab
+from lab.failover import get_profile
+from lab.flavours import FLAVOURS, get_flavour
+from lab.gtid import transactions_behind
+from lab.gtid_config import render_gtid_cnf, render_gtid_host_cnf, render_read_only_cnf
+from lab.haproxy_config import READ_LISTENER, WRITE_LISTENER, render_gtid_haproxy_cfg
+from lab.topology import LabRequest
+
+PATH = Path(lab.__file__).parent / "images" / "db" / "replcheck.py"
+spec = importlib.util.spec_from_file_location("replcheck", PATH)
+assert spec and spec.loader
+rc = importlib.util.module_from_spec(spec)
+sys.modules["replcheck"] = rc
+spec.loader.exec_module(rc)
+
+
+def test_every_flavour_says_where_it_comes_from_and_what_it_runs() -> None:
+    for flavour in FLAVOURS.values():
+        assert flavour.topologies, flavour.name
+        assert "gtid" in flavour.topologies, "GTID replication runs on every flavour"
+        assert flavour.from_registry == (not flavour.debian_suite)
+    assert get_flavour("mariadb-11.8").debian_suite == "trixie"
+    assert "Check-Valid-Until=false" in get_flavour("mysql-9").apt_options
+    assert get_flavour("mysql-8.4").from_registry and get_flavour("pxc-8.0").from_registry
+    assert "galera" not in get_flavour("mysql-9").topologies
+
+
+def test_oracle_dialect_uses_the_84_words() -> None:
+    oracle = get_flavour("mysql-9").dialect
+    sql = oracle.change_source_sql("dbmaster", "repl", "pw")
+    assert sql.startswith("CHANGE REPLICATION SOURCE TO") and "SOURCE_AUTO_POSITION=1" in sql
+    assert "MASTER_LOG_FILE" not in sql and "MASTER_LOG_POS" not in sql, "GTID, not positions"
+    assert (oracle.start_replica, oracle.show_replica_status, oracle.reset_binlogs) == (
+        "START REPLICA",
+        "SHOW REPLICA STATUS",
+        "RESET BINARY LOGS AND GTIDS",
+    )
+    assert "--set-gtid-purged=ON" in oracle.dump_flags
+    assert oracle.init_datadir[:2] == ("mysqld", "--initialize-insecure")
+
+
+def test_mariadb_dialect_follows_the_guide() -> None:
+    maria = get_flavour("mariadb-10.11").dialect
+    sql = maria.change_source_sql("dbmaster", "repl", "pw")
+    assert sql.startswith("CHANGE MASTER TO MASTER_HOST='dbmaster'")
+    assert "MASTER_USE_GTID=slave_pos" in sql
+    assert {"--master-data", "--gtid"} <= set(maria.dump_flags)
+    assert maria.init_datadir[0] == "mariadb-install-db"
+
+
+def test_gtid_cnf_per_family() -> None:
+    oracle = render_gtid_cnf(get_flavour("mysql-9").dialect)
+    assert "gtid_mode = ON" in oracle and "enforce_gtid_consistency = ON" in oracle
+    maria = render_gtid_cnf(get_flavour("mariadb-10.11").dialect)
+    assert "log_slave_updates = ON" in maria and "gtid_mode" not in maria
+    for cnf in (oracle, maria):
+        assert "log_bin" in cnf and "relay_log_recovery = ON" in cnf
+    assert "server_id = 2" in render_gtid_host_cnf(2)
+    assert "super_read_only = ON" in render_read_only_cnf(get_flavour("mysql-9").dialect)
+
+
+@pytest.mark.parametrize(
+    ("master", "slave", "behind"),
+    [
+        ("0-1-41", "0-1-41", 0),
+        ("0-1-45", "0-1-41", 4),
+        ("0-1-45,1-2-3", "0-1-45", 3),
+        ("u1:1-40", "u1:1-40", 0),
+        ("u1:1-40", "u1:1-37", 3),
+        ("u1:1-40:45-50,u2:1-2", "u1:1-40", 8),
+        ("", "", 0),
+    ],
+)
+def test_transactions_behind(master: str, slave: str, behind: int) -> None:
+    assert transactions_behind(master, slave) == behind
+
+
+def test_gtid_haproxy_sends_writes_to_the_master_and_reads_to_the_slave_first() -> None:
+    cfg = render_gtid_haproxy_cfg("dbmaster", "dbslave", get_profile("ox"))
+    write = cfg.split(f"listen {WRITE_LISTENER}\n")[1].split("\n\n")[0]
+    read = cfg.split(f"listen {READ_LISTENER}\n")[1].split("\n\n")[0]
+    assert "GET /master" in write and "server dbmaster" in write and "dbslave" not in write
+    assert read.index("server dbslave") < read.index("server dbmaster")
+    assert "server dbmaster dbmaster:3306" in read and read.rstrip().endswith("backup"), (
+        "reads fall back to the master"
+    )
+
+
+REPLICA_OK = {"Slave_IO_Running": "Yes", "Slave_SQL_Running": "Yes", "Seconds_Behind_Master": "0"}
+
+
+def verdict(replica, read_only="0", want="", max_lag=10.0):
+    return rc.evaluate(replica, read_only, rc.Options(max_lag_s=max_lag), want)
+
+
+def test_replcheck_judges_each_role() -> None:
+    assert verdict(REPLICA_OK).available
+    assert verdict(None).available and verdict(None).role == "master"
+    assert not verdict(None, read_only="1").available, "a read-only master takes no writes"
+    assert not verdict(REPLICA_OK, want="master").available, "a replica is not the master"
+
+
+def test_replcheck_names_what_is_wrong_with_a_replica() -> None:
+    stopped = {
+        **REPLICA_OK,
+        "Slave_SQL_Running": "No",
+        "Last_SQL_Error": "dup key",
+        "Seconds_Behind_Master": "",
+    }
+    body = verdict(stopped).body()
+    assert "SQL thread is No (dup key)" in body
+    lagging = {**REPLICA_OK, "Seconds_Behind_Master": "42"}
+    assert "lagging 42s behind the master (max 10s)" in verdict(lagging).body()
+    oracle = {
+        "Replica_IO_Running": "Connecting",
+        "Replica_SQL_Running": "Yes",
+        "Seconds_Behind_Source": "0",
+    }
+    assert "IO thread is Connecting" in verdict(oracle).body(), "Oracle's column names"
+    unreachable = rc.evaluate(None, None, rc.Options(), "", "timed out")
+    assert not unreachable.available and "cannot query mysqld: timed out" in unreachable.body()
+
+
+def test_topology_flavour_mismatch_is_reported() -> None:
+    assert LabRequest(topology="galera", flavour="mysql-9").problems() == [
+        "flavour mysql-9 cannot run topology galera (it runs: gtid)"
+    ]
+
+
+def test_nightly_workflow_covers_every_flavour_and_topology() -> None:
+    """The workflow's matrix is written out for readers; this keeps it from drifting."""
+    from lab.topology import TOPOLOGIES
+
+    text = (Path(lab.__file__).parent.parent / ".github/workflows/nightly.yml").read_text()
+    flavours = text.split("flavour: [", 1)[1].split("]", 1)[0].split(", ")
+    topologies = text.split("topology: [", 1)[1].split("]", 1)[0].split(", ")
+    assert set(flavours) == set(FLAVOURS) and set(topologies) == set(TOPOLOGIES)
+    for f in FLAVOURS.values():
+        for t in TOPOLOGIES:
+            excluded = f"{{flavour: {f.name}, topology: {t}}}" in text
+            assert excluded == (t not in f.topologies), f"{f.name} x {t}"
