@@ -117,7 +117,8 @@ def registry_unavailable_reason(client: docker.DockerClient, flavour: Flavour) -
         first = str(exc).splitlines()[0][:100]
         return (
             f"flavour {flavour.name} needs the registry image {flavour.base_image}, "
-            f"which is neither local nor pullable here ({first})"
+            f"which is neither local nor pullable here ({first}); "
+            "`docker load` it to include this flavour"
         )
 
 

@@ -30,14 +30,21 @@ from lab.docker_env import (
     remove_run,
     sweep_stale,
 )
-from lab.errors import ImageError, LabError, StartupError
+from lab.errors import FlavourUnavailable, ImageError, LabError, StartupError
 from lab.failover import get_profile
 from lab.flavours import get_flavour
 from lab.galera import GaleraCluster, GaleraNode, GaleraPlan
 from lab.galera_config import GaleraSettings
 from lab.gtid import GtidPair, GtidPlan, gtid_node
 from lab.haproxy_config import render_gtid_haproxy_cfg, render_haproxy_cfg
-from lab.images import build_images, db_image, dblb_image, images_for, missing_images
+from lab.images import (
+    build_images,
+    db_image,
+    dblb_image,
+    images_for,
+    missing_images,
+    registry_unavailable_reason,
+)
 from lab.nodes import Node
 from lab.topology import TOPOLOGIES, LabRequest
 from lab.waiting import poll
@@ -108,7 +115,11 @@ class Lab:
 
     def _ensure_images(self, client: docker.DockerClient) -> None:
         """Build what is missing or stale (an up-to-date image costs one API call)."""
-        specs = images_for(get_flavour(self.request.flavour))
+        flavour = get_flavour(self.request.flavour)
+        reason = registry_unavailable_reason(client, flavour)
+        if reason:
+            raise FlavourUnavailable(reason)
+        specs = images_for(flavour)
         if self.options.build_missing_images:
             build_images(client, specs, self.progress)
             return

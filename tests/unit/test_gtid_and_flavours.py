@@ -1,8 +1,6 @@
 """Flavour dialects, GTID config rendering, lag arithmetic and replcheck's decisions:
 the parts of the GTID procedure that must be right before any server starts."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,13 +12,9 @@ from lab.gtid import transactions_behind
 from lab.gtid_config import render_gtid_cnf, render_gtid_host_cnf, render_read_only_cnf
 from lab.haproxy_config import READ_LISTENER, WRITE_LISTENER, render_gtid_haproxy_cfg
 from lab.topology import LabRequest
+from tests.unit.image_scripts import load_image_script
 
-PATH = Path(lab.__file__).parent / "images" / "db" / "replcheck.py"
-spec = importlib.util.spec_from_file_location("replcheck", PATH)
-assert spec and spec.loader
-rc = importlib.util.module_from_spec(spec)
-sys.modules["replcheck"] = rc
-spec.loader.exec_module(rc)
+rc = load_image_script("replcheck")
 
 
 def test_every_flavour_says_where_it_comes_from_and_what_it_runs() -> None:

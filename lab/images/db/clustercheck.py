@@ -13,7 +13,7 @@ GET /master  200 on exactly one healthy node: the healthy member of this node's 
 Settings (environment, Percona's names where it has them):
   AVAILABLE_WHEN_DONOR=0     a Donor/Desynced node (state 2) counts as available when 1
   AVAILABLE_WHEN_READONLY=1  a read_only node counts as available when 1
-  CLUSTERCHECK_CONNECT_TIMEOUT=2  seconds; a hung mysqld is a 503, not a hang
+  CLUSTERCHECK_CONNECT_TIMEOUT=2  seconds; a hung mysqld is a 503, not a hang (checkhttp)
   CLUSTERCHECK_PEER_TIMEOUT=0.2   seconds /master waits for each peer's answer
   CLUSTERCHECK_DRAIN_FILE=/var/tmp/clustercheck.disabled  present: 503 (maintenance)
 Runs inside the Galera image with Debian's python3-pymysql; the decision is a pure
@@ -23,11 +23,12 @@ function so it is unit-tested without a server.
 from __future__ import annotations
 
 import os
-import sys
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from checkhttp import Answer, Connection, serve
 
 SYNCED = "4"
 DONOR_DESYNCED = "2"
@@ -38,24 +39,18 @@ STATE_NAMES = {"1": "Joining", "2": "Donor/Desynced", "3": "Joined", "4": "Synce
 class Options:
     available_when_donor: bool = False
     available_when_readonly: bool = True
-    connect_timeout: float = 2.0
-    peer_timeout: float = 0.2
     drain_file: str = "/var/tmp/clustercheck.disabled"
-    socket: str = "/run/mysqld/mysqld.sock"
-    user: str = "clustercheckuser"
-    password: str = "clustercheckpassword!"
-    port: int = 9200
+    peer_timeout: float = 0.2
+    db: Connection = field(default_factory=Connection)
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Options:
         return cls(
             available_when_donor=env.get("AVAILABLE_WHEN_DONOR", "0") == "1",
             available_when_readonly=env.get("AVAILABLE_WHEN_READONLY", "1") == "1",
-            connect_timeout=float(env.get("CLUSTERCHECK_CONNECT_TIMEOUT", "2")),
-            peer_timeout=float(env.get("CLUSTERCHECK_PEER_TIMEOUT", "0.2")),
             drain_file=env.get("CLUSTERCHECK_DRAIN_FILE", cls.drain_file),
-            user=env.get("CLUSTERCHECK_USER", cls.user),
-            password=env.get("CLUSTERCHECK_PASSWORD", cls.password),
+            peer_timeout=float(env.get("CLUSTERCHECK_PEER_TIMEOUT", "0.2")),
+            db=Connection.from_env(env),
         )
 
 
@@ -111,32 +106,17 @@ def is_master(me: str, healthy_peers: list[str]) -> bool:
 
 
 def query_node(opts: Options) -> tuple[dict[str, str] | None, dict[str, str] | None, str]:
-    import pymysql
-
-    try:
-        conn = pymysql.connect(
-            unix_socket=opts.socket,
-            user=opts.user,
-            password=opts.password,
-            connect_timeout=opts.connect_timeout,
-            read_timeout=opts.connect_timeout,
+    def run(cur: Any) -> tuple[dict[str, str], dict[str, str]]:
+        cur.execute("SHOW GLOBAL STATUS LIKE 'wsrep_%'")
+        status = {k: str(v) for k, v in cur.fetchall()}
+        cur.execute(
+            "SHOW GLOBAL VARIABLES WHERE Variable_name IN "
+            "('read_only', 'wsrep_reject_queries', 'wsrep_node_name')"
         )
-    except Exception as exc:  # any failure to talk to mysqld is a 503 with its reason
-        return None, None, str(exc)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW GLOBAL STATUS LIKE 'wsrep_%'")
-            status = {k: str(v) for k, v in cur.fetchall()}
-            cur.execute(
-                "SHOW GLOBAL VARIABLES WHERE Variable_name IN "
-                "('read_only', 'wsrep_reject_queries', 'wsrep_node_name')"
-            )
-            variables = {k: str(v) for k, v in cur.fetchall()}
-        return status, variables, ""
-    except Exception as exc:
-        return None, None, str(exc)
-    finally:
-        conn.close()
+        return status, {k: str(v) for k, v in cur.fetchall()}
+
+    result, error = opts.db.query(run)
+    return (*result, "") if result else (None, None, error)
 
 
 def healthy_peer_names(status: dict[str, str], me: str, timeout: float) -> list[str]:
@@ -161,50 +141,25 @@ def healthy_peer_names(status: dict[str, str], me: str, timeout: float) -> list[
         return [name for name in pool.map(ask, hosts) if name]
 
 
-class QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a checker that hangs up early is normal; nothing worth a traceback
-
-
-class Handler(BaseHTTPRequestHandler):
-    opts = Options()
-
-    def do_GET(self) -> None:
-        opts = self.opts
-        status, variables, error = query_node(opts)
-        verdict = evaluate(status, variables, opts, os.path.exists(opts.drain_file), error)
-        body = verdict.body()
-        if self.path.rstrip("/") == "/master" and verdict.available and status is not None:
-            peers = healthy_peer_names(status, verdict.node, opts.peer_timeout)
-            if not is_master(verdict.node, peers):
-                verdict.available = False
-                body = f"{verdict.node} is healthy but not the writer: {min(peers)} is.\n"
-            else:
-                body = f"{verdict.node} is the writer.\n"
-        elif self.path.rstrip("/") not in ("", "/master"):
-            self.send_response(404)
-            self.end_headers()
-            return
-        data = body.encode()
-        self.send_response(200 if verdict.available else 503)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("X-Node-Name", verdict.node)
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # HAProxy polls every few hundred ms; the server's own log stays readable
+def answer(path: str, opts: Options) -> Answer:
+    if path not in ("", "/master"):
+        return 404, "unknown path; try / or /master\n", {}
+    status, variables, error = query_node(opts)
+    verdict = evaluate(status, variables, opts, os.path.exists(opts.drain_file), error)
+    body = verdict.body()
+    if path == "/master" and verdict.available and status is not None:
+        peers = healthy_peer_names(status, verdict.node, opts.peer_timeout)
+        if is_master(verdict.node, peers):
+            body = f"{verdict.node} is the writer.\n"
+        else:
+            verdict.available = False
+            body = f"{verdict.node} is healthy but not the writer: {min(peers)} is.\n"
+    return (200 if verdict.available else 503), body, {"X-Node-Name": verdict.node}
 
 
 def main() -> None:
-    Handler.opts = Options.from_env(dict(os.environ))
-    server = QuietServer(("0.0.0.0", Handler.opts.port), Handler)
-    print(f"clustercheck listening on :{Handler.opts.port}", file=sys.stderr, flush=True)
-    server.serve_forever()
+    opts = Options.from_env(dict(os.environ))
+    serve("clustercheck", lambda path: answer(path, opts))
 
 
 if __name__ == "__main__":

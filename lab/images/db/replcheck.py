@@ -18,28 +18,20 @@ Seconds_Behind_Master vs Seconds_Behind_Source); both are understood.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from checkhttp import Answer, Connection, serve
 
 
 @dataclass(frozen=True)
 class Options:
     max_lag_s: float = 10.0
-    connect_timeout: float = 2.0
-    socket: str = "/run/mysqld/mysqld.sock"
-    user: str = "clustercheckuser"
-    password: str = "clustercheckpassword!"
-    port: int = 9200
+    db: Connection = field(default_factory=Connection)
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Options:
-        return cls(
-            max_lag_s=float(env.get("REPLCHECK_MAX_LAG", "10")),
-            connect_timeout=float(env.get("CLUSTERCHECK_CONNECT_TIMEOUT", "2")),
-            user=env.get("CLUSTERCHECK_USER", cls.user),
-            password=env.get("CLUSTERCHECK_PASSWORD", cls.password),
-        )
+        return cls(max_lag_s=float(env.get("REPLCHECK_MAX_LAG", "10")), db=Connection.from_env(env))
 
 
 @dataclass
@@ -99,72 +91,33 @@ def evaluate(
 
 
 def query(opts: Options) -> tuple[dict[str, str] | None, str | None, str]:
-    import pymysql
-    import pymysql.cursors
-
-    try:
-        conn = pymysql.connect(
-            unix_socket=opts.socket,
-            user=opts.user,
-            password=opts.password,
-            connect_timeout=opts.connect_timeout,
-            read_timeout=opts.connect_timeout,
-            cursorclass=pymysql.cursors.DictCursor,
-        )
-    except Exception as exc:  # any failure to talk to mysqld is a 503 with its reason
-        return None, None, str(exc)
-    try:
-        with conn.cursor() as cur:
-            try:
-                cur.execute("SHOW REPLICA STATUS")
-            except pymysql.err.MySQLError:
-                cur.execute("SHOW SLAVE STATUS")
-            row = cur.fetchone()
-            cur.execute("SELECT @@read_only AS ro")
-            read_only = str(cur.fetchone()["ro"])
+    def run(cur: Any) -> tuple[dict[str, str] | None, str]:
+        try:
+            cur.execute("SHOW REPLICA STATUS")
+        except Exception:  # older dialect
+            cur.execute("SHOW SLAVE STATUS")
+        row = cur.fetchone()
+        cur.execute("SELECT @@read_only AS ro")
+        read_only = str(cur.fetchone()["ro"])
         replica = {k: "" if v is None else str(v) for k, v in row.items()} if row else None
-        return replica, read_only, ""
-    except Exception as exc:
-        return None, None, str(exc)
-    finally:
-        conn.close()
+        return replica, read_only
+
+    result, error = opts.db.query(run, dict_rows=True)
+    return (*result, "") if result else (None, None, error)
 
 
-class Handler(BaseHTTPRequestHandler):
-    opts = Options()
-
-    def do_GET(self) -> None:
-        want = {"": "", "/master": "master", "/replica": "replica"}.get(self.path.rstrip("/"))
-        if want is None:
-            self.send_response(404)
-            self.end_headers()
-            return
-        replica, read_only, error = query(self.opts)
-        verdict = evaluate(replica, read_only, self.opts, want, error)
-        data = verdict.body().encode()
-        self.send_response(200 if verdict.available else 503)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a checker that hangs up early is normal
+def answer(path: str, opts: Options) -> Answer:
+    want = {"": "", "/master": "master", "/replica": "replica"}.get(path)
+    if want is None:
+        return 404, "unknown path; try /, /master or /replica\n", {}
+    replica, read_only, error = query(opts)
+    verdict = evaluate(replica, read_only, opts, want, error)
+    return (200 if verdict.available else 503), verdict.body(), {}
 
 
 def main() -> None:
-    Handler.opts = Options.from_env(dict(os.environ))
-    server = QuietServer(("0.0.0.0", Handler.opts.port), Handler)
-    print(f"replcheck listening on :{Handler.opts.port}", file=sys.stderr, flush=True)
-    server.serve_forever()
+    opts = Options.from_env(dict(os.environ))
+    serve("replcheck", lambda path: answer(path, opts))
 
 
 if __name__ == "__main__":
