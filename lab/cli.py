@@ -39,7 +39,7 @@ def _request(args: argparse.Namespace) -> LabRequest:
 def cmd_up(args: argparse.Namespace) -> int:
     request = _request(args)
     request.validate()  # before Docker is touched
-    lab = Lab(request, LabOptions(name=args.name, keep=True)).up()
+    lab = Lab(request, LabOptions(name=args.name, keep=True, max_lag_s=args.max_lag)).up()
     print(f"lab {args.name!r} serving writes in {lab.timings['up']:.1f} s")
     lab.wait_healthy()  # every HAProxy check risen too, so the status below is the steady one
     print(render_status(lab))
@@ -157,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="bring a lab up and print its status")
     _add_lab_flags(up)
     up.add_argument("--name", default="default", help="lab name (several labs may run)")
+    up.add_argument(
+        "--max-lag",
+        type=float,
+        default=LabOptions.max_lag_s,
+        help="gtid: seconds a slave may lag before HAProxy reads from the master instead",
+    )
     up.set_defaults(func=cmd_up)
 
     status = sub.add_parser("status", help="wsrep table per node, HAProxy backends")

@@ -129,6 +129,9 @@ class Flavour:
     server_packages: tuple[str, ...] = ()
     apt_options: str = ""  # e.g. sid's Release file may be expired
     galera_provider: str = "/usr/lib/galera/libgalera_smm.so"
+    # How the first node founds a cluster: what MariaDB's galera_new_cluster and PXC's
+    # `service mysql bootstrap-pxc` pass to the server (the guide's "bootstrap" step).
+    galera_bootstrap: tuple[str, ...] = ("--wsrep-new-cluster",)
 
     @property
     def from_registry(self) -> bool:

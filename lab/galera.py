@@ -106,6 +106,7 @@ class GaleraCluster:
             container_spec(run, network, plan.image, "galera", name, cap_add=["NET_ADMIN"])
             .with_env("LAB_CHECK", "clustercheck")
             .with_env("LAB_BOOTSTRAP", "1" if bootstrap else "0")
+            .with_env("LAB_BOOTSTRAP_ARGS", " ".join(plan.settings.flavour.galera_bootstrap))
             .with_copy_into_container(
                 render_wsrep_cnf(plan.settings).encode(), f"{OX_CONF_D}/wsrep.cnf"
             )

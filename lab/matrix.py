@@ -27,13 +27,14 @@ class Cell:
     skipped: int = 0
     seconds: float = 0.0
 
-    def text(self) -> str:
+    def text(self, note: int) -> str:
+        """The table cell; a failure's or skip's reason goes to footnote `note`."""
         if self.outcome == "pass":
             extra = f", {self.skipped} skipped" if self.skipped else ""
             return f"pass ({self.passed}{extra}, {self.seconds:.0f}s)"
         if self.outcome == "fail":
-            return f"FAIL ({self.failed} of {self.passed + self.failed}: {self.detail})"
-        return f"skip ({self.detail})"
+            return f"FAIL {self.failed} of {self.passed + self.failed} [{note}]"
+        return f"skip [{note}]"
 
 
 def read_junit(path: Path) -> tuple[int, int, int, float, str, str]:
@@ -107,9 +108,12 @@ def run_matrix(
     report_dir.mkdir(parents=True, exist_ok=True)
     cells = [run_cell(f, t, tests, report_dir) for f in flavours for t in topologies]
     (report_dir / "matrix.json").write_text(json.dumps([asdict(c) for c in cells], indent=2))
-    rows = [
-        {"flavour": f, **{t: c.text() for c in cells if c.flavour == f for t in [c.topology]}}
-        for f in flavours
-    ]
+    notes: list[str] = []
+    rows: dict[str, dict[str, str]] = {f: {"flavour": f} for f in flavours}
+    for cell in cells:
+        if cell.outcome != "pass":
+            notes.append(cell.detail)
+        rows[cell.flavour][cell.topology] = cell.text(len(notes))
+    footnotes = [f"  [{i}] {note}" for i, note in enumerate(notes, 1)]
     ok = all(c.outcome != "fail" for c in cells)
-    return table(rows, ["flavour", *topologies]), ok
+    return "\n".join([table(list(rows.values()), ["flavour", *topologies]), *footnotes]), ok
