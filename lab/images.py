@@ -94,6 +94,12 @@ def dblb_image(flavour: Flavour) -> ImageSpec:
     return ImageSpec("haproxy", base, variant=base.debian_suite)
 
 
+def oxnode_image() -> ImageSpec:
+    """The groupware node's runtime (its code is copied in at container creation)."""
+    base = get_flavour(DEFAULT_FLAVOUR)
+    return ImageSpec("oxnode", base, variant=base.debian_suite)
+
+
 def images_for(flavour: Flavour) -> list[ImageSpec]:
     """The role images a flavour's labs need. Registry-only flavours have none the lab
     can build here (its Dockerfiles are Debian's); FlavourUnavailable says so."""

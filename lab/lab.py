@@ -79,6 +79,7 @@ class Lab:
     gtid: GtidPair | None = None
     dblb: Dblb | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    network: Network | None = None
 
     # -- bringing up ---------------------------------------------------------------------
 
@@ -133,7 +134,7 @@ class Lab:
         topology = TOPOLOGIES[self.request.topology]
         flavour = get_flavour(self.request.flavour)
         profile = get_profile(self.request.profile)
-        network = new_network(run)
+        network = self.network = new_network(run)
         ox_user_host = mysql_host_mask(network)
         started = time.monotonic()
         # HAProxy needs no database to start (its servers resolve at run time), so it

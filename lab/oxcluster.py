@@ -1,0 +1,251 @@
+"""The guide's groupware nodes (oxgw01, oxgw02) on a lab's network, set up by running
+exactly the guide's sequence of admin commands: initconfigdb, oxinstaller with
+--jkroute OX1/OX2, registerserver, registerfilestore, registerdatabase (master, then
+slave with --masterid), start, createcontext, createuser."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import requests
+from testcontainers.core.network import Network
+
+import lab
+from lab.db import OX_DB_PASSWORD, OX_DB_USER
+from lab.docker_env import RunIdentity
+from lab.errors import StartupError
+from lab.images import build_images, oxnode_image
+from lab.nodes import Node, container_spec, start_container
+from lab.waiting import poll
+
+OXNODE_CODE = Path(lab.__file__).parent / "oxnode"
+MASTER_PASS = "secret"  # the guide's oxadminmaster password
+FILESTORE = "/var/opt/filestore"
+CONTEXT = {"cid": 1, "admin": "oxadmin", "password": "secret", "mapping": "defaultcontext"}
+USER = {"name": "testuser", "password": "secret"}
+
+
+class OxNode(Node):
+    route: str = ""
+
+    def admin(self, command: str, *args: str) -> str:
+        """Run one of the guide's admin commands on this node; its output, or StartupError."""
+        result = self.exec([f"/opt/open-xchange/sbin/{command}", *args], timeout_s=60)
+        if result.exit_code != 0:
+            raise StartupError(f"{self.name}: {command} failed: {result.output.strip()}")
+        return result.output.strip()
+
+    def service(self, action: str) -> None:
+        self.exec(["/etc/init.d/open-xchange", action])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.ip}:8080"
+
+    def identity(self) -> dict[str, str]:
+        return dict(requests.get(f"{self.url}/oxnode/identity", timeout=3).json()["data"])
+
+    def node_status(self) -> dict[str, object]:
+        return dict(requests.get(f"{self.url}/oxnode/status", timeout=3).json()["data"])
+
+    def log_lines(self, pattern: str) -> list[str]:
+        out = self.exec(["sh", "-c", "cat /var/log/open-xchange/open-xchange.log.0 || true"])
+        return [line for line in out.output.splitlines() if re.search(pattern, line)]
+
+    def wait_serving(self, timeout: float = 60.0) -> None:
+        poll(
+            lambda: self.identity()["route"] == self.route,
+            timeout=timeout,
+            what=f"{self.name} to serve HTTP",
+            retry_on=(requests.RequestException, KeyError),
+        )
+
+
+@dataclass(frozen=True)
+class DbHosts:
+    """Where configdb and the user database are, as the guide's flags name them."""
+
+    write: str  # --configdb-writehost, registerdatabase --master true --hostname
+    read: str | None  # --configdb-readhost, the slave; None: reads go to the master too
+
+
+@dataclass
+class OxCluster:
+    nodes: list[OxNode]
+
+    def node(self, name: str) -> OxNode:
+        return next(n for n in self.nodes if n.name == name)
+
+    @classmethod
+    def start(
+        cls,
+        client: docker.DockerClient,
+        run: RunIdentity,
+        network: Network,
+        hosts: DbHosts,
+        names: Sequence[tuple[str, str]] = (("oxgw01", "OX1"), ("oxgw02", "OX2")),
+        replication_monitor: bool = True,
+        clustering: bool = True,
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> OxCluster:
+        build_images(client, [oxnode_image()], progress)
+        volume = client.volumes.create(run.resource_name("filestore"), labels=run.labels())
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            nodes = list(
+                pool.map(
+                    lambda nr: _start_node(
+                        run, network, volume.name, clustering, [n for n, _ in names], *nr
+                    ),
+                    names,
+                )
+            )
+        cluster = cls(nodes)
+        cluster.guide_setup(hosts, replication_monitor)
+        progress(
+            f"groupware nodes set up by the guide's sequence in {time.monotonic() - started:.1f}s"
+        )
+        return cluster
+
+    def guide_setup(self, hosts: DbHosts, replication_monitor: bool) -> None:
+        first = self.nodes[0]
+        read = hosts.read or hosts.write
+        first.admin(
+            "initconfigdb",
+            f"--configdb-user={OX_DB_USER}",
+            f"--configdb-pass={OX_DB_PASSWORD}",
+            f"--configdb-host={hosts.write}",
+        )
+        for node in self.nodes:
+            node.admin(
+                "oxinstaller",
+                "--servername=oxserver",
+                f"--configdb-readhost={read}",
+                f"--configdb-writehost={hosts.write}",
+                f"--configdb-user={OX_DB_USER}",
+                f"--master-pass={MASTER_PASS}",
+                f"--configdb-pass={OX_DB_PASSWORD}",
+                f"--jkroute={node.route}",
+                "--ajp-bind-port=*",
+                f"--replication-monitor={'true' if replication_monitor else 'false'}",
+            )
+        auth = ("-A", "oxadminmaster", "-P", MASTER_PASS)
+        first.admin("registerserver", "-n", "oxserver", *auth)
+        first.admin("registerfilestore", *auth, "-t", f"file://{FILESTORE}")
+        registered = first.admin(
+            "registerdatabase",
+            *auth,
+            "--name",
+            "oxdatabase",
+            "--hostname",
+            hosts.write,
+            "--dbuser",
+            OX_DB_USER,
+            "--dbpasswd",
+            OX_DB_PASSWORD,
+            "--master",
+            "true",
+        )
+        master_id = re.search(r"database (\d+) registered", registered)
+        if not master_id:
+            raise StartupError(f"registerdatabase said {registered!r}")
+        if hosts.read:
+            first.admin(
+                "registerdatabase",
+                *auth,
+                "--name",
+                "oxdatabase_slave",
+                "--hostname",
+                hosts.read,
+                "--dbuser",
+                OX_DB_USER,
+                "--dbpasswd",
+                OX_DB_PASSWORD,
+                "--master",
+                "false",
+                f"--masterid={master_id.group(1)}",
+            )
+        for node in self.nodes:
+            node.service("start")
+        first.admin(
+            "createcontext",
+            *auth,
+            "-c",
+            str(CONTEXT["cid"]),
+            "-u",
+            "oxadmin",
+            "-d",
+            "Context Admin",
+            "-g",
+            "Admin",
+            "-s",
+            "User",
+            "-p",
+            "secret",
+            "-L",
+            "defaultcontext",
+            "-e",
+            "oxadmin@example.com",
+            "-q",
+            "1024",
+            "--access-combination-name=all",
+        )
+        first.admin(
+            "createuser",
+            "-c",
+            "1",
+            "-A",
+            "oxadmin",
+            "-P",
+            "secret",
+            "-u",
+            "testuser",
+            "-d",
+            "Test User",
+            "-g",
+            "Test",
+            "-s",
+            "User",
+            "-p",
+            "secret",
+            "-e",
+            "testuser@example.com",
+        )
+        for node in self.nodes:
+            node.wait_serving()
+
+
+def _start_node(
+    run: RunIdentity,
+    network: Network,
+    volume: str,
+    clustering: bool,
+    members: list[str],
+    name: str,
+    route: str,
+) -> OxNode:
+    spec = (
+        container_spec(
+            run,
+            network,
+            oxnode_image().tag,
+            "oxnode",
+            name,
+            cap_add=["NET_ADMIN"],
+        )
+        .with_volume_mapping(volume, FILESTORE, "rw")
+        .with_env("OX_NODE_NAME", name)
+        .with_env("OX_CLUSTER", "on" if clustering else "off")
+        .with_copy_into_container(OXNODE_CODE, "/opt/oxlab/lab")
+    )
+    node = OxNode(start_container(spec).container)
+    node.route = route
+    # the shared filestore belongs to open-xchange, as the guide's chown does
+    node.exec(["chown", "open-xchange:open-xchange", FILESTORE])
+    return node
