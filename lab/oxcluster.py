@@ -5,12 +5,14 @@ slave with --masterid), start, createcontext, createuser."""
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 import requests
@@ -217,8 +219,29 @@ class OxCluster:
             "-e",
             "testuser@example.com",
         )
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Every node serves, and (clustering on) is connected to every peer, so a cache
+        invalidation reaches all of them."""
         for node in self.nodes:
-            node.wait_serving()
+            node.wait_serving(timeout)
+        others = len(self.nodes) - 1
+
+        def meshed(node: OxNode) -> bool:
+            cluster: dict[str, Any] = node.node_status()["cluster"]  # type: ignore[assignment]
+            if cluster.get("enabled") is False:
+                return True
+            peers = list(cluster["peers"].values())
+            return len(peers) >= others and all(p["connected"] for p in peers)
+
+        for node in self.nodes:
+            poll(
+                functools.partial(meshed, node),
+                timeout=timeout,
+                what=f"{node.name} to join the cluster",
+                retry_on=(requests.RequestException, KeyError),
+            )
 
 
 def _start_node(

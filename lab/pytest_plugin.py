@@ -24,14 +24,17 @@ from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
 from lab.galera import GaleraCluster
 from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
 from lab.gtid import GtidPair
+from lab.haproxy_config import READ_PORT, WRITE_PORT
 from lab.images import registry_unavailable_reason
 from lab.lab import Lab, LabOptions
+from lab.oxcluster import DbHosts, OxCluster
 from lab.topology import LabRequest
 
 MARKERS = {
     "galera": "Galera cluster behind HAProxy (the guide's Galera database setup)",
     "gtid": "GTID master/slave replication",
     "chaos": "failover under injected faults (slow; run before rollout)",
+    "oxnode": "the groupware nodes (oxgw01, oxgw02) on a database lab",
     "docker": "needs a Docker engine",
 }
 LOG_TAIL_LINES = 120
@@ -200,6 +203,30 @@ def dblb(galera_lab: Lab) -> Dblb:
 def gtid_pair(gtid_lab: Lab) -> GtidPair:
     assert gtid_lab.gtid is not None
     return gtid_lab.gtid
+
+
+def start_ox_cluster(lab: Lab, **options: object) -> OxCluster:
+    """oxgw01/oxgw02 on `lab`'s network, set up by the guide's sequence; the databases
+    as the guide registers them (GTID: master and slave; Galera: HAProxy's listeners)."""
+    assert lab.client and lab.run and lab.network
+    if lab.gtid:
+        hosts = DbHosts(lab.gtid.master.name, lab.gtid.slave.name)
+    else:
+        hosts = DbHosts(f"dblb:{WRITE_PORT}", f"dblb:{READ_PORT}")
+    try:
+        cluster = OxCluster.start(lab.client, lab.run, lab.network, hosts, **options)  # type: ignore[arg-type]
+    except LabError as exc:
+        _fail(exc)
+        raise
+    if lab.gtid:
+        lab.gtid.wait_caught_up()  # the admin commands' writes are on the slave too
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def ox_cluster(gtid_lab: Lab) -> OxCluster:
+    """The guide's two groupware nodes on the GTID lab (monitor on, clustering on)."""
+    return start_ox_cluster(gtid_lab)
 
 
 @pytest.fixture
