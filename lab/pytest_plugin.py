@@ -229,6 +229,12 @@ def ox_cluster(gtid_lab: Lab) -> OxCluster:
     return start_ox_cluster(gtid_lab)
 
 
+@pytest.fixture(scope="session")
+def ox_galera_cluster(galera_lab: Lab) -> OxCluster:
+    """The guide's two groupware nodes on the Galera lab, databases behind HAProxy."""
+    return start_ox_cluster(galera_lab)
+
+
 @pytest.fixture
 def healthy_gtid_lab(gtid_lab: Lab) -> Iterator[Lab]:
     """The shared GTID lab, checked healthy before and after a test that injects faults."""

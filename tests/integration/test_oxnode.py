@@ -5,7 +5,9 @@ replication monitor's read/write split (marker oxnode; GTID lab unless noted).""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +19,8 @@ from lab.gtid import GtidPair
 from lab.lab import Lab
 from lab.oxclient import OxError, OxSession
 from lab.oxcluster import OxCluster, OxNode
+from lab.oxnode import ajp
+from lab.oxnode.listeners import ajp_request
 from lab.pytest_plugin import start_ox_cluster
 from lab.waiting import poll
 
@@ -287,3 +291,34 @@ def _reconfigure(node: OxNode, replication_monitor: bool) -> None:
         what=f"{node.name} to restart with the monitor {value}",
         retry_on=(requests.RequestException, KeyError),
     )
+
+
+def test_guide_sequence_on_galera_behind_haproxy(ox_galera_cluster: OxCluster) -> None:
+    """The Galera variant: configdb and the user database registered as HAProxy's write
+    (3306) and read (3307) listeners; login and an upload/download across the nodes."""
+    node1, node2 = ox_galera_cluster.nodes
+    on1 = OxSession.login(node1.url, "testuser", "secret")
+    on2 = OxSession.login(node2.url, "testuser", "secret")
+    data = os.urandom(50_000)
+    doc = on1.upload(personal_folder(on1, "Test User"), "galera.bin", data)
+    assert on2.download(doc) == data, "wsrep_sync_wait=1: the other node reads it at once"
+    monitor = node1.node_status()["replication_monitor"]
+    assert monitor["enabled"] is True, "read and write URLs differ, so the monitor runs"
+
+
+def test_ajp_listener_serves_the_same_api_with_the_balancers_route(ox_cluster: OxCluster) -> None:
+    node = ox_cluster.nodes[0]
+    forward = ajp.ForwardRequest(
+        method="GET",
+        uri="/oxnode/identity",
+        remote_addr="10.0.0.1",
+        server_name="web",
+        attributes={"route": "OX1"},
+    )
+    response = ajp_request((node.ip, 8009), forward)
+    identity = json.loads(response.body)["data"]
+    assert response.status == 200 and identity["via"] == "ajp"
+    assert identity["balancer_route"] == "OX1", "mod_proxy_ajp's route attribute arrives"
+    with socket.create_connection((node.ip, 8009), timeout=5) as sock:
+        sock.sendall(ajp.CPING_PACKET)
+        assert sock.recv(5) == ajp.CPONG_PACKET, "CPing/CPong for the balancer's health probe"

@@ -1,0 +1,147 @@
+"""oxnode's pure parts: the files oxinstaller writes, the replication monitor's decision
+and counters, the filestore's no-partial-file rule, and the admin commands' flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab.oxnode import admin
+from lab.oxnode.config import (
+    ConfigDb,
+    DbAddress,
+    check_password,
+    hash_password,
+    jdbc_url,
+    parse_properties,
+    render_properties,
+)
+from lab.oxnode.filestore import Filestore
+from lab.oxnode.replication import ReplicationMonitor, slave_is_current
+
+
+def test_configdb_properties_round_trip_with_read_and_write_urls() -> None:
+    cfg = ConfigDb(jdbc_url("dbslave"), jdbc_url("dbmaster"), "openexchange", "pw", False)
+    text = render_properties(cfg.properties(), "written by oxinstaller")
+    assert "readUrl=jdbc:mysql://dbslave/configdb" in text
+    assert "writeUrl=jdbc:mysql://dbmaster/configdb" in text
+    assert "com.openexchange.database.replicationMonitor=false" in text
+    assert ConfigDb.from_properties(parse_properties(text)) == cfg
+
+
+def test_db_addresses_from_jdbc_urls() -> None:
+    assert DbAddress.from_url("jdbc:mysql://dblb:3307/configdb") == DbAddress(
+        "dblb", 3307, "configdb"
+    )
+    assert DbAddress.from_url("jdbc:mysql://dbmaster/") == DbAddress("dbmaster", 3306, "")
+    with pytest.raises(ValueError):
+        DbAddress.from_url("postgres://x/y")
+
+
+def test_master_password_is_stored_hashed() -> None:
+    stored = hash_password("secret")
+    assert "secret" not in stored and check_password(stored, "secret")
+    assert not check_password(stored, "Secret")
+
+
+@pytest.mark.parametrize(
+    ("expected", "seen", "use_slave"),
+    [
+        (None, 5, True),
+        (None, None, True),
+        (7, 7, True),
+        (7, 9, True),
+        (7, 6, False),
+        (7, None, False),
+    ],
+)
+def test_replication_monitor_decision(
+    expected: int | None, seen: int | None, use_slave: bool
+) -> None:
+    assert slave_is_current(expected, seen) is use_slave
+
+
+def test_monitor_remembers_the_highest_counter_per_context() -> None:
+    monitor = ReplicationMonitor(enabled=True)
+    monitor.remember(("db/oxdb", 1), 5)
+    monitor.remember(("db/oxdb", 1), 3)  # a late commit of an older transaction
+    assert monitor.expected(("db/oxdb", 1)) == 5 and monitor.expected(("db/oxdb", 2)) is None
+    monitor.count("master_instead_of_slave")
+    assert monitor.counters()["master_instead_of_slave"] == 1
+
+
+def test_filestore_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Filestore(f"file://{tmp_path}")
+    location = store.put(1, b"complete")
+    assert store.get(location) == b"complete" and location.startswith("1_ctx_store/")
+
+    def broken_fsync(fd: int) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr("os.fsync", broken_fsync)
+    with pytest.raises(OSError):
+        store.put(1, b"half")
+    files = [p.name for p in tmp_path.rglob("*") if p.is_file()]
+    assert files == [Path(location).name], f"only the complete file remains: {files}"
+
+
+def test_admin_commands_take_the_guides_flags() -> None:
+    parser, _ = admin._parser("registerdatabase")
+    ns = parser.parse_args(
+        [
+            "-A",
+            "oxadminmaster",
+            "-P",
+            "secret",
+            "--name",
+            "oxdatabase_slave",
+            "--hostname",
+            "dbslave",
+            "--dbuser",
+            "openexchange",
+            "--dbpasswd",
+            "x",
+            "--master",
+            "false",
+            "--masterid=4",
+        ]
+    )
+    assert (ns.master, ns.masterid, ns.hostname) == ("false", 4, "dbslave")
+    parser, _ = admin._parser("createcontext")
+    ns = parser.parse_args(
+        [
+            "-A",
+            "oxadminmaster",
+            "-P",
+            "secret",
+            "-c",
+            "1",
+            "-u",
+            "oxadmin",
+            "-d",
+            "Context Admin",
+            "-g",
+            "Admin",
+            "-s",
+            "User",
+            "-p",
+            "secret",
+            "-L",
+            "defaultcontext",
+            "-e",
+            "oxadmin@example.com",
+            "-q",
+            "1024",
+            "--access-combination-name=all",
+        ]
+    )
+    assert (ns.c, ns.L, ns.q) == (1, "defaultcontext", 1024)
+
+
+def test_admin_errors_print_like_ox_and_exit_non_zero(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("lab.oxnode.config.ETC", tmp_path)
+    assert admin.main(["registerserver", "-n", "x", "-A", "oxadminmaster", "-P", "p"]) == 1
+    assert capsys.readouterr().err.startswith("Server response:\n Authentication failed")
