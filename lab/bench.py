@@ -3,7 +3,11 @@ takes to come up compared with the floor, and how long image builds take."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import docker
 import docker.errors
@@ -15,6 +19,10 @@ from lab.galera import GaleraCluster, GaleraPlan
 from lab.galera_config import GaleraSettings
 from lab.images import build_images, images_for
 from lab.lab import Lab, LabOptions, Progress, mysql_host_mask, new_network
+from lab.oxclient import OxSession
+from lab.oxcluster import DbHosts, OxCluster
+from lab.oxnode import ajp
+from lab.oxnode.listeners import ajp_request
 from lab.topology import TOPOLOGIES, LabRequest
 
 
@@ -91,3 +99,82 @@ def bench_build(
     again = time.monotonic() - started
     kind = "cold build (base and role images made from nothing)" if cold else "build"
     return f"{kind}: {first:.1f} s\nrebuild with nothing changed: {again:.2f} s"
+
+
+def _login_and_list_http(url: str) -> None:
+    OxSession.login(url, "testuser", "secret").folders()
+
+
+def _login_and_list_ajp(address: tuple[str, int]) -> None:
+    body = b"name=testuser&password=secret"
+    login = ajp.ForwardRequest(
+        method="POST",
+        uri="/ajax/login",
+        server_name="web",
+        headers=[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("content-length", str(len(body))),
+        ],
+        attributes={"query_string": "action=login", "route": "OX1"},
+    )
+    answer = ajp_request(address, login, body)
+    session = json.loads(answer.body)["session"]
+    cookies = "; ".join(v.split(";")[0] for k, v in answer.headers if k == "Set-Cookie")
+    folders = ajp.ForwardRequest(
+        method="GET",
+        uri="/ajax/folders",
+        server_name="web",
+        headers=[("cookie", cookies)],
+        attributes={"query_string": f"action=list&parent=9&session={session}", "route": "OX1"},
+    )
+    if ajp_request(address, folders).status != 200:
+        raise RuntimeError("folder list over AJP failed")
+
+
+def _rate(work: Callable[[], None], seconds: float, clients: int) -> float:
+    deadline = time.monotonic() + seconds
+    counts = [0] * clients
+
+    def loop(i: int) -> None:
+        while time.monotonic() < deadline:
+            work()
+            counts[i] += 1
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(loop, range(clients)))
+    return sum(counts) / (time.monotonic() - started)
+
+
+def bench_oxnode(
+    client: docker.DockerClient,
+    request: LabRequest,
+    progress: Progress,
+    seconds: float = 5.0,
+    clients: int = 4,
+) -> str:
+    """Login + folder list against one groupware node, over HTTP and over AJP13."""
+    lab = Lab(
+        replace(request, topology="gtid"),
+        LabOptions(name="bench-ox"),
+        progress=progress,
+        client=client,
+    )
+    try:
+        lab.up()
+        assert lab.run and lab.network and lab.gtid
+        hosts = DbHosts(lab.gtid.master.name, lab.gtid.slave.name)
+        node = OxCluster.start(client, lab.run, lab.network, hosts, progress=progress).nodes[0]
+        lab.gtid.wait_caught_up()
+        http = _rate(lambda: _login_and_list_http(node.url), seconds, clients)
+        over_ajp = _rate(lambda: _login_and_list_ajp((node.ip, 8009)), seconds, clients)
+    finally:
+        lab.down()
+    return "\n".join(
+        [
+            f"login + folder list on {node.name} ({request.flavour} GTID, {clients} clients, "
+            f"{seconds:g} s each):",
+            f"  over HTTP (8080)  {http:7.1f} login+list/s",
+            f"  over AJP13 (8009) {over_ajp:7.1f} login+list/s",
+        ]
+    )
