@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable, Sequence
 
 import pymysql
@@ -131,58 +130,38 @@ def registerfilestore(a: argparse.Namespace) -> str:
 
 
 def registerdatabase(a: argparse.Namespace) -> str:
+    """--master true: a new db_pool and its db_cluster; --master false --masterid=N: a
+    db_pool registered as the read side of N's cluster (the guide's slave)."""
     _check_master(a.A, a.P)
     db = _databases()
-    url = jdbc_url(a.hostname, "")
-    if a.master == "true":
-        pool_id = _insert(
-            db,
-            "INSERT INTO db_pool (name, url, login, password) VALUES (%s, %s, %s, %s)",
-            (a.name, url, a.dbuser, a.dbpasswd),
-            f"Database {a.name} already exists",
+    if a.master == "false":
+        if a.masterid is None:
+            raise AdminError("--masterid is required with --master false")
+        rows = db.config_query(
+            "SELECT cluster_id FROM db_cluster WHERE write_db_pool_id = %s",
+            (a.masterid,),
+            fresh=True,
         )
-        with db.config_write.transaction() as cur:
-            cur.execute("INSERT INTO db_cluster (write_db_pool_id) VALUES (%s)", (pool_id,))
-        return f"database {pool_id} registered"
-    if a.masterid is None:
-        raise AdminError("--masterid is required with --master false")
-    rows = db.config_query(
-        "SELECT cluster_id FROM db_cluster WHERE write_db_pool_id = %s", (a.masterid,), fresh=True
-    )
-    if not rows:
-        raise AdminError(f"No master database with id {a.masterid}")
+        if not rows:
+            raise AdminError(f"No master database with id {a.masterid}")
     pool_id = _insert(
         db,
         "INSERT INTO db_pool (name, url, login, password) VALUES (%s, %s, %s, %s)",
-        (a.name, url, a.dbuser, a.dbpasswd),
+        (a.name, jdbc_url(a.hostname, ""), a.dbuser, a.dbpasswd),
         f"Database {a.name} already exists",
     )
     with db.config_write.transaction() as cur:
-        cur.execute(
-            "UPDATE db_cluster SET read_db_pool_id = %s WHERE write_db_pool_id = %s",
-            (pool_id, a.masterid),
-        )
+        if a.master == "true":
+            cur.execute("INSERT INTO db_cluster (write_db_pool_id) VALUES (%s)", (pool_id,))
+        else:
+            cur.execute(
+                "UPDATE db_cluster SET read_db_pool_id = %s WHERE write_db_pool_id = %s",
+                (pool_id, a.masterid),
+            )
     return f"database {pool_id} registered"
 
 
 # -- contexts and users ----------------------------------------------------------------------
-
-
-def _new_folder(cur: Cursor, cid: int, fuid: int, parent: int, name: str, owner: int) -> None:
-    cur.execute(
-        "INSERT INTO oxfolder_tree VALUES (%s, %s, %s, %s, 'infostore', %s, %s)",
-        (cid, fuid, parent, name, owner, int(time.time() * 1000)),
-    )
-    cur.execute(
-        "INSERT INTO oxfolder_permissions VALUES (%s, %s, %s, %s)",
-        (cid, fuid, owner, schema.READ | schema.WRITE | schema.ADMIN),
-    )
-
-
-def _next_id(cur: Cursor, cid: int) -> int:
-    cur.execute("UPDATE sequence_id SET id = LAST_INSERT_ID(id + 1) WHERE cid = %s", (cid,))
-    cur.execute("SELECT LAST_INSERT_ID()")
-    return int(cur.fetchone()[0])
 
 
 def _add_user(cur: Cursor, cid: int, uid: int, a: argparse.Namespace, is_admin: bool) -> None:
@@ -194,7 +173,7 @@ def _add_user(cur: Cursor, cid: int, uid: int, a: argparse.Namespace, is_admin: 
         )
     except pymysql.err.IntegrityError:
         raise AdminError(f"User {a.u} already exists in context {cid}") from None
-    _new_folder(cur, cid, _next_id(cur, cid), schema.INFOSTORE_ROOT, display, uid)
+    schema.insert_folder(cur, cid, schema.next_id(cur, cid), schema.INFOSTORE_ROOT, display, uid)
 
 
 def createcontext(a: argparse.Namespace) -> str:
@@ -239,7 +218,7 @@ def createcontext(a: argparse.Namespace) -> str:
         cur.execute("INSERT INTO sequence_id VALUES (%s, 10)", (a.c,))
 
     def populate(cur: Cursor) -> None:
-        _new_folder(cur, a.c, schema.INFOSTORE_ROOT, 1, "Infostore", 2)
+        schema.insert_folder(cur, a.c, schema.INFOSTORE_ROOT, 1, "Infostore", 2)
         cur.execute(
             "INSERT INTO oxfolder_permissions VALUES (%s, %s, 0, %s)",
             (a.c, schema.INFOSTORE_ROOT, schema.READ),
@@ -269,7 +248,7 @@ def createuser(a: argparse.Namespace) -> str:
         raise AdminError(f"Authentication failed for user {a.A} in context {a.c}")
 
     def add(cur: Cursor) -> int:
-        uid = 3 if _user_count(cur, a.c) == 1 else _next_id(cur, a.c)  # OX: first user is 3
+        uid = 3 if _user_count(cur, a.c) == 1 else schema.next_id(cur, a.c)  # OX: first user is 3
         _add_user(cur, a.c, uid, a, is_admin=False)
         return uid
 

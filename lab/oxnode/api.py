@@ -328,26 +328,9 @@ class OxApp:
             )
 
             def create(cur: Cursor) -> int:
-                cur.execute(
-                    "UPDATE sequence_id SET id = LAST_INSERT_ID(id + 1) WHERE cid = %s", (s.cid,)
-                )
-                cur.execute("SELECT LAST_INSERT_ID()")
-                fuid = int(cur.fetchone()[0])
-                cur.execute(
-                    "INSERT INTO oxfolder_tree VALUES (%s, %s, %s, %s, 'infostore', %s, %s)",
-                    (
-                        s.cid,
-                        fuid,
-                        int(parent_folder["id"]),
-                        body.get("title", "New folder"),
-                        s.user_id,
-                        int(time.time() * 1000),
-                    ),
-                )
-                cur.execute(
-                    "INSERT INTO oxfolder_permissions VALUES (%s, %s, %s, %s)",
-                    (s.cid, fuid, s.user_id, schema.READ | schema.WRITE | schema.ADMIN),
-                )
+                fuid = schema.next_id(cur, s.cid)
+                title = str(body.get("title", "New folder"))
+                schema.insert_folder(cur, s.cid, fuid, int(parent_folder["id"]), title, s.user_id)
                 return fuid
 
             fuid = self.db.write(s.cid, create)
@@ -483,11 +466,7 @@ class OxApp:
         md5 = hashlib.md5(data).hexdigest()
 
         def insert(cur: Cursor) -> int:
-            cur.execute(
-                "UPDATE sequence_id SET id = LAST_INSERT_ID(id + 1) WHERE cid = %s", (s.cid,)
-            )
-            cur.execute("SELECT LAST_INSERT_ID()")
-            doc_id = int(cur.fetchone()[0])
+            doc_id = schema.next_id(cur, s.cid)
             cur.execute(
                 "INSERT INTO infostore VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (

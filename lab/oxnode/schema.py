@@ -1,6 +1,10 @@
 """Table layouts of configdb and of the context schemas (oxdb_N), named after OX's own
 (db_pool, db_cluster, context_server2db_pool, oxfolder_tree, infostore,
-replicationMonitor) so an operator recognises them."""
+replicationMonitor) so an operator recognises them, and the two writes that both the
+admin commands and the API make."""
+
+import time
+from typing import Any
 
 CONFIGDB_TABLES = (
     "CREATE TABLE server (server_id INT AUTO_INCREMENT PRIMARY KEY, "
@@ -46,3 +50,22 @@ CONTEXT_TABLES = (
 # folder permission bits (a simplification of OX's: read, write, admin)
 READ, WRITE, ADMIN = 1, 2, 4
 INFOSTORE_ROOT = 9  # OX's fixed id of the infostore root folder
+
+
+def next_id(cur: Any, cid: int) -> int:
+    """The context's next object id (OX's sequence_id table), inside the caller's transaction."""
+    cur.execute("UPDATE sequence_id SET id = LAST_INSERT_ID(id + 1) WHERE cid = %s", (cid,))
+    cur.execute("SELECT LAST_INSERT_ID()")
+    return int(cur.fetchone()[0])
+
+
+def insert_folder(cur: Any, cid: int, fuid: int, parent: int, name: str, owner: int) -> None:
+    """An infostore folder, its owner holding every right."""
+    cur.execute(
+        "INSERT INTO oxfolder_tree VALUES (%s, %s, %s, %s, 'infostore', %s, %s)",
+        (cid, fuid, parent, name, owner, int(time.time() * 1000)),
+    )
+    cur.execute(
+        "INSERT INTO oxfolder_permissions VALUES (%s, %s, %s, %s)",
+        (cid, fuid, owner, READ | WRITE | ADMIN),
+    )
