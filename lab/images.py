@@ -100,6 +100,12 @@ def oxnode_image() -> ImageSpec:
     return ImageSpec("oxnode", base, variant=base.debian_suite)
 
 
+def filestore_image() -> ImageSpec:
+    """nfs-ganesha serving the guide's filestore export."""
+    base = get_flavour(DEFAULT_FLAVOUR)
+    return ImageSpec("filestore", base, variant=base.debian_suite)
+
+
 def images_for(flavour: Flavour) -> list[ImageSpec]:
     """The role images a flavour's labs need. Registry-only flavours have none the lab
     can build here (its Dockerfiles are Debian's); FlavourUnavailable says so."""

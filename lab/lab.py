@@ -80,6 +80,7 @@ class Lab:
     dblb: Dblb | None = None
     timings: dict[str, float] = field(default_factory=dict)
     network: Network | None = None
+    extra_nodes: list[Node] = field(default_factory=list)  # e.g. groupware nodes added later
 
     # -- bringing up ---------------------------------------------------------------------
 
@@ -297,6 +298,7 @@ class Lab:
             *(self.galera.nodes if self.galera else []),
             *(self.gtid.nodes if self.gtid else []),
             *([self.dblb] if self.dblb else []),
+            *self.extra_nodes,
         ]
 
     def logs(self, tail: int = 200) -> dict[str, str]:

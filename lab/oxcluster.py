@@ -22,6 +22,7 @@ import lab
 from lab.db import OX_DB_PASSWORD, OX_DB_USER
 from lab.docker_env import RunIdentity
 from lab.errors import StartupError
+from lab.filestore import PSEUDO_PATH, FilestoreNode
 from lab.images import build_images, oxnode_image
 from lab.nodes import Node, container_spec, start_container
 from lab.waiting import poll
@@ -80,6 +81,7 @@ class DbHosts:
 @dataclass
 class OxCluster:
     nodes: list[OxNode]
+    filestore: FilestoreNode | None = None
 
     def node(self, name: str) -> OxNode:
         return next(n for n in self.nodes if n.name == name)
@@ -94,21 +96,25 @@ class OxCluster:
         names: Sequence[tuple[str, str]] = (("oxgw01", "OX1"), ("oxgw02", "OX2")),
         replication_monitor: bool = True,
         clustering: bool = True,
+        nfs: bool = True,
         progress: Callable[[str], None] = lambda _: None,
     ) -> OxCluster:
+        """nfs=True: the filestore is the guide's NFS export (a `filestore` ganesha
+        container, RW for these nodes only); False: a Docker volume both nodes mount."""
         build_images(client, [oxnode_image()], progress)
-        volume = client.volumes.create(run.resource_name("filestore"), labels=run.labels())
+        shared = (
+            None
+            if nfs
+            else client.volumes.create(run.resource_name("filestore"), labels=run.labels()).name
+        )
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             nodes = list(
-                pool.map(
-                    lambda nr: _start_node(
-                        run, network, volume.name, clustering, [n for n, _ in names], *nr
-                    ),
-                    names,
-                )
+                pool.map(lambda nr: _start_node(run, network, shared, clustering, *nr), names)
             )
         cluster = cls(nodes)
+        if nfs:
+            cluster.filestore = FilestoreNode.launch(client, run, network, [n.ip for n in nodes])
         cluster.guide_setup(hosts, replication_monitor)
         progress(
             f"groupware nodes set up by the guide's sequence in {time.monotonic() - started:.1f}s"
@@ -247,28 +253,23 @@ class OxCluster:
 def _start_node(
     run: RunIdentity,
     network: Network,
-    volume: str,
+    shared_volume: str | None,
     clustering: bool,
-    members: list[str],
     name: str,
     route: str,
 ) -> OxNode:
     spec = (
-        container_spec(
-            run,
-            network,
-            oxnode_image().tag,
-            "oxnode",
-            name,
-            cap_add=["NET_ADMIN"],
-        )
-        .with_volume_mapping(volume, FILESTORE, "rw")
+        container_spec(run, network, oxnode_image().tag, "oxnode", name, cap_add=["NET_ADMIN"])
         .with_env("OX_NODE_NAME", name)
         .with_env("OX_CLUSTER", "on" if clustering else "off")
         .with_copy_into_container(OXNODE_CODE, "/opt/oxlab/lab")
     )
+    if shared_volume:
+        spec = spec.with_volume_mapping(shared_volume, FILESTORE, "rw")
+    else:
+        spec = spec.with_env("OX_FILESTORE_NFS", f"filestore:{PSEUDO_PATH}")
     node = OxNode(start_container(spec).container)
     node.route = route
-    # the shared filestore belongs to open-xchange, as the guide's chown does
+    # the filestore belongs to open-xchange, as the guide's chown does
     node.exec(["chown", "open-xchange:open-xchange", FILESTORE])
     return node

@@ -218,6 +218,7 @@ def start_ox_cluster(lab: Lab, **options: object) -> OxCluster:
     except LabError as exc:
         _fail(exc)
         raise
+    lab.extra_nodes += [*cluster.nodes, *([cluster.filestore] if cluster.filestore else [])]
     if lab.gtid:
         lab.gtid.wait_caught_up()  # the admin commands' writes are on the slave too
     return cluster

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 from lab.oxnode import schema
 from lab.oxnode.config import check_password
 from lab.oxnode.errors import OXException
-from lab.oxnode.filestore import Filestore
+from lab.oxnode.filestore import Filestore, open_filestore
 from lab.oxnode.listeners import Request, Response
 from lab.oxnode.store import Cursor, Databases
 
@@ -368,7 +368,7 @@ class OxApp:
             raise OXException("FLS-0001", f"No filestore for context {cid}", 500)
         fid, uri = int(rows[0][0]), str(rows[0][1])
         if fid not in self._filestores:
-            self._filestores[fid] = Filestore(
+            self._filestores[fid] = open_filestore(
                 uri, int(os.environ.get("OX_UID", "1001")), int(os.environ.get("OX_GID", "1001"))
             )
         return self._filestores[fid]

@@ -1,7 +1,12 @@
 """Infostore file bodies under the registered filestore URI (file:///var/opt/filestore),
 written as the open-xchange user. A file appears under its final name only when it is
 complete (written to a temporary name in the same directory, then renamed), so a failed
-upload leaves no partial file behind."""
+upload leaves no partial file behind.
+
+Where the filestore is NFS (OX_FILESTORE_NFS=server:/export), a kernel mount at the
+registered path is used when the host kernel has one (oxnode-run mounts it); otherwise
+the node talks NFSv4 itself through libnfs. The status endpoint says which.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +15,20 @@ import uuid
 from pathlib import Path
 
 
+def _relative_name(cid: int) -> tuple[str, str]:
+    name = uuid.uuid4().hex
+    return f"{cid}_ctx_store/{name[:2]}/{name[2:4]}/{name}", name
+
+
 class Filestore:
-    def __init__(self, uri: str, uid: int = 1001, gid: int = 1001) -> None:
-        if not uri.startswith("file://"):
-            raise ValueError(f"unsupported filestore URI {uri!r}")
-        self.root = Path(uri.removeprefix("file://"))
+    """A local directory or a kernel mount at the registered path."""
+
+    def __init__(self, root: Path, uid: int = 1001, gid: int = 1001) -> None:
+        self.root = root
         self.uid, self.gid = uid, gid
 
     @property
     def mode(self) -> str:
-        """How this node reaches the filestore (reported by its status endpoint)."""
         with open("/proc/mounts", encoding="ascii", errors="replace") as mounts:
             for line in mounts:
                 fields = line.split()
@@ -29,8 +38,7 @@ class Filestore:
 
     def put(self, cid: int, data: bytes) -> str:
         """Store `data`; returns its location relative to the root."""
-        name = uuid.uuid4().hex
-        relative = f"{cid}_ctx_store/{name[:2]}/{name[2:4]}/{name}"
+        relative, name = _relative_name(cid)
         final = self.root / relative
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".{name}.part")
@@ -39,7 +47,8 @@ class Filestore:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            self._own(tmp)
+            if os.geteuid() == 0:
+                os.chown(tmp, self.uid, self.gid)
             os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
@@ -51,6 +60,47 @@ class Filestore:
     def delete(self, relative: str) -> None:
         (self.root / relative).unlink(missing_ok=True)
 
-    def _own(self, path: Path) -> None:
-        if os.geteuid() == 0:
-            os.chown(path, self.uid, self.gid)
+
+class NfsFilestore(Filestore):
+    """The same contract over userspace NFSv4 (libnfs), for kernels without NFS."""
+
+    def __init__(self, server: str, export: str, uid: int = 1001, gid: int = 1001) -> None:
+        from lab.oxnode.libnfs import NfsClient
+
+        super().__init__(Path("/"), uid, gid)
+        self.url = f"nfs://{server}{export}?version=4"
+        self.client = NfsClient(server, export, uid, gid)
+
+    @property
+    def mode(self) -> str:
+        return f"userspace NFSv4 via libnfs ({self.url})"
+
+    def put(self, cid: int, data: bytes) -> str:
+        relative, name = _relative_name(cid)
+        directory = "/" + relative.rsplit("/", 1)[0]
+        tmp = f"{directory}/.{name}.part"
+        self.client.makedirs(directory)
+        try:
+            self.client.write_file(tmp, data)
+            self.client.rename(tmp, f"/{relative}")
+        finally:
+            self.client.unlink(tmp)
+        return relative
+
+    def get(self, relative: str) -> bytes:
+        return self.client.read_file(f"/{relative}")
+
+    def delete(self, relative: str) -> None:
+        self.client.unlink(f"/{relative}")
+
+
+def open_filestore(uri: str, uid: int, gid: int) -> Filestore:
+    """The registered URI, reached the way this host can (see the module docstring)."""
+    if not uri.startswith("file://"):
+        raise ValueError(f"unsupported filestore URI {uri!r}")
+    local = Filestore(Path(uri.removeprefix("file://")), uid, gid)
+    nfs = os.environ.get("OX_FILESTORE_NFS", "")
+    if not nfs or local.mode.startswith("nfs"):
+        return local
+    server, _, export = nfs.partition(":")
+    return NfsFilestore(server, export or "/", uid, gid)

@@ -72,7 +72,7 @@ def test_monitor_remembers_the_highest_counter_per_context() -> None:
 
 
 def test_filestore_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = Filestore(f"file://{tmp_path}")
+    store = Filestore(tmp_path)
     location = store.put(1, b"complete")
     assert store.get(location) == b"complete" and location.startswith("1_ctx_store/")
 
