@@ -55,6 +55,36 @@ def isolated(node: Node, peers: Sequence[Node]) -> Iterator[None]:
 
 
 @contextmanager
+def rejected(node: Node, clients: Sequence[Node], port: int) -> Iterator[None]:
+    """`node` refuses `clients` on `port` with a TCP reset, at once (unlike a silent
+    partition): new connections are refused and established ones are reset."""
+    addresses = [client.ip for client in clients]
+    try:
+        for address in addresses:
+            _must(
+                node,
+                [
+                    "iptables",
+                    "-I",
+                    "INPUT",
+                    "-p",
+                    "tcp",
+                    "--dport",
+                    str(port),
+                    "-s",
+                    address,
+                    "-j",
+                    "REJECT",
+                    "--reject-with",
+                    "tcp-reset",
+                ],
+            )
+        yield
+    finally:
+        _must(node, ["iptables", "-F", "INPUT"])
+
+
+@contextmanager
 def frozen_server(node: Node, process: str = "lab-mysqld") -> Iterator[None]:
     """SIGSTOP the database server inside the node (the container and its other
     processes, such as clustercheck, keep running): a hung mysqld."""

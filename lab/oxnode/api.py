@@ -399,6 +399,17 @@ class OxApp:
                     ]
                 }
             )
+        if action == "list":  # OX's list: the documents named in the body
+            wanted = [str(item.get("id", "")) for item in json.loads(request.body or b"[]")]
+            found = [self._document(s, doc_id) for doc_id in wanted]
+            return _json(
+                {
+                    "data": [
+                        {"id": d, "folder_id": str(f[0]), "filename": f[1]}
+                        for d, f in zip(wanted, found, strict=True)
+                    ]
+                }
+            )
         if action == "document":
             meta = self._document(s, params.get("id", ""))
             data = self._filestore(s.cid).get(meta[2])

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import pytest
 import requests
 
+from lab.faults import rejected
 from lab.gtid import GtidPair
 from lab.lab import Lab
 from lab.oxclient import OxError, OxSession
@@ -327,3 +328,17 @@ def test_ajp_listener_serves_the_same_api_with_the_balancers_route(ox_cluster: O
     with socket.create_connection((node.ip, 8009), timeout=5) as sock:
         sock.sendall(ajp.CPING_PACKET)
         assert sock.recv(5) == ajp.CPONG_PACKET, "CPing/CPong for the balancer's health probe"
+
+
+def test_unreachable_slave_falls_back_to_the_master(
+    ox_cluster: OxCluster, gtid_pair: GtidPair
+) -> None:
+    node1 = ox_cluster.nodes[0]
+    session = OxSession.login(node1.url, "testuser", "secret")
+    before = node1.node_status()["replication_monitor"]["slave_unreachable"]
+    with rejected(gtid_pair.slave, [node1], 3306):
+        assert "Test User" in session.folder_titles(), "reads continue from the master"
+        documents = session.call("PUT", "infostore", "list", data="[]")["data"]
+        assert documents == []
+    after = node1.node_status()["replication_monitor"]["slave_unreachable"]
+    assert after > before, "the fallback is counted"
