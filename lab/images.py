@@ -106,6 +106,12 @@ def filestore_image() -> ImageSpec:
     return ImageSpec("filestore", base, variant=base.debian_suite)
 
 
+def web_image() -> ImageSpec:
+    """Apache 2.4 from Debian with the guide's modules."""
+    base = get_flavour(DEFAULT_FLAVOUR)
+    return ImageSpec("web", base, variant=base.debian_suite)
+
+
 def images_for(flavour: Flavour) -> list[ImageSpec]:
     """The role images a flavour's labs need. Registry-only flavours have none the lab
     can build here (its Dockerfiles are Debian's); FlavourUnavailable says so."""

@@ -4,12 +4,16 @@ and by the pytest plugin (one lab per session and xdist worker, removed at the e
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import docker
 import docker.errors
@@ -36,7 +40,7 @@ from lab.flavours import get_flavour
 from lab.galera import GaleraCluster, GaleraNode, GaleraPlan
 from lab.galera_config import GaleraSettings
 from lab.gtid import GtidPair, GtidPlan, gtid_node
-from lab.haproxy_config import render_gtid_haproxy_cfg, render_haproxy_cfg
+from lab.haproxy_config import READ_PORT, WRITE_PORT, render_gtid_haproxy_cfg, render_haproxy_cfg
 from lab.images import (
     build_images,
     db_image,
@@ -46,8 +50,10 @@ from lab.images import (
     registry_unavailable_reason,
 )
 from lab.nodes import Node
+from lab.oxcluster import DbHosts, OxCluster
 from lab.topology import TOPOLOGIES, LabRequest
 from lab.waiting import poll
+from lab.web import Member, WebNode
 
 Progress = Callable[[str], None]
 
@@ -80,7 +86,8 @@ class Lab:
     dblb: Dblb | None = None
     timings: dict[str, float] = field(default_factory=dict)
     network: Network | None = None
-    extra_nodes: list[Node] = field(default_factory=list)  # e.g. groupware nodes added later
+    ox: OxCluster | None = None
+    web: WebNode | None = None
 
     # -- bringing up ---------------------------------------------------------------------
 
@@ -176,6 +183,38 @@ class Lab:
         if self.dblb:
             self.wait_writable()
             self.timings["dblb_serving_writes"] = time.monotonic() - started
+        if topology.groupware:
+            self.start_groupware()
+            self.timings["groupware_ready"] = time.monotonic() - started
+            self.start_web()
+            self.timings["web_ready"] = time.monotonic() - started
+
+    def start_groupware(self, **options: Any) -> OxCluster:
+        """oxgw01/oxgw02 on this lab's network, set up by the guide's sequence, with the
+        databases as the guide registers them (GTID: master and slave; Galera: HAProxy's
+        write and read listeners) and the NFS filestore."""
+        assert self.client and self.run and self.network
+        if self.gtid:
+            hosts = DbHosts(self.gtid.master.name, self.gtid.slave.name)
+        else:
+            hosts = DbHosts(f"dblb:{WRITE_PORT}", f"dblb:{READ_PORT}")
+        self.ox = OxCluster.start(
+            self.client, self.run, self.network, hosts, progress=self.progress, **options
+        )
+        if self.gtid:
+            self.gtid.wait_caught_up()  # the admin commands' writes reach the slave too
+        return self.ox
+
+    def start_web(self, protocol: str = "ajp") -> WebNode:
+        """The guide's Apache front end over the groupware nodes; HTTPS from the run's CA,
+        balancer-manager for the Docker host (the lab's admin) only."""
+        assert self.client and self.run and self.network and self.ox
+        members = [Member(n.name, n.route) for n in self.ox.nodes]
+        gateway = _gateway(self.network)
+        self.web = WebNode.launch(
+            self.client, self.run, self.network, members, [gateway], ca_file(self.run), protocol
+        )
+        return self.web
 
     def _haproxy_config(self) -> str:
         topology = TOPOLOGIES[self.request.topology]
@@ -292,13 +331,17 @@ class Lab:
         """Remove everything this lab's run created (by label), and nothing else."""
         if self.client is not None and self.run is not None:
             remove_run(self.client, self.run.run_id)
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(ca_file(self.run))
 
     def nodes(self) -> list[Node]:
         return [
             *(self.galera.nodes if self.galera else []),
             *(self.gtid.nodes if self.gtid else []),
             *([self.dblb] if self.dblb else []),
-            *self.extra_nodes,
+            *(self.ox.nodes if self.ox else []),
+            *([self.ox.filestore] if self.ox and self.ox.filestore else []),
+            *([self.web] if self.web else []),
         ]
 
     def logs(self, tail: int = 200) -> dict[str, str]:
@@ -319,6 +362,18 @@ def find_lab_runs(client: docker.DockerClient, name: str) -> set[str]:
     return {
         r.attrs.get("Labels", r.attrs.get("Config", {}).get("Labels", {}))[LABEL_RUN] for r in found
     }
+
+
+def ca_file(run: RunIdentity) -> str:
+    """Where the run's CA certificate is kept for clients (curl --cacert, requests verify)."""
+    return os.path.join(tempfile.gettempdir(), f"oxlab-{run.lab_name}-{run.run_id}-ca.pem")
+
+
+def _gateway(network: Network) -> str:
+    net = network._network
+    assert net is not None
+    net.reload()
+    return str(net.attrs["IPAM"]["Config"][0].get("Gateway", "127.0.0.1"))
 
 
 def new_network(run: RunIdentity) -> Network:

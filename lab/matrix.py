@@ -70,7 +70,7 @@ def run_cell(
         "pytest",
         tests,
         "-m",
-        topology,
+        topology.replace("-", "_"),  # pytest markers are identifiers
         "--flavour",
         flavour,
         "-q",

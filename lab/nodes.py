@@ -19,6 +19,7 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
+from testcontainers.core.transferable import build_transfer_tar
 
 testcontainers_config.ryuk_disabled = True
 
@@ -120,6 +121,12 @@ def container_spec(
             **kwargs,
         )
     )
+
+
+def put_file(node: Node, path: str, data: bytes, mode: int = 0o644) -> None:
+    """Write one file into a running container."""
+    if not node.container.put_archive("/", build_transfer_tar(data, path, mode)):
+        raise StartupError(f"writing {path} into {node.name} failed")
 
 
 def copy_file(src: Node, path: str, dst: Node, dst_dir: str) -> None:

@@ -25,6 +25,8 @@ class OxSession:
         self.http = http or requests.Session()
         self.session_id = ""
         self.data: dict[str, Any] = {}
+        # per request: requests lets REQUESTS_CA_BUNDLE override a Session's verify
+        self.verify: str | bool = True
 
     def call(
         self, method: str, module: str, action: str, timeout: float = 10.0, **kwargs: Any
@@ -33,7 +35,12 @@ class OxSession:
         if self.session_id:
             params["session"] = self.session_id
         resp = self.http.request(
-            method, f"{self.base_url}/ajax/{module}", params=params, timeout=timeout, **kwargs
+            method,
+            f"{self.base_url}/ajax/{module}",
+            params=params,
+            timeout=timeout,
+            verify=self.verify,
+            **kwargs,
         )
         if resp.headers.get("Content-Type", "").startswith("application/json"):
             body = resp.json()
@@ -45,9 +52,15 @@ class OxSession:
 
     @classmethod
     def login(
-        cls, base_url: str, name: str, password: str, http: requests.Session | None = None
+        cls,
+        base_url: str,
+        name: str,
+        password: str,
+        http: requests.Session | None = None,
+        verify: str | bool = True,
     ) -> OxSession:
         session = cls(base_url, http)
+        session.verify = verify
         session.data = session.call(
             "POST", "login", "login", data={"name": name, "password": password}
         )

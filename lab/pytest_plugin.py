@@ -24,10 +24,9 @@ from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
 from lab.galera import GaleraCluster
 from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
 from lab.gtid import GtidPair
-from lab.haproxy_config import READ_PORT, WRITE_PORT
 from lab.images import registry_unavailable_reason
 from lab.lab import Lab, LabOptions
-from lab.oxcluster import DbHosts, OxCluster
+from lab.oxcluster import OxCluster
 from lab.topology import LabRequest
 
 MARKERS = {
@@ -35,6 +34,11 @@ MARKERS = {
     "gtid": "GTID master/slave replication",
     "chaos": "failover under injected faults (slow; run before rollout)",
     "oxnode": "the groupware nodes (oxgw01, oxgw02) on a database lab",
+    "guide": "the guide's whole cluster on GTID master/slave",
+    "guide_galera": "the guide's whole cluster on Galera behind HAProxy",
+    "balancer": "Apache's balancer in front of the groupware nodes",
+    "session": "session load balancing and stickiness",
+    "filestore": "the NFS filestore shared by the groupware nodes",
     "docker": "needs a Docker engine",
 }
 LOG_TAIL_LINES = 120
@@ -208,20 +212,11 @@ def gtid_pair(gtid_lab: Lab) -> GtidPair:
 def start_ox_cluster(lab: Lab, **options: object) -> OxCluster:
     """oxgw01/oxgw02 on `lab`'s network, set up by the guide's sequence; the databases
     as the guide registers them (GTID: master and slave; Galera: HAProxy's listeners)."""
-    assert lab.client and lab.run and lab.network
-    if lab.gtid:
-        hosts = DbHosts(lab.gtid.master.name, lab.gtid.slave.name)
-    else:
-        hosts = DbHosts(f"dblb:{WRITE_PORT}", f"dblb:{READ_PORT}")
     try:
-        cluster = OxCluster.start(lab.client, lab.run, lab.network, hosts, **options)  # type: ignore[arg-type]
+        return lab.start_groupware(**options)
     except LabError as exc:
         _fail(exc)
         raise
-    lab.extra_nodes += [*cluster.nodes, *([cluster.filestore] if cluster.filestore else [])]
-    if lab.gtid:
-        lab.gtid.wait_caught_up()  # the admin commands' writes are on the slave too
-    return cluster
 
 
 @pytest.fixture(scope="session")

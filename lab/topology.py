@@ -18,6 +18,7 @@ class Topology:
     galera_members: tuple[str, ...] = ()
     gtid_pair: tuple[str, str] | None = None  # (master, slave)
     dblb: bool = False
+    groupware: bool = False  # oxgw01, oxgw02, the NFS filestore and the web front end
 
 
 TOPOLOGIES: dict[str, Topology] = {
@@ -34,6 +35,20 @@ TOPOLOGIES: dict[str, Topology] = {
             description="GTID master/slave behind HAProxy (the guide's Master/Slave setup)",
             gtid_pair=("dbmaster", "dbslave"),
             dblb=True,
+        ),
+        Topology(
+            name="guide",
+            description="the guide's five machines: web, oxgw01, oxgw02, dbmaster, dbslave "
+            "(+ filestore)",
+            gtid_pair=("dbmaster", "dbslave"),
+            groupware=True,
+        ),
+        Topology(
+            name="guide-galera",
+            description="the guide with Galera: web, oxgw01, oxgw02, galera1-3, dblb, filestore",
+            galera_members=("galera1", "galera2", "galera3"),
+            dblb=True,
+            groupware=True,
         ),
     )
 }

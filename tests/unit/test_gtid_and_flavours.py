@@ -126,7 +126,7 @@ def test_replcheck_names_what_is_wrong_with_a_replica() -> None:
 
 def test_topology_flavour_mismatch_is_reported() -> None:
     assert LabRequest(topology="galera", flavour="mysql-9").problems() == [
-        "flavour mysql-9 cannot run topology galera (it runs: gtid)"
+        "flavour mysql-9 cannot run topology galera (it runs: gtid, guide)"
     ]
 
 

@@ -1,0 +1,153 @@
+"""The `web` role: the guide's Apache front end. proxy_ajp.conf is rendered as the guide
+writes it (balancer://oxcluster, one BalancerMember per groupware node with its route,
+stickysession=JSESSIONID, the ProxyPass paths, the SOAP provisioning API locked down),
+served over HTTPS with a certificate from the run's own CA; plain HTTP redirects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import docker
+import requests
+from testcontainers.core.network import Network
+
+from lab.docker_env import RunIdentity
+from lab.images import build_images, web_image
+from lab.nodes import Node, container_spec, put_file, start_container
+from lab.tls import make_certificates
+from lab.waiting import poll
+
+PROXIED_PATHS = (
+    "/ajax",
+    "/servlet",
+    "/infostore",
+    "/publications",
+    "/Microsoft-Server-ActiveSync",
+    "/usm-json",
+)
+# the guide puts it in conf.d; here it is included by the HTTPS vhost only, so plain
+# HTTP gets nothing but the redirect
+CONF = "/etc/apache2/oxlab/proxy_ajp.conf"
+SITE = "/etc/apache2/sites-enabled/oxlab.conf"
+CA_FILE = "/etc/apache2/ssl/lab-ca.pem"
+
+
+@dataclass(frozen=True)
+class Member:
+    host: str
+    route: str
+    loadfactor: int = 50
+
+
+def render_proxy_ajp_conf(
+    members: Sequence[Member], provisioning_allowed: Sequence[str], protocol: str = "ajp"
+) -> str:
+    """The guide's proxy_ajp.conf; protocol "http" gives the mod_proxy_http variant
+    (BalancerMember http://host:8080), the rest unchanged."""
+    port = 8009 if protocol == "ajp" else 8080
+    lines = [
+        "<Location /servlet/axis2/services>",
+        "   # restrict access to the soap provisioning API",
+        "   Order Deny,Allow",
+        "   Deny from all",
+        f"   Allow from {' '.join(provisioning_allowed)}",
+        "</Location>",
+        "",
+        "<IfModule mod_proxy_ajp.c>",
+        "  ProxyRequests Off",
+        "  <Proxy balancer://oxcluster>",
+        "      Order deny,allow",
+        "      Allow from all",
+    ]
+    lines += [
+        f"      BalancerMember {protocol}://{m.host}:{port} timeout=100 smax=0 ttl=60 "
+        f"retry=60 loadfactor={m.loadfactor} route={m.route}"
+        for m in members
+    ]
+    lines += ["      ProxySet stickysession=JSESSIONID", "  </Proxy>"]
+    for path in PROXIED_PATHS:
+        lines += [
+            f"  <Location {path}>",
+            f"      ProxyPass balancer://oxcluster{path}",
+            "  </Location>",
+        ]
+    lines += ["</IfModule>", ""]
+    return "\n".join(lines)
+
+
+def render_site_conf(server_name: str, admin_allowed: Sequence[str]) -> str:
+    """HTTPS with the run's certificate; plain HTTP redirected (the guide recommends
+    both); balancer-manager for the admin network only."""
+    return "\n".join(
+        [
+            "<VirtualHost *:80>",
+            f"    ServerName {server_name}",
+            f"    Redirect permanent / https://{server_name}/",
+            "</VirtualHost>",
+            "<VirtualHost *:443>",
+            f"    ServerName {server_name}",
+            "    SSLEngine on",
+            "    SSLCertificateFile /etc/apache2/ssl/web.pem",
+            "    SSLCertificateKeyFile /etc/apache2/ssl/web.key",
+            f"    Include {CONF}",
+            "    <Location /balancer-manager>",
+            "        SetHandler balancer-manager",
+            f"        Require ip {' '.join(admin_allowed)}",
+            "    </Location>",
+            "</VirtualHost>",
+            "",
+        ]
+    )
+
+
+class WebNode(Node):
+    ca_pem: bytes = b""
+    ca_path: str = ""
+
+    @classmethod
+    def launch(
+        cls,
+        client: docker.DockerClient,
+        run: RunIdentity,
+        network: Network,
+        members: Sequence[Member],
+        admin_allowed: Sequence[str],
+        ca_path: str,
+        protocol: str = "ajp",
+    ) -> WebNode:
+        build_images(client, [web_image()])
+        spec = (
+            container_spec(run, network, web_image().tag, "web", "web")
+            .with_copy_into_container(
+                render_proxy_ajp_conf(members, ["127.0.0.1"], protocol).encode(), CONF
+            )
+            .with_copy_into_container(render_site_conf("web", admin_allowed).encode(), SITE)
+        )
+        node = cls(start_container(spec).container)
+        # Apache waits for its certificate, which names the address it just got.
+        certs = make_certificates(["web", "localhost"], [node.ip, "127.0.0.1"], run.run_id)
+        put_file(node, CA_FILE, certs.ca_pem)
+        put_file(node, "/etc/apache2/ssl/web.pem", certs.cert_pem)
+        put_file(node, "/etc/apache2/ssl/web.key", certs.key_pem, 0o600)
+        node.ca_pem = certs.ca_pem
+        with open(ca_path, "wb") as f:
+            f.write(certs.ca_pem)
+        node.ca_path = ca_path
+        node.wait_serving()
+        return node
+
+    @property
+    def https_url(self) -> str:
+        return f"https://{self.ip}"
+
+    def wait_serving(self, timeout: float = 30.0) -> None:
+        poll(
+            lambda: (
+                requests.get(f"http://{self.ip}/", timeout=2, allow_redirects=False).status_code
+                == 301
+            ),
+            timeout=timeout,
+            what="Apache to answer",
+            retry_on=(requests.RequestException,),
+        )
