@@ -323,6 +323,14 @@ class Lab:
             dialect = get_flavour(request.flavour).dialect
             master, slave = (gtid_node(DbNode(gtid[n]), dialect) for n in topology.gtid_pair)
             lab.gtid = GtidPair(master, slave)
+        for c in containers:
+            if c.labels.get(LABEL_ROLE) == "web":
+                lab.web = WebNode(c)
+                lab.web.ca_path = ca_file(lab.run)
+                if not os.path.exists(lab.web.ca_path):  # another shell's temp dir
+                    ca = lab.web.exec(["cat", "/etc/apache2/ssl/lab-ca.pem"]).output
+                    with open(lab.web.ca_path, "w", encoding="ascii") as f:
+                        f.write(ca)
         dblb = [Dblb(c) for c in containers if c.labels.get(LABEL_ROLE) == "dblb"]
         lab.dblb = dblb[0] if dblb else None
         return lab

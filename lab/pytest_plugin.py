@@ -231,6 +231,18 @@ def ox_galera_cluster(galera_lab: Lab) -> OxCluster:
     return start_ox_cluster(galera_lab)
 
 
+@pytest.fixture(scope="session")
+def guide_lab(
+    lab_factory: Callable[..., Lab],
+    lab_request: LabRequest,
+    docker_client: docker.DockerClient,
+    flavour: str,
+) -> Lab:
+    """The guide's whole cluster: web, oxgw01, oxgw02, dbmaster, dbslave, filestore."""
+    request = runnable_request(docker_client, lab_request, flavour, "guide")
+    return _lab(lab_factory, request, name=f"pytest-{_worker()}-guide-{flavour}")
+
+
 @pytest.fixture
 def healthy_gtid_lab(gtid_lab: Lab) -> Iterator[Lab]:
     """The shared GTID lab, checked healthy before and after a test that injects faults."""

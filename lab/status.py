@@ -67,6 +67,20 @@ def render_status(lab: Lab) -> str:
     if lab.gtid:
         out.append("GTID master/slave (SHOW REPLICA STATUS on the slave):")
         out.append(table(gtid_rows(lab), ["node", "role", "io", "sql", "lag", "gtid position"]))
+    if lab.web:
+        out.append(
+            f"Front end: {lab.web.https_url}/ (log in as testuser/secret; CA certificate: "
+            f"{lab.web.ca_path}, e.g. curl --cacert {lab.web.ca_path} "
+            f"-d name=testuser -d password=secret '{lab.web.https_url}/ajax/login?action=login')"
+        )
+        if lab.ox:
+            out.append(
+                "Groupware nodes: "
+                + ", ".join(
+                    f"{n.name} (route {n.route}, http://{n.ip}:8080, ajp {n.ip}:8009)"
+                    for n in lab.ox.nodes
+                )
+            )
     if lab.dblb:
         try:
             ip = lab.dblb.ip

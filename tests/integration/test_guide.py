@@ -1,0 +1,235 @@
+"""The guide's whole cluster (topology `guide`): its "Testing the distributed file
+storage" and "Test Session load balancing" sections, failover of a stopped backend, and
+the front end's lock-down (HTTPS, redirect, SOAP provisioning API, contexts apart)."""
+
+from __future__ import annotations
+
+import collections
+import os
+import uuid
+
+import pytest
+import requests
+
+from lab.lab import Lab
+from lab.oxclient import OxError, OxSession
+from lab.oxcluster import OxNode
+from lab.web import WebNode
+
+pytestmark = [pytest.mark.guide, pytest.mark.docker]
+NFS = "nfs://filestore/filestore/{name}?version=4&uid=1001&gid=1001"
+
+
+def web_of(lab: Lab) -> WebNode:
+    assert lab.web
+    return lab.web
+
+
+def front_login(lab: Lab, user: str = "testuser") -> OxSession:
+    web = web_of(lab)
+    return OxSession.login(web.https_url, user, "secret", verify=web.ca_path)
+
+
+def as_open_xchange_over_nfs(node: OxNode, action: str, name: str) -> str:
+    """The guide's `su open-xchange; touch/ls/rm /var/opt/filestore/foo`, over the
+    node's NFS client (uid/gid 1001, as the guide's open-xchange user)."""
+    code = (
+        "import sys\nfrom lab.oxnode.libnfs import NfsClient\n"
+        "c = NfsClient('filestore', '/filestore', 1001, 1001)\n"
+        f"name = '/{name}'\n"
+        "if sys.argv[1] == 'touch': c.write_file(name, b'')\n"
+        "elif sys.argv[1] == 'write':\n"
+        " c.write_file(name + '.new', b'written on ' + sys.argv[2].encode())\n"
+        " c.rename(name + '.new', name)\n"
+        "elif sys.argv[1] == 'cat': print(c.read_file(name).decode())\n"
+        "elif sys.argv[1] == 'rm': c.unlink(name, missing_ok=False)\n"
+    )
+    result = node.exec(
+        [
+            "su",
+            "-s",
+            "/bin/sh",
+            "open-xchange",
+            "-c",
+            f'PYTHONPATH=/opt/oxlab python3 -c "$0" {action} {node.name}',
+            code,
+        ]
+    )
+    assert result.exit_code == 0, f"{node.name} {action} {name}: {result.output}"
+    return result.output
+
+
+@pytest.mark.filestore
+def test_the_guides_distributed_file_storage_check(guide_lab: Lab) -> None:
+    assert guide_lab.ox and guide_lab.ox.filestore
+    node1, node2 = guide_lab.ox.nodes
+    name = f"foo-{uuid.uuid4().hex[:6]}"
+    as_open_xchange_over_nfs(node1, "touch", name)
+    listing = guide_lab.ox.filestore.exec(["stat", "-c", "%u:%g", f"/var/opt/filestore/{name}"])
+    assert listing.output.strip() == "1001:1001", "created as open-xchange on the server"
+    as_open_xchange_over_nfs(node2, "write", name)  # writable from the other node
+    assert "written on oxgw02" in as_open_xchange_over_nfs(node1, "cat", name)
+    as_open_xchange_over_nfs(node2, "rm", name)
+    gone = guide_lab.ox.filestore.exec(["test", "-e", f"/var/opt/filestore/{name}"])
+    assert gone.exit_code != 0, "removed from the other node"
+
+
+@pytest.mark.filestore
+def test_upload_through_the_front_end_downloads_on_the_other_node(guide_lab: Lab) -> None:
+    assert guide_lab.ox
+    session = front_login(guide_lab)
+    home = next(f["id"] for f in session.folders() if f["title"] == "Test User")
+    data = os.urandom(200_000)
+    doc = session.upload(home, "via-web.bin", data)
+    other = next(n for n in guide_lab.ox.nodes if n.route != session.route)
+    direct = OxSession.login(other.url, "testuser", "secret")
+    assert direct.download(doc) == data, "byte-identical through a session on the other node"
+
+
+@pytest.mark.session
+@pytest.mark.balancer
+def test_session_load_balancing(guide_lab: Lab) -> None:
+    assert guide_lab.ox
+    logins = 40
+    sessions = [front_login(guide_lab) for _ in range(logins)]
+    routes = collections.Counter(s.route for s in sessions)
+    # binomial(40, 0.5): 40*0.5 ± 3.3 * sqrt(40*0.25) covers 99.9 %
+    assert set(routes) == {"OX1", "OX2"} and all(10 <= n <= 30 for n in routes.values()), (
+        f"new sessions split 50:50 (loadfactor 50/50): {routes}"
+    )
+    logged = {n.route: " ".join(n.log_lines("Session created")) for n in guide_lab.ox.nodes}
+    for s in sessions:
+        on = [route for route, text in logged.items() if s.session_id in text]
+        assert on == [s.route], f"the guide's log line on exactly one node, the routed one: {on}"
+        for _ in range(3):
+            node = s.call("GET", "login", "autologin")["node"]
+            assert node == {"OX1": "oxgw01", "OX2": "oxgw02"}[s.route], (
+                "every later request reaches the node its JSESSIONID route names"
+            )
+
+
+@pytest.mark.balancer
+def test_stopped_backend_fails_over_and_sessions_stay(guide_lab: Lab) -> None:
+    assert guide_lab.ox
+    node2 = next(n for n in guide_lab.ox.nodes if n.route == "OX2")
+    web = web_of(guide_lab)
+    bound = []
+    for _ in range(3):  # sessions bound to oxgw02, then used through the front end
+        session = OxSession.login(node2.url, "testuser", "secret")
+        session.move_to(web.https_url)
+        session.verify = web.ca_path
+        assert "Test User" in session.folder_titles() and session.route == "OX2"
+        bound.append(session)
+    node2.service("stop")
+    try:
+        for s in bound:
+            assert "Test User" in s.folder_titles(), "session migration: still logged in"
+            assert s.route == "OX1", "and re-bound to the survivor"
+        assert {front_login(guide_lab).route for _ in range(6)} == {"OX1"}, (
+            "new logins all go to the survivor"
+        )
+    finally:
+        node2.service("start")
+        node2.wait_serving()
+
+
+@pytest.mark.balancer
+def test_front_end_lock_down(guide_lab: Lab) -> None:
+    web = web_of(guide_lab)
+    plain = requests.get(f"http://{web.ip}/ajax/login", allow_redirects=False, timeout=5)
+    assert plain.status_code == 301 and plain.headers["Location"].startswith("https://"), (
+        "plain HTTP is redirected to HTTPS"
+    )
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"{web.https_url}/", timeout=5, verify=True)  # not a public CA
+    axis2 = requests.get(f"{web.https_url}/servlet/axis2/services", verify=web.ca_path, timeout=5)
+    assert axis2.status_code == 403, "the SOAP provisioning API is closed from outside"
+    inside = web.exec(
+        [
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--cacert",
+            "/etc/apache2/ssl/lab-ca.pem",
+            "https://localhost/servlet/axis2/services",
+        ]
+    )
+    assert inside.output != "403", "and open from the allowed network"
+    assert guide_lab.ox
+    from_node = guide_lab.ox.nodes[0].exec(
+        [
+            "python3",
+            "-c",
+            "import urllib.request,ssl\n"
+            "try:\n urllib.request.urlopen('https://web/balancer-manager', "
+            "context=ssl._create_unverified_context()); print(200)\n"
+            "except Exception as e: print(getattr(e, 'code', e))",
+        ]
+    )
+    assert from_node.output.strip() == "403", "balancer-manager only for the admin network"
+
+
+def test_contexts_are_kept_apart_and_forged_cookies_refused(guide_lab: Lab) -> None:
+    assert guide_lab.ox
+    node1 = guide_lab.ox.nodes[0]
+    auth = ("-A", "oxadminmaster", "-P", "secret")
+    if "context 2 created" not in node1.exec(["sh", "-c", "cat /tmp/ctx2 2>/dev/null"]).output:
+        out = node1.admin(
+            "createcontext",
+            *auth,
+            "-c",
+            "2",
+            "-u",
+            "admin2",
+            "-d",
+            "Admin Two",
+            "-g",
+            "A",
+            "-s",
+            "T",
+            "-p",
+            "secret",
+            "-L",
+            "othercontext",
+            "-e",
+            "a2@example.com",
+        )
+        node1.admin(
+            "createuser",
+            "-c",
+            "2",
+            "-A",
+            "admin2",
+            "-P",
+            "secret",
+            "-u",
+            "mallory",
+            "-g",
+            "M",
+            "-s",
+            "X",
+            "-p",
+            "secret",
+            "-e",
+            "m@example.com",
+        )
+        node1.exec(["sh", "-c", f"echo '{out}' > /tmp/ctx2"])
+    victim = front_login(guide_lab)
+    home = next(f["id"] for f in victim.folders() if f["title"] == "Test User")
+    doc = victim.upload(home, "secret.txt", b"context 1 only")
+    assert guide_lab.gtid
+    guide_lab.gtid.wait_caught_up()
+    mallory = front_login(guide_lab, "mallory@othercontext")
+    with pytest.raises(OxError):
+        mallory.download(doc)  # the same document id, another context: not found
+    forged = OxSession(victim.base_url)
+    forged.verify = victim.verify
+    forged.session_id = victim.session_id
+    forged.http.cookies.set(
+        "JSESSIONID", victim.http.cookies.get("JSESSIONID", domain=victim.host) or ""
+    )
+    with pytest.raises(OxError, match="SES-0203"):
+        forged.folders()
