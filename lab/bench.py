@@ -60,14 +60,20 @@ def bench_up(client: docker.DockerClient, request: LabRequest, progress: Progres
         lab.down()
     whole = lab.timings["up"]
     if not galera:
-        return "\n".join(
-            [
-                f"lab up ({request.topology}, {request.flavour}), images cached:",
-                f"  GTID pair up and replicating (incl. the guide's dump/restore) "
-                f"{lab.timings['databases_ready']:6.1f} s",
-                f"  whole lab: HAProxy serving writes                               {whole:6.1f} s",
-            ]
-        )
+        labels = {
+            "databases_ready": "GTID pair up and replicating (incl. the guide's dumps)",
+            "dblb_serving_writes": "HAProxy serving writes",
+            "groupware_ready": "oxgw01/oxgw02 set up by the guide's sequence, NFS filestore",
+            "web_ready": "Apache front end serving HTTPS",
+        }
+        lines = [f"lab up ({request.topology}, {request.flavour}), images cached:"]
+        lines += [
+            f"  {text:<62} {lab.timings[key]:6.1f} s (since start)"
+            for key, text in labels.items()
+            if key in lab.timings
+        ]
+        lines.append(f"  {'whole lab':<62} {whole:6.1f} s")
+        return "\n".join(lines)
     return "\n".join(
         [
             f"lab up ({request.topology}, {request.flavour}, profile {request.profile}, "

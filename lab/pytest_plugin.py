@@ -243,6 +243,18 @@ def guide_lab(
     return _lab(lab_factory, request, name=f"pytest-{_worker()}-guide-{flavour}")
 
 
+@pytest.fixture(scope="session")
+def guide_galera_lab(
+    lab_factory: Callable[..., Lab],
+    lab_request: LabRequest,
+    docker_client: docker.DockerClient,
+    flavour: str,
+) -> Lab:
+    """The guide's cluster on Galera: web, oxgw01, oxgw02, galera1-3, dblb, filestore."""
+    request = runnable_request(docker_client, lab_request, flavour, "guide-galera")
+    return _lab(lab_factory, request, name=f"pytest-{_worker()}-guide-galera-{flavour}")
+
+
 @pytest.fixture
 def healthy_gtid_lab(gtid_lab: Lab) -> Iterator[Lab]:
     """The shared GTID lab, checked healthy before and after a test that injects faults."""

@@ -13,6 +13,7 @@ import requests
 from testcontainers.core.network import Network
 
 from lab.docker_env import RunIdentity
+from lab.errors import StartupError
 from lab.images import build_images, web_image
 from lab.nodes import Node, container_spec, put_file, start_container
 from lab.tls import make_certificates
@@ -136,6 +137,15 @@ class WebNode(Node):
         node.ca_path = ca_path
         node.wait_serving()
         return node
+
+    def reconfigure(self, members: Sequence[Member], protocol: str = "ajp") -> None:
+        """Rewrite proxy_ajp.conf (load factors, AJP or HTTP members) and reload Apache
+        gracefully, as an operator would after editing it."""
+        put_file(self, CONF, render_proxy_ajp_conf(members, ["127.0.0.1"], protocol).encode())
+        result = self.exec(["apache2ctl", "graceful"])
+        if result.exit_code != 0:
+            raise StartupError(f"apache2ctl graceful failed: {result.output.strip()}")
+        self.wait_serving()
 
     @property
     def https_url(self) -> str:

@@ -116,6 +116,7 @@ class OxApp:
             "/ajax/folders": self.folders_api,
             "/ajax/infostore": self.infostore,
             "/oxnode/identity": self.identity,
+            "/ajax/oxnode": self.identity,  # the same, through the front end's /ajax
             "/oxnode/status": self.status,
         }
         handler = routes.get(request.path.rstrip("/"))

@@ -14,7 +14,7 @@ import requests
 from lab.lab import Lab
 from lab.oxclient import OxError, OxSession
 from lab.oxcluster import OxNode
-from lab.web import WebNode
+from lab.web import Member, WebNode
 
 pytestmark = [pytest.mark.guide, pytest.mark.docker]
 NFS = "nfs://filestore/filestore/{name}?version=4&uid=1001&gid=1001"
@@ -233,3 +233,40 @@ def test_contexts_are_kept_apart_and_forged_cookies_refused(guide_lab: Lab) -> N
     )
     with pytest.raises(OxError, match="SES-0203"):
         forged.folders()
+
+
+def front_identity(session: OxSession) -> dict[str, str]:
+    return dict(session.call("GET", "oxnode", "identity")["data"])
+
+
+@pytest.mark.balancer
+def test_loadfactor_75_25_moves_the_split(guide_lab: Lab) -> None:
+    assert guide_lab.ox
+    web = web_of(guide_lab)
+    nodes = guide_lab.ox.nodes
+    web.reconfigure(
+        [Member(nodes[0].name, nodes[0].route, 75), Member(nodes[1].name, nodes[1].route, 25)]
+    )
+    try:
+        routes = collections.Counter(front_login(guide_lab).route for _ in range(40))
+    finally:
+        web.reconfigure([Member(n.name, n.route) for n in nodes])
+    assert 22 <= routes["OX1"] <= 38 and routes["OX2"] >= 2, (
+        f"loadfactor 75/25 splits new sessions about 3:1: {routes}"
+    )
+
+
+@pytest.mark.balancer
+def test_mod_proxy_http_variant(guide_lab: Lab) -> None:
+    """The modern OX front end: the same balancer with http:// members on port 8080."""
+    assert guide_lab.ox
+    web = web_of(guide_lab)
+    members = [Member(n.name, n.route) for n in guide_lab.ox.nodes]
+    web.reconfigure(members, protocol="http")
+    try:
+        session = front_login(guide_lab)
+        assert front_identity(session)["via"] == "http", "requests reach the node over HTTP"
+        assert "Test User" in session.folder_titles(), "stickiness works the same"
+    finally:
+        web.reconfigure(members)
+    assert front_identity(front_login(guide_lab))["via"] == "ajp", "and back to AJP13"
