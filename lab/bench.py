@@ -59,6 +59,11 @@ def bench_up(client: docker.DockerClient, request: LabRequest, progress: Progres
     finally:
         lab.down()
     whole = lab.timings["up"]
+    what = (
+        "Synced, groupware and front end up"
+        if TOPOLOGIES[request.topology].groupware
+        else "Synced and HAProxy serving writes"
+    )
     if not galera:
         labels = {
             "databases_ready": "GTID pair up and replicating (incl. the guide's dumps)",
@@ -78,9 +83,9 @@ def bench_up(client: docker.DockerClient, request: LabRequest, progress: Progres
         [
             f"lab up ({request.topology}, {request.flavour}, profile {request.profile}, "
             f"SST {request.sst_method}), images cached:",
-            f"  whole lab: Synced and HAProxy serving writes  {whole:6.1f} s",
-            f"  floor: Galera nodes alone (start + serial joins) {floor:6.1f} s",
-            f"  ratio whole/floor                               {whole / floor:6.2f}",
+            f"  whole lab: {what:<37} {whole:6.1f} s",
+            f"  floor: {'Galera nodes alone (start + serial joins)':<41} {floor:6.1f} s",
+            f"  {'ratio whole/floor':<48} {whole / floor:6.2f}",
         ]
     )
 
