@@ -147,6 +147,16 @@ class WebNode(Node):
             raise StartupError(f"apache2ctl graceful failed: {result.output.strip()}")
         self.wait_serving()
 
+    def reset_balancer(self) -> None:
+        """Clear the workers' error state now instead of after retry=60 seconds. The
+        balancer-manager's own "Status Err off" did not take when scripted (Apache 2.4.68
+        kept the worker in Err); a graceful restart re-initialises every worker, which
+        is what an operator wants here, and keeps established connections."""
+        result = self.exec(["apache2ctl", "graceful"])
+        if result.exit_code != 0:
+            raise StartupError(f"apache2ctl graceful failed: {result.output.strip()}")
+        self.wait_serving()
+
     @property
     def https_url(self) -> str:
         return f"https://{self.ip}"

@@ -14,6 +14,7 @@ import requests
 from lab.lab import Lab
 from lab.oxclient import OxError, OxSession
 from lab.oxcluster import OxNode
+from lab.waiting import poll
 from lab.web import Member, WebNode
 
 pytestmark = [pytest.mark.guide, pytest.mark.docker]
@@ -131,6 +132,12 @@ def test_stopped_backend_fails_over_and_sessions_stay(guide_lab: Lab) -> None:
     finally:
         node2.service("start")
         node2.wait_serving()
+    web.reset_balancer()  # instead of waiting retry=60 seconds
+    poll(
+        lambda: "OX2" in {front_login(guide_lab).route for _ in range(4)},
+        timeout=20,
+        what="oxgw02 to get new sessions again once it is back",
+    )
 
 
 @pytest.mark.balancer
