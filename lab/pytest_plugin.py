@@ -166,29 +166,35 @@ def _lab(lab_factory: Callable[..., Lab], request: LabRequest, **options: object
     raise AssertionError("unreachable")
 
 
-@pytest.fixture(scope="session")
-def galera_lab(
-    lab_factory: Callable[..., Lab],
-    lab_request: LabRequest,
-    docker_client: docker.DockerClient,
-    flavour: str,
-) -> Lab:
-    """3-node Galera + HAProxy, shared by the session (one per flavour and worker)."""
-    request = runnable_request(docker_client, lab_request, flavour, "galera")
-    return _lab(lab_factory, request, name=f"pytest-{_worker()}-galera-{flavour}")
+def _topology_lab(topology: str, doc: str, **options: object) -> Any:
+    """A session-scoped fixture: the lab of `topology` for the test's --flavour (one per
+    flavour and xdist worker), or a skip saying why this host or flavour cannot run it."""
+
+    @pytest.fixture(scope="session", name=f"{topology.replace('-', '_')}_lab")
+    def fixture(
+        lab_factory: Callable[..., Lab],
+        lab_request: LabRequest,
+        docker_client: docker.DockerClient,
+        flavour: str,
+    ) -> Lab:
+        request = runnable_request(docker_client, lab_request, flavour, topology)
+        return _lab(
+            lab_factory, request, name=f"pytest-{_worker()}-{topology}-{flavour}", **options
+        )
+
+    fixture.__doc__ = doc
+    return fixture
 
 
-@pytest.fixture(scope="session")
-def gtid_lab(
-    lab_factory: Callable[..., Lab],
-    lab_request: LabRequest,
-    docker_client: docker.DockerClient,
-    flavour: str,
-) -> Lab:
-    """GTID dbmaster/dbslave + HAProxy, shared by the session (one per flavour and worker).
-    replcheck's lag threshold is 3 s here so the lag test needs only a few seconds."""
-    request = runnable_request(docker_client, lab_request, flavour, "gtid")
-    return _lab(lab_factory, request, name=f"pytest-{_worker()}-gtid-{flavour}", max_lag_s=3.0)
+galera_lab = _topology_lab("galera", "3-node Galera + HAProxy.")
+# replcheck's lag threshold is 3 s here, so the lag test needs only a few seconds
+gtid_lab = _topology_lab("gtid", "GTID dbmaster/dbslave + HAProxy.", max_lag_s=3.0)
+guide_lab = _topology_lab(
+    "guide", "The guide's whole cluster: web, oxgw01, oxgw02, dbmaster, dbslave, filestore."
+)
+guide_galera_lab = _topology_lab(
+    "guide-galera", "The guide's cluster on Galera: web, oxgw01/02, galera1-3, dblb, filestore."
+)
 
 
 @pytest.fixture(scope="session")
@@ -229,30 +235,6 @@ def ox_cluster(gtid_lab: Lab) -> OxCluster:
 def ox_galera_cluster(galera_lab: Lab) -> OxCluster:
     """The guide's two groupware nodes on the Galera lab, databases behind HAProxy."""
     return start_ox_cluster(galera_lab)
-
-
-@pytest.fixture(scope="session")
-def guide_lab(
-    lab_factory: Callable[..., Lab],
-    lab_request: LabRequest,
-    docker_client: docker.DockerClient,
-    flavour: str,
-) -> Lab:
-    """The guide's whole cluster: web, oxgw01, oxgw02, dbmaster, dbslave, filestore."""
-    request = runnable_request(docker_client, lab_request, flavour, "guide")
-    return _lab(lab_factory, request, name=f"pytest-{_worker()}-guide-{flavour}")
-
-
-@pytest.fixture(scope="session")
-def guide_galera_lab(
-    lab_factory: Callable[..., Lab],
-    lab_request: LabRequest,
-    docker_client: docker.DockerClient,
-    flavour: str,
-) -> Lab:
-    """The guide's cluster on Galera: web, oxgw01, oxgw02, galera1-3, dblb, filestore."""
-    request = runnable_request(docker_client, lab_request, flavour, "guide-galera")
-    return _lab(lab_factory, request, name=f"pytest-{_worker()}-guide-galera-{flavour}")
 
 
 @pytest.fixture
