@@ -39,7 +39,10 @@ def _request(args: argparse.Namespace) -> LabRequest:
 def cmd_up(args: argparse.Namespace) -> int:
     request = _request(args)
     request.validate()  # before Docker is touched
-    lab = Lab(request, LabOptions(name=args.name, keep=True, max_lag_s=args.max_lag)).up()
+    options = LabOptions(
+        name=args.name, keep=True, max_lag_s=args.max_lag, front_end=args.front_end
+    )
+    lab = Lab(request, options).up()
     print(f"lab {args.name!r} serving writes in {lab.timings['up']:.1f} s")
     lab.wait_healthy()  # every HAProxy check risen too, so the status below is the steady one
     print(render_status(lab))
@@ -170,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=LabOptions.max_lag_s,
         help="gtid: seconds a slave may lag before HAProxy reads from the master instead",
+    )
+    up.add_argument(
+        "--front-end",
+        choices=["ajp", "http"],
+        default="ajp",
+        help="guide topologies: Apache balances over AJP13 (the guide) or HTTP (mod_proxy_http)",
     )
     up.set_defaults(func=cmd_up)
 

@@ -72,6 +72,7 @@ class LabOptions:
     create_sst_user: bool = True
     provider_path: str | None = None
     max_lag_s: float = 10.0  # GTID: replcheck takes a slave lagging more out of reads
+    front_end: str = "ajp"  # the guide's mod_proxy_ajp, or "http" (mod_proxy_http)
 
 
 @dataclass
@@ -186,7 +187,7 @@ class Lab:
         if topology.groupware:
             self.start_groupware()
             self.timings["groupware_ready"] = time.monotonic() - started
-            self.start_web()
+            self.start_web(self.options.front_end)
             self.timings["web_ready"] = time.monotonic() - started
 
     def start_groupware(self, **options: Any) -> OxCluster:
