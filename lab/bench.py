@@ -189,3 +189,30 @@ def bench_oxnode(
             f"  over AJP13 (8009) {over_ajp:7.1f} login+list/s",
         ]
     )
+
+
+def bench_failover(client: docker.DockerClient, request: LabRequest, progress: Progress) -> str:
+    """Kill the Galera writer under a write workload; print the write gap for the chosen
+    failover profile (`--profile ox` for OX's published settings)."""
+    from lab.chaos import kill_writer
+
+    lab = Lab(
+        replace(request, topology="galera"),
+        LabOptions(name="bench-failover"),
+        progress=progress,
+        client=client,
+    )
+    try:
+        lab.up()
+        result = kill_writer(lab)
+    finally:
+        lab.down()
+    return "\n".join(
+        [
+            f"writer kill ({request.flavour}, failover profile {result.profile}):",
+            f"  killed {result.killed}; writes moved to {result.new_writer}",
+            f"  write gap (kill to first acknowledged write) {result.gap_s:6.2f} s",
+            f"  acknowledged {result.acked}, unknown outcome {result.unknown}, "
+            f"acknowledged but lost {len(result.lost)}",
+        ]
+    )

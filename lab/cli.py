@@ -17,7 +17,7 @@ import docker
 import docker.errors
 
 from lab import __version__
-from lab.bench import bench_build, bench_oxnode, bench_up
+from lab.bench import bench_build, bench_failover, bench_oxnode, bench_up
 from lab.docker_env import LABEL_RUN, connect, remove_resources
 from lab.errors import ClusterFormationError, LabError
 from lab.failover import DEFAULT_PROFILE, PROFILES
@@ -87,6 +87,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(bench_up(client, request, stderr_progress))
     elif args.what == "oxnode":
         print(bench_oxnode(client, request, stderr_progress))
+    elif args.what == "failover":
+        print(bench_failover(client, request, stderr_progress))
     else:
         print(bench_build(client, request, stderr_progress, cold=args.cold))
     return 0
@@ -210,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench", help="print figures: `up` (lab vs floor), `build`, `oxnode` (requests/s)"
     )
-    bench.add_argument("what", choices=["up", "build", "oxnode"])
+    bench.add_argument("what", choices=["up", "build", "oxnode", "failover"])
     bench.add_argument("--cold", action="store_true", help="build: remove role images first")
     _add_lab_flags(bench)
     bench.set_defaults(func=cmd_bench)
