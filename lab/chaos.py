@@ -5,6 +5,7 @@ as Jepsen's clients do, so the checker is sound."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -161,3 +162,80 @@ def kill_writer(lab: Lab, writes_after: int = 20) -> KillResult:
         lost=lost_writes(history, present),
         new_writer=new_writer,
     )
+
+
+@dataclass
+class PauseResult:
+    profile: str
+    paused: str
+    longest_stall_s: float
+    acked: int
+    unknown: int
+    lost: list[Op]
+    evicted: bool  # the cluster dropped the frozen node from its view
+
+
+def longest_stall(history: list[Op], start: float, end: float) -> float:
+    """The longest time without an acknowledged write within [start, end]."""
+    acked = sorted(op.end for op in history if op.outcome == "ok" and start <= op.end <= end)
+    return max(b - a for a, b in itertools.pairwise([start, *acked, end]))
+
+
+def pause_node(lab: Lab, hold_s: float = 6.0) -> PauseResult:
+    """Freeze (docker pause) a Galera node that is not the writer while writes go on:
+    flow control may stall the cluster until the evs timeouts evict the frozen node.
+    Measure the longest write stall; unpause and wait for the lab to be healthy."""
+    assert lab.galera and lab.dblb
+    workload = WriteWorkload(lab.dblb)
+    workload.setup()
+    writer = lab.wait_writable()
+    frozen = next(n for n in lab.galera.nodes if n.name != writer)
+    others = [n for n in lab.galera.nodes if n is not frozen]
+    size_seen = {"min": len(lab.galera.nodes)}
+    with workload.running():
+        poll(lambda: len(workload.acked()) > 20, timeout=10, what="the workload to get going")
+        start = time.monotonic()
+        frozen.pause()
+        try:
+
+            def held() -> bool:
+                size = int(others[0].wsrep_status().get("wsrep_cluster_size", "0") or 0)
+                size_seen["min"] = min(size_seen["min"], size)
+                return time.monotonic() - start >= hold_s
+
+            poll(held, timeout=hold_s + 30, what=f"{frozen.name} to stay frozen {hold_s:g} s")
+        finally:
+            frozen.unpause()
+        end = time.monotonic()
+    survivors_db = others[0]
+    with survivors_db.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT v FROM {TABLE}")
+        present = {int(row[0]) for row in cur.fetchall()}
+    lab.wait_healthy(timeout=180)
+    history = workload.history
+    return PauseResult(
+        profile=lab.request.profile,
+        paused=frozen.name,
+        longest_stall_s=longest_stall(history, start, end),
+        acked=len(workload.acked()),
+        unknown=sum(op.outcome == "info" for op in history),
+        lost=lost_writes(history, present),
+        evicted=size_seen["min"] < len(lab.galera.nodes),
+    )
+
+
+def write_report(name: str, result: object, history: list[Op] | None, directory: Path) -> Path:
+    """The run's JSON report (lab-reports/chaos-NAME-TIMESTAMP.json)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"chaos-{name}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(
+        json.dumps(
+            {"scenario": name, "result": asdict(result)},  # type: ignore[call-overload]
+            indent=2,
+            default=str,
+        )
+    )
+    return path
+
+
+SCENARIOS = {"writer-kill": kill_writer, "pause": pause_node}

@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import docker
@@ -103,6 +104,26 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     print(text)
     print(f"reports: {args.report_dir}/ (JUnit XML and log per cell, matrix.json)")
     return 0 if ok else 1
+
+
+def cmd_chaos(args: argparse.Namespace) -> int:
+    """Run one chaos scenario on a fresh Galera lab; print the verdict, keep the report."""
+    from lab.chaos import SCENARIOS, write_report
+
+    scenario = SCENARIOS[args.scenario]
+    request = replace(_request(args), topology="galera")
+    request.validate()
+    lab = Lab(request, LabOptions(name=f"chaos-{args.scenario}"))
+    try:
+        lab.up()
+        result = scenario(lab)
+    finally:
+        lab.down()
+    report = write_report(args.scenario, result, None, Path(args.report_dir))
+    lost = getattr(result, "lost", [])
+    print(f"{args.scenario}: {result}")
+    print(f"report: {report}")
+    return 1 if lost else 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -199,6 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--tests", default="tests/integration", help="test directory")
     matrix.add_argument("--report-dir", default="lab-reports", help="where reports go")
     matrix.set_defaults(func=cmd_matrix)
+
+    chaos = sub.add_parser("chaos", help="failover under injected faults")
+    chaos_sub = chaos.add_subparsers(dest="chaos_command", required=True)
+    run = chaos_sub.add_parser("run", help="run one scenario on a fresh Galera lab")
+    run.add_argument("scenario", choices=["writer-kill", "pause"])
+    run.add_argument("--report-dir", default="lab-reports")
+    _add_lab_flags(run)
+    run.set_defaults(func=cmd_chaos)
 
     doctor = sub.add_parser("doctor", help="check Docker, disk and images")
     doctor.set_defaults(func=cmd_doctor)

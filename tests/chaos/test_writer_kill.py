@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.chaos import Op, kill_writer, lost_writes, write_gap
+from lab.chaos import Op, kill_writer, longest_stall, lost_writes, pause_node, write_gap
 from lab.lab import Lab
 
 pytestmark = [pytest.mark.chaos, pytest.mark.galera, pytest.mark.docker]
@@ -35,3 +35,25 @@ def test_checkers_fire_on_crafted_histories() -> None:
     assert [op.value for op in lost_writes(history, {3})] == [1], "an acked write missing fires"
     assert lost_writes(history, {1}) == [history[2]]
     assert write_gap(history, 0.15, "galera1") == pytest.approx(2.35), "unknown is not ok"
+
+
+def test_frozen_node_stalls_writes_at_most_until_evicted(healthy_lab: Lab) -> None:
+    """Flow control waits for a frozen member until the evs timeouts evict it; then the
+    two others go on. Nothing acknowledged is lost and the node rejoins after unpause."""
+    result = pause_node(healthy_lab)
+    print(
+        f"longest write stall with {result.paused} frozen: {result.longest_stall_s:.2f} s "
+        f"(profile {result.profile}; evicted: {result.evicted})"
+    )
+    assert result.lost == [], f"acknowledged writes lost: {result.lost[:5]}"
+    assert result.acked > 20, "writes went on around the frozen node"
+
+
+def test_longest_stall_is_measured_between_acknowledged_writes() -> None:
+    history = [
+        Op(1, 0.0, 1.0, "ok"),
+        Op(2, 1.0, 4.0, "ok"),
+        Op(3, 4.0, 4.5, "info"),
+        Op(4, 4.5, 5.0, "ok"),
+    ]
+    assert longest_stall(history, 0.5, 6.0) == pytest.approx(3.0)
