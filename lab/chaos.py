@@ -224,7 +224,7 @@ def pause_node(lab: Lab, hold_s: float = 6.0) -> PauseResult:
     )
 
 
-def write_report(name: str, result: object, history: list[Op] | None, directory: Path) -> Path:
+def write_report(name: str, result: object, directory: Path) -> Path:
     """The run's JSON report (lab-reports/chaos-NAME-TIMESTAMP.json)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"chaos-{name}-{time.strftime('%Y%m%dT%H%M%S')}.json"

@@ -119,7 +119,7 @@ def cmd_chaos(args: argparse.Namespace) -> int:
         result = scenario(lab)
     finally:
         lab.down()
-    report = write_report(args.scenario, result, None, Path(args.report_dir))
+    report = write_report(args.scenario, result, Path(args.report_dir))
     lost = getattr(result, "lost", [])
     print(f"{args.scenario}: {result}")
     print(f"report: {report}")
