@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pymysql
 
+from lab.db import NotReady
 from lab.dblb import Dblb
 from lab.lab import Lab
 from lab.waiting import poll
@@ -91,6 +92,14 @@ class WriteWorkload:
         path.write_text("".join(json.dumps(asdict(op)) + "\n" for op in self.history))
 
 
+def committed_values(lab: Lab) -> set[int]:
+    """What the database holds once the cluster is healthy again (read through HAProxy)."""
+    assert lab.dblb
+    with lab.dblb.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT v FROM {TABLE}")
+        return {int(row[0]) for row in cur.fetchall()}
+
+
 def lost_writes(history: list[Op], present: set[int]) -> list[Op]:
     """Acknowledged writes missing from the database: RPO must be 0."""
     return [op for op in history if op.outcome == "ok" and op.value not in present]
@@ -146,13 +155,10 @@ def kill_writer(lab: Lab, writes_after: int = 20) -> KillResult:
             )
         finally:
             writer.start()
-    survivors = [n for n in lab.galera.nodes if n is not writer]
-    with survivors[0].connect() as conn, conn.cursor() as cur:
-        cur.execute(f"SELECT v FROM {TABLE}")
-        present = {int(row[0]) for row in cur.fetchall()}
+    lab.wait_healthy(timeout=180)  # rejoined and settled before the check reads
+    present = committed_values(lab)
     history = workload.history
     new_writer = next((op.node for op in reversed(history) if op.outcome == "ok"), "?")
-    lab.wait_healthy(timeout=180)
     return KillResult(
         profile=lab.request.profile,
         killed=writer.name,
@@ -203,15 +209,17 @@ def pause_node(lab: Lab, hold_s: float = 6.0) -> PauseResult:
                 size_seen["min"] = min(size_seen["min"], size)
                 return time.monotonic() - start >= hold_s
 
-            poll(held, timeout=hold_s + 30, what=f"{frozen.name} to stay frozen {hold_s:g} s")
+            poll(
+                held,
+                timeout=hold_s + 30,
+                what=f"{frozen.name} to stay frozen {hold_s:g} s",
+                retry_on=(NotReady,),
+            )
         finally:
             frozen.unpause()
         end = time.monotonic()
-    survivors_db = others[0]
-    with survivors_db.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"SELECT v FROM {TABLE}")
-        present = {int(row[0]) for row in cur.fetchall()}
-    lab.wait_healthy(timeout=180)
+    lab.wait_healthy(timeout=180)  # rejoined and settled before the check reads
+    present = committed_values(lab)
     history = workload.history
     return PauseResult(
         profile=lab.request.profile,
