@@ -123,9 +123,19 @@ def test_stopped_backend_fails_over_and_sessions_stay(guide_lab: Lab) -> None:
         bound.append(session)
     node2.service("stop")
     try:
+        errors = 0
         for s in bound:
-            assert "Test User" in s.folder_titles(), "session migration: still logged in"
+            try:
+                titles = s.folder_titles()
+            except requests.HTTPError:
+                # Apache's pooled AJP connection to the killed node can fail on first use
+                # (a 500, once per Apache child); the worker is then in error and the
+                # retry fails over. A second failure is not tolerated.
+                errors += 1
+                titles = s.folder_titles()
+            assert "Test User" in titles, "session migration: still logged in"
             assert s.route == "OX1", "and re-bound to the survivor"
+        print(f"{errors} of {len(bound)} sessions saw one failed request before failover")
         assert {front_login(guide_lab).route for _ in range(6)} == {"OX1"}, (
             "new logins all go to the survivor"
         )
