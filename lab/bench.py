@@ -20,7 +20,6 @@ from lab.galera_config import GaleraSettings
 from lab.images import build_images, images_for
 from lab.lab import Lab, LabOptions, Progress, mysql_host_mask, new_network
 from lab.oxclient import OxSession
-from lab.oxcluster import DbHosts, OxCluster
 from lab.oxnode import ajp
 from lab.oxnode.listeners import ajp_request
 from lab.topology import TOPOLOGIES, LabRequest
@@ -53,11 +52,8 @@ def bench_up(client: docker.DockerClient, request: LabRequest, progress: Progres
     build_images(client, images_for(get_flavour(request.flavour)), progress)
     galera = bool(TOPOLOGIES[request.topology].galera_members)
     floor = measure_floor(client, request, progress) if galera else 0.0
-    lab = Lab(request, LabOptions(name="bench"), progress=progress, client=client)
-    try:
-        lab.up()
-    finally:
-        lab.down()
+    with Lab(request, LabOptions(name="bench"), progress=progress, client=client) as lab:
+        pass  # up and down: the timings are what is measured
     whole = lab.timings["up"]
     what = (
         "Synced, groupware and front end up"
@@ -165,22 +161,11 @@ def bench_oxnode(
     clients: int = 4,
 ) -> str:
     """Login + folder list against one groupware node, over HTTP and over AJP13."""
-    lab = Lab(
-        replace(request, topology="gtid"),
-        LabOptions(name="bench-ox"),
-        progress=progress,
-        client=client,
-    )
-    try:
-        lab.up()
-        assert lab.run and lab.network and lab.gtid
-        hosts = DbHosts(lab.gtid.master.name, lab.gtid.slave.name)
-        node = OxCluster.start(client, lab.run, lab.network, hosts, progress=progress).nodes[0]
-        lab.gtid.wait_caught_up()
+    gtid = replace(request, topology="gtid")
+    with Lab(gtid, LabOptions(name="bench-ox"), progress=progress, client=client) as lab:
+        node = lab.start_groupware().nodes[0]
         http = _rate(lambda: _login_and_list_http(node.url), seconds, clients)
         over_ajp = _rate(lambda: _login_and_list_ajp((node.ip, 8009)), seconds, clients)
-    finally:
-        lab.down()
     return "\n".join(
         [
             f"login + folder list on {node.name} ({request.flavour} GTID, {clients} clients, "
@@ -196,17 +181,9 @@ def bench_failover(client: docker.DockerClient, request: LabRequest, progress: P
     failover profile (`--profile ox` for OX's published settings)."""
     from lab.chaos import kill_writer
 
-    lab = Lab(
-        replace(request, topology="galera"),
-        LabOptions(name="bench-failover"),
-        progress=progress,
-        client=client,
-    )
-    try:
-        lab.up()
+    galera = replace(request, topology="galera")
+    with Lab(galera, LabOptions(name="bench-failover"), progress=progress, client=client) as lab:
         result = kill_writer(lab)
-    finally:
-        lab.down()
     return "\n".join(
         [
             f"writer kill ({request.flavour}, failover profile {result.profile}):",

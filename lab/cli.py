@@ -113,12 +113,8 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     scenario = SCENARIOS[args.scenario]
     request = replace(_request(args), topology="galera")
     request.validate()
-    lab = Lab(request, LabOptions(name=f"chaos-{args.scenario}"))
-    try:
-        lab.up()
+    with Lab(request, LabOptions(name=f"chaos-{args.scenario}")) as lab:
         result = scenario(lab)
-    finally:
-        lab.down()
     report = write_report(args.scenario, result, Path(args.report_dir))
     lost = getattr(result, "lost", [])
     print(f"{args.scenario}: {result}")
