@@ -18,7 +18,7 @@ from lab.flavours import get_flavour
 from lab.galera import GaleraCluster, GaleraPlan
 from lab.galera_config import GaleraSettings
 from lab.images import build_images, images_for
-from lab.lab import Lab, LabOptions, Progress, mysql_host_mask, new_network
+from lab.lab import Lab, LabOptions, Progress, create_network, mysql_host_mask
 from lab.oxclient import OxSession
 from lab.oxnode import ajp
 from lab.oxnode.listeners import ajp_request
@@ -29,7 +29,7 @@ def measure_floor(client: docker.DockerClient, request: LabRequest, progress: Pr
     """The floor: the Galera nodes alone, first start plus serial joins, nothing else."""
     flavour = get_flavour(request.flavour)
     run = RunIdentity.new("bench-floor", keep=False)
-    network = new_network(run)
+    network = create_network(run)
     try:
         plan = GaleraPlan(
             settings=GaleraSettings(

@@ -24,7 +24,7 @@ from lab.errors import ClusterFormationError, LabError
 from lab.failover import DEFAULT_PROFILE, PROFILES
 from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
 from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
-from lab.images import build_images, image_present, images_for
+from lab.images import build_images, groupware_images, image_present, images_for
 from lab.lab import Lab, LabOptions, find_lab_runs, stderr_progress
 from lab.matrix import run_matrix
 from lab.status import render_status
@@ -77,8 +77,25 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_images_build(args: argparse.Namespace) -> int:
     flavours = [get_flavour(f) for f in (args.flavour or [DEFAULT_FLAVOUR])]
     client = connect()
-    build_images(client, [s for f in flavours for s in images_for(f)], stderr_progress)
+    specs = [s for f in flavours for s in images_for(f)]
+    build_images(client, [*specs, *groupware_images()], stderr_progress)
     return 0
+
+
+def cmd_compose(args: argparse.Namespace) -> int:
+    from lab.compose import COMPOSE_TOPOLOGIES, drift, write
+
+    if args.compose_command == "write":
+        for topology in COMPOSE_TOPOLOGIES:
+            print(f"{topology}: {len(write(topology))} files written")
+        return 0
+    problems = [p for topology in COMPOSE_TOPOLOGIES for p in drift(topology)]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(
+        "compose files match the lab's definitions" if not problems else "run `lab compose write`"
+    )
+    return 1 if problems else 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -233,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     build = images_sub.add_parser("build", help="build role images (base made if needed)")
     build.add_argument("--flavour", action="append", help="repeatable; default: " + DEFAULT_FLAVOUR)
     build.set_defaults(func=cmd_images_build)
+
+    compose = sub.add_parser("compose", help="lab/compose/ files for the guide topologies")
+    compose.add_argument("compose_command", choices=["write", "check"])
+    compose.set_defaults(func=cmd_compose)
 
     bench = sub.add_parser(
         "bench", help="print figures: `up` (lab vs floor), `build`, `oxnode` (requests/s)"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pymysql
 import requests
+from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 from lab.db import connect_as_ox
@@ -46,10 +47,7 @@ class Dblb(Node):
         config: str,
     ) -> Dblb:
         """Start HAProxy; it need not wait for the databases (servers resolve at run time)."""
-        spec = container_spec(run, network, image, "dblb", "dblb").with_copy_into_container(
-            config.encode(), "/etc/haproxy/haproxy.cfg"
-        )
-        return cls(start_container(spec).container)
+        return cls(start_container(dblb_spec(run, network, image, config)).container)
 
     def backends(self, timeout: float = 3.0) -> list[Backend]:
         """HAProxy's own view, from the stats page's CSV export."""
@@ -72,3 +70,11 @@ class Dblb(Node):
     def connect(self, write: bool = True, timeout: float = 5.0) -> pymysql.Connection:
         """A connection as the OX user through the write (3306) or read (3307) listener."""
         return connect_as_ox(self.ip, WRITE_PORT if write else READ_PORT, timeout=timeout)
+
+
+def dblb_spec(
+    run: RunIdentity, network: Network | None, image: str, config: str
+) -> DockerContainer:
+    return container_spec(run, network, image, "dblb", "dblb").with_copy_into_container(
+        config.encode(), "/etc/haproxy/haproxy.cfg"
+    )

@@ -6,16 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import docker
+from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 from lab.docker_env import RunIdentity
 from lab.errors import StartupError
 from lab.images import build_images, filestore_image
-from lab.nodes import Node, container_spec, start_container
+from lab.nodes import Node, container_spec, lab_volume, start_container
 from lab.waiting import poll
 
 EXPORT_PATH = "/var/opt/filestore"
 PSEUDO_PATH = "/filestore"
+EXPORT_VOLUME = "filestore-export"
 
 
 def render_ganesha_conf(clients: Sequence[str]) -> str:
@@ -53,21 +55,8 @@ class FilestoreNode(Node):
         clients: Sequence[str],
     ) -> FilestoreNode:
         build_images(client, [filestore_image()])
-        volume = client.volumes.create(run.resource_name("filestore-export"), labels=run.labels())
-        spec = (
-            container_spec(
-                run,
-                network,
-                filestore_image().tag,
-                "filestore",
-                "filestore",
-                cap_add=["SYS_ADMIN", "DAC_READ_SEARCH"],
-            )
-            .with_volume_mapping(volume.name, EXPORT_PATH, "rw")
-            .with_copy_into_container(
-                render_ganesha_conf(clients).encode(), "/etc/ganesha/ganesha.conf"
-            )
-        )
+        volume = lab_volume(client, run, EXPORT_VOLUME)
+        spec = filestore_spec(run, network, volume, clients)
         node = cls(start_container(spec).container)
         node.wait_exporting()
         return node
@@ -83,3 +72,23 @@ class FilestoreNode(Node):
     def owners(self) -> set[str]:
         out = self.exec(["sh", "-c", f"find {EXPORT_PATH} -type f -exec stat -c %u:%g {{}} +"])
         return set(out.output.split())
+
+
+def filestore_spec(
+    run: RunIdentity, network: Network | None, volume: str, clients: Sequence[str]
+) -> DockerContainer:
+    """ganesha exporting `volume` to `clients` (the oxnodes' addresses) only."""
+    return (
+        container_spec(
+            run,
+            network,
+            filestore_image().tag,
+            "filestore",
+            "filestore",
+            cap_add=["SYS_ADMIN", "DAC_READ_SEARCH"],
+        )
+        .with_volume_mapping(volume, EXPORT_PATH, "rw")
+        .with_copy_into_container(
+            render_ganesha_conf(clients).encode(), "/etc/ganesha/ganesha.conf"
+        )
+    )

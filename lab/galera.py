@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import docker.errors
+from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 from lab.db import DbNode, NotReady
@@ -68,7 +69,7 @@ class GaleraCluster:
     def start(
         cls,
         run: RunIdentity,
-        network: Network,
+        network: Network | None,
         ox_user_host: str,
         plan: GaleraPlan,
         progress: Callable[[str], None] = lambda _: None,
@@ -82,7 +83,9 @@ class GaleraCluster:
         members = plan.settings.members
         for index, name in enumerate(members):
             started = time.monotonic()
-            node = cluster._start_node(run, network, plan, name, index, bootstrap=index == 0)
+            node = GaleraNode(
+                start_container(galera_node_spec(run, network, plan, index)).container
+            )
             cluster.nodes.append(node)
             cluster._wait_synced(node)
             if index == 0:
@@ -92,29 +95,6 @@ class GaleraCluster:
             verb = "bootstrapped" if index == 0 else "joined"
             progress(f"{name} {verb}, Synced in {time.monotonic() - started:.1f}s")
         return cluster
-
-    def _start_node(
-        self,
-        run: RunIdentity,
-        network: Network,
-        plan: GaleraPlan,
-        name: str,
-        index: int,
-        bootstrap: bool,
-    ) -> GaleraNode:
-        spec = (
-            container_spec(run, network, plan.image, "galera", name, cap_add=["NET_ADMIN"])
-            .with_env("LAB_CHECK", "clustercheck")
-            .with_env("LAB_BOOTSTRAP", "1" if bootstrap else "0")
-            .with_env("LAB_BOOTSTRAP_ARGS", " ".join(plan.settings.flavour.galera_bootstrap))
-            .with_copy_into_container(
-                render_wsrep_cnf(plan.settings).encode(), f"{OX_CONF_D}/wsrep.cnf"
-            )
-            .with_copy_into_container(
-                render_host_cnf(name, index + 1).encode(), f"{OX_CONF_D}/host.cnf"
-            )
-        )
-        return GaleraNode(start_container(spec).container)
 
     def _wait_synced(self, node: GaleraNode, timeout: float = JOIN_TIMEOUT_S) -> dict[str, str]:
         """Poll until the node passes the guide's table; a server that stopped or logged a
@@ -163,3 +143,22 @@ class GaleraCluster:
                 row["error"] = str(exc).splitlines()[0][:100]
             rows.append(row)
         return rows
+
+
+def galera_node_spec(
+    run: RunIdentity, network: Network | None, plan: GaleraPlan, index: int
+) -> DockerContainer:
+    """Member `index` of the plan: the first bootstraps, the others join."""
+    name = plan.settings.members[index]
+    return (
+        container_spec(run, network, plan.image, "galera", name, cap_add=["NET_ADMIN"])
+        .with_env("LAB_CHECK", "clustercheck")
+        .with_env("LAB_BOOTSTRAP", "1" if index == 0 else "0")
+        .with_env("LAB_BOOTSTRAP_ARGS", " ".join(plan.settings.flavour.galera_bootstrap))
+        .with_copy_into_container(
+            render_wsrep_cnf(plan.settings).encode(), f"{OX_CONF_D}/wsrep.cnf"
+        )
+        .with_copy_into_container(
+            render_host_cnf(name, index + 1).encode(), f"{OX_CONF_D}/host.cnf"
+        )
+    )

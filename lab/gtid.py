@@ -9,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 from lab.db import DbNode, NotReady
@@ -77,7 +78,7 @@ class GtidPair:
     def start(
         cls,
         run: RunIdentity,
-        network: Network,
+        network: Network | None,
         ox_user_host: str,
         plan: GtidPlan,
         progress: Callable[[str], None] = lambda _: None,
@@ -86,15 +87,15 @@ class GtidPair:
         steps then run in its order. Raises StartupError naming the step that failed."""
         dialect = plan.flavour.dialect
         started = time.monotonic()
-        names = {plan.master: 1, plan.slave: 2, "dbold": 3}
+        names = gtid_node_names(plan)
         with ThreadPoolExecutor(max_workers=3) as pool:
             futures = {
-                name: pool.submit(_start_node, run, network, plan, name, server_id)
+                name: pool.submit(_start_node, gtid_node_spec(run, network, plan, name, server_id))
                 for name, server_id in names.items()
             }
             nodes = {name: gtid_node(f.result(), dialect) for name, f in futures.items()}
             list(pool.map(lambda n: n.wait_answering(), nodes.values()))
-        master, slave, old = nodes[plan.master], nodes[plan.slave], nodes["dbold"]
+        master, slave, old = nodes[plan.master], nodes[plan.slave], nodes[LEGACY_NODE]
         progress(f"{plan.master}, {plan.slave} answering in {time.monotonic() - started:.1f}s")
 
         # "Steps up to here apply to both the designated master and slave": secure them.
@@ -212,10 +213,10 @@ def transactions_behind(master: str, slave: str) -> int:
     return behind
 
 
-def _start_node(
-    run: RunIdentity, network: Network, plan: GtidPlan, name: str, server_id: int
-) -> DbNode:
-    spec = (
+def gtid_node_spec(
+    run: RunIdentity, network: Network | None, plan: GtidPlan, name: str, server_id: int
+) -> DockerContainer:
+    return (
         container_spec(run, network, plan.image, "gtid", name, cap_add=["NET_ADMIN"])
         .with_env("LAB_CHECK", "replcheck")
         .with_env("LAB_SUPERVISE", "1")
@@ -225,7 +226,19 @@ def _start_node(
         )
         .with_copy_into_container(render_gtid_host_cnf(server_id).encode(), f"{OX_CONF_D}/host.cnf")
     )
+
+
+def _start_node(spec: DockerContainer) -> DbNode:
     return DbNode(start_container(spec).container)
+
+
+# The Preparations section's "existing installation", dumped and then removed.
+LEGACY_NODE = "dbold"
+
+
+def gtid_node_names(plan: GtidPlan) -> dict[str, int]:
+    """Node name -> server_id: the guide's pair and the existing installation."""
+    return {plan.master: 1, plan.slave: 2, LEGACY_NODE: 3}
 
 
 def seed_and_dump_legacy(old: DbNode, dialect: Dialect) -> str:

@@ -9,14 +9,17 @@ costs a few Docker API calls instead of a docker build.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib
+import importlib.metadata
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +52,9 @@ class ImageSpec:
     flavour: Flavour  # whose base image the role builds on
     build_args: dict[str, str] = field(default_factory=dict, hash=False)
     variant: str = ""  # the tag's version part; default: the flavour's name
+    # pure-Python packages copied from this interpreter into the context's site/ folder:
+    # the exact versions the lab runs with, and no PyPI access needed inside the build
+    python_packages: tuple[str, ...] = ()
 
     @property
     def context_dir(self) -> Path:
@@ -70,6 +76,8 @@ class ImageSpec:
             digest.update(path.read_bytes())
         for key, value in sorted(self.all_build_args().items()):
             digest.update(f"{key}={value}".encode())
+        for package in self.python_packages:
+            digest.update(f"{package}=={importlib.metadata.version(package)}".encode())
         digest.update(base_image_id.encode())
         return digest.hexdigest()[:16]
 
@@ -110,6 +118,18 @@ def web_image() -> ImageSpec:
     """Apache 2.4 from Debian with the guide's modules."""
     base = get_flavour(DEFAULT_FLAVOUR)
     return ImageSpec("web", base, variant=base.debian_suite)
+
+
+def labctl_image() -> ImageSpec:
+    """The lab's Python runtime for compose files' setup service."""
+    base = get_flavour(DEFAULT_FLAVOUR)
+    packages = ("docker", "testcontainers")
+    return ImageSpec("labctl", base, variant=base.debian_suite, python_packages=packages)
+
+
+def groupware_images() -> list[ImageSpec]:
+    """The guide topologies' images beyond the databases', and compose's setup runtime."""
+    return [oxnode_image(), filestore_image(), web_image(), labctl_image()]
 
 
 def images_for(flavour: Flavour) -> list[ImageSpec]:
@@ -225,30 +245,62 @@ def build_image(
         LABEL_CONTEXT_HASH: context_hash,
     }
     started = time.monotonic()
-    recent: list[str] = []
     try:
-        for chunk in client.api.build(
-            path=str(spec.context_dir),
-            tag=spec.tag,
-            buildargs=spec.all_build_args(),
-            labels=labels,
-            rm=True,
-            forcerm=True,
-            decode=True,
-        ):
-            if "error" in chunk:
-                raise ImageError(
-                    f"building {spec.tag} failed: {chunk['error'].strip()}\n" + "\n".join(recent)
-                )
-            for line in str(chunk.get("stream", "")).splitlines():
-                if line.strip():
-                    recent = [*recent, line][-15:]
-                if line.startswith("Step "):
-                    progress(f"[{spec.role}] {line}")
+        with _build_context(spec) as context_dir:
+            _run_build(client, spec, context_dir, labels, progress)
     except docker.errors.APIError as exc:
         raise ImageError(f"building {spec.tag} failed: {exc}") from None
     progress(f"[{spec.role}] built {spec.tag} in {time.monotonic() - started:.1f}s")
     return True
+
+
+@contextlib.contextmanager
+def _build_context(spec: ImageSpec) -> Iterator[Path]:
+    """The role folder, or a copy of it with the spec's Python packages under site/."""
+    if not spec.python_packages:
+        yield spec.context_dir
+        return
+    with tempfile.TemporaryDirectory(prefix=f"oxlab-{spec.role}-") as tmp:
+        context = Path(tmp) / "context"
+        shutil.copytree(spec.context_dir, context)
+        for package in spec.python_packages:
+            source = Path(importlib.import_module(package).__file__ or "").parent
+            shutil.copytree(
+                source, context / "site" / package, ignore=shutil.ignore_patterns("__pycache__")
+            )
+            # its metadata too: testcontainers reads its own version at run time
+            version = importlib.metadata.version(package)
+            for dist_info in source.parent.glob(f"{package}-{version}.dist-info"):
+                shutil.copytree(dist_info, context / "site" / dist_info.name)
+        yield context
+
+
+def _run_build(
+    client: docker.DockerClient,
+    spec: ImageSpec,
+    context_dir: Path,
+    labels: dict[str, str],
+    progress: Progress,
+) -> None:
+    recent: list[str] = []  # the last lines, for the error message
+    for chunk in client.api.build(
+        path=str(context_dir),
+        tag=spec.tag,
+        buildargs=spec.all_build_args(),
+        labels=labels,
+        rm=True,
+        forcerm=True,
+        decode=True,
+    ):
+        if "error" in chunk:
+            raise ImageError(
+                f"building {spec.tag} failed: {chunk['error'].strip()}\n" + "\n".join(recent)
+            )
+        for line in str(chunk.get("stream", "")).splitlines():
+            if line.strip():
+                recent = [*recent, line][-15:]
+            if line.startswith("Step "):
+                progress(f"[{spec.role}] {line}")
 
 
 def build_images(

@@ -49,11 +49,11 @@ from lab.images import (
     missing_images,
     registry_unavailable_reason,
 )
-from lab.nodes import Node
+from lab.nodes import ComposeProject, Node, adopting
 from lab.oxcluster import DbHosts, OxCluster
 from lab.topology import TOPOLOGIES, LabRequest
 from lab.waiting import poll
-from lab.web import Member, WebNode
+from lab.web import CA_FILE, Member, WebNode
 
 Progress = Callable[[str], None]
 
@@ -73,6 +73,8 @@ class LabOptions:
     provider_path: str | None = None
     max_lag_s: float = 10.0  # GTID: replcheck takes a slave lagging more out of reads
     front_end: str = "ajp"  # the guide's mod_proxy_ajp, or "http" (mod_proxy_http)
+    # set by a compose file's setup service: configure its containers, create none
+    compose: ComposeProject | None = None
 
 
 @dataclass
@@ -99,6 +101,9 @@ class Lab:
         """
         self.request.validate()
         client = self.client = self.client or connect()
+        compose = self.options.compose
+        if compose:
+            return self._set_up_compose(compose)
         sweep_stale(client)
         if self.options.keep and find_lab_runs(client, self.options.name):
             raise LabError(
@@ -123,6 +128,22 @@ class Lab:
         self.timings["up"] = time.monotonic() - started
         return self
 
+    def _set_up_compose(self, compose: ComposeProject) -> Lab:
+        """The same steps on the containers a compose file started (lab/compose.py); on
+        failure they stay for `docker-compose logs`, as compose's own containers do."""
+        assert self.client is not None
+        network = self.client.networks.get(compose.network)
+        labels = network.attrs.get("Labels") or {}
+        self.run = RunIdentity(labels[LABEL_RUN], labels[LABEL_LAB], True)
+        self.network = Network()
+        self.network.name = network.name
+        self.network._network = network
+        started = time.monotonic()
+        with adopting(compose):
+            self._start_topology(create=False)
+        self.timings["up"] = time.monotonic() - started
+        return self
+
     def _ensure_images(self, client: docker.DockerClient) -> None:
         """Build what is missing or stale (an up-to-date image costs one API call)."""
         flavour = get_flavour(self.request.flavour)
@@ -137,13 +158,16 @@ class Lab:
         if missing:
             raise ImageError(f"missing images: {', '.join(missing)}; run `lab images build`")
 
-    def _start_topology(self) -> None:
+    def _start_topology(self, create: bool = True) -> None:
         run = self.run
         assert run is not None
         topology = TOPOLOGIES[self.request.topology]
         flavour = get_flavour(self.request.flavour)
         profile = get_profile(self.request.profile)
-        network = self.network = new_network(run)
+        if create:
+            self.network = create_network(run)
+        network = self.network
+        assert network is not None
         ox_user_host = mysql_host_mask(network)
         started = time.monotonic()
         # HAProxy needs no database to start (its servers resolve at run time), so it
@@ -155,7 +179,7 @@ class Lab:
                     run,
                     network,
                     dblb_image(flavour).tag,
-                    self._haproxy_config(),
+                    haproxy_config_for(self.request),
                 )
                 if topology.dblb
                 else None
@@ -216,13 +240,6 @@ class Lab:
             self.client, self.run, self.network, members, [gateway], ca_file(self.run), protocol
         )
         return self.web
-
-    def _haproxy_config(self) -> str:
-        topology = TOPOLOGIES[self.request.topology]
-        profile = get_profile(self.request.profile)
-        if topology.gtid_pair:
-            return render_gtid_haproxy_cfg(*topology.gtid_pair, profile)
-        return render_haproxy_cfg(topology.galera_members, profile)
 
     def wait_writable(self, timeout: float = 60.0) -> str:
         """Poll until a write through HAProxy's write listener commits; returns the writer."""
@@ -327,11 +344,12 @@ class Lab:
         for c in containers:
             if c.labels.get(LABEL_ROLE) == "web":
                 lab.web = WebNode(c)
+                # from the container, always: a file left by an earlier lab of the same
+                # name (a compose lab's run id repeats) would name another CA
                 lab.web.ca_path = ca_file(lab.run)
-                if not os.path.exists(lab.web.ca_path):  # another shell's temp dir
-                    ca = lab.web.exec(["cat", "/etc/apache2/ssl/lab-ca.pem"]).output
-                    with open(lab.web.ca_path, "w", encoding="ascii") as f:
-                        f.write(ca)
+                ca = lab.web.exec(["cat", CA_FILE]).output
+                with open(lab.web.ca_path, "w", encoding="ascii") as f:
+                    f.write(ca)
         dblb = [Dblb(c) for c in containers if c.labels.get(LABEL_ROLE) == "dblb"]
         lab.dblb = dblb[0] if dblb else None
         return lab
@@ -363,6 +381,15 @@ class Lab:
         self.down()
 
 
+def haproxy_config_for(request: LabRequest) -> str:
+    """dblb's haproxy.cfg for the request's topology and failover profile."""
+    topology = TOPOLOGIES[request.topology]
+    profile = get_profile(request.profile)
+    if topology.gtid_pair:
+        return render_gtid_haproxy_cfg(*topology.gtid_pair, profile)
+    return render_haproxy_cfg(topology.galera_members, profile)
+
+
 def find_lab_runs(client: docker.DockerClient, name: str) -> set[str]:
     """Run ids of kept labs called `name` that still have resources."""
     filters = {"label": [f"{LABEL_LAB}={name}", f"{LABEL_KEEP}=1"]}
@@ -385,7 +412,7 @@ def _gateway(network: Network) -> str:
     return str(net.attrs["IPAM"]["Config"][0].get("Gateway", "127.0.0.1"))
 
 
-def new_network(run: RunIdentity) -> Network:
+def create_network(run: RunIdentity) -> Network:
     """The lab's own bridge network, labelled like its containers."""
     network = Network(docker_network_kw={"labels": run.labels()})
     network.name = run.resource_name("net")

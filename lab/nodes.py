@@ -4,15 +4,21 @@ again by its labels (`lab status` on a lab started by an earlier `lab up`)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import docker
 import docker.errors
 from docker.models.containers import Container
 
 from lab.docker_env import LABEL_NODE, LABEL_ROLE, RunIdentity
 from lab.errors import StartupError
+from lab.waiting import poll
 
 # Ryuk (testcontainers' reaper) is an image pull; the lab cleans up by its own labels.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
@@ -91,8 +97,105 @@ class Node:
         self.container.unpause()
 
 
+COMPOSE_PROJECT = "com.docker.compose.project"
+COMPOSE_SERVICE = "com.docker.compose.service"
+ADOPT_TIMEOUT_S = 180.0
+
+
+@dataclass(frozen=True)
+class ComposeProject:
+    """A compose project (lab/compose/) whose containers the lab adopts instead of
+    creating: the same procedures then configure what `docker-compose up` started."""
+
+    client: docker.DockerClient
+    name: str
+
+    def container(self, service: str, timeout: float = ADOPT_TIMEOUT_S) -> Container:
+        """The service's running container; compose creates a Galera joiner only once its
+        predecessor is healthy, so it may appear while the setup waits."""
+        filters = {"label": [f"{COMPOSE_PROJECT}={self.name}", f"{COMPOSE_SERVICE}={service}"]}
+
+        def running() -> Container | None:
+            found = self.client.containers.list(filters=filters)
+            return found[0] if found else None
+
+        return poll(running, timeout=timeout, what=f"compose service {service} to run")
+
+    def volume(self, name: str) -> str:
+        return f"{self.name}_{name}"
+
+    @property
+    def network(self) -> str:
+        return f"{self.name}_lab"
+
+
+_adopted: ComposeProject | None = None
+
+
+@contextlib.contextmanager
+def adopting(project: ComposeProject) -> Iterator[None]:
+    """While active, start_container() adopts the project's containers (process-wide:
+    the procedures start nodes from worker threads)."""
+    global _adopted
+    _adopted = project
+    try:
+        yield
+    finally:
+        _adopted = None
+
+
+def adopted_project() -> ComposeProject | None:
+    return _adopted
+
+
+def lab_volume(client: docker.DockerClient, run: RunIdentity, name: str) -> str:
+    """A named volume for the run (the compose project's own when adopting)."""
+    if _adopted:
+        return _adopted.volume(name)
+    return str(client.volumes.create(run.resource_name(name), labels=run.labels()).name)
+
+
+def spec_service(spec: DockerContainer) -> str:
+    """The node's name in the topology: its hostname, which is the compose service."""
+    return str(spec._kwargs["hostname"])
+
+
+def spec_files(spec: DockerContainer) -> list[tuple[bytes | Any, str]]:
+    """(source, destination) of what the spec copies into its container."""
+    return [(t[0], t[1]) for t in spec._transferable_specs]
+
+
+def _adopt(spec: DockerContainer, project: ComposeProject) -> Node:
+    """The compose container for this spec, checked against it: a compose file that
+    drifted from the lab's definitions fails here, naming what differs."""
+    service = spec_service(spec)
+    container = project.container(service)
+    drift = []
+    if container.attrs["Config"]["Image"] != spec.image:
+        drift.append(f"image is {container.attrs['Config']['Image']}, lab uses {spec.image}")
+    env = dict(e.split("=", 1) for e in container.attrs["Config"].get("Env") or [])
+    drift += [
+        f"environment {k}={env.get(k)!r}, lab sets {v!r}"
+        for k, v in spec.env.items()
+        if env.get(k) != v
+    ]
+    for source, dest in spec_files(spec):
+        if isinstance(source, bytes) and read_file(Node(container), dest) != source:
+            drift.append(f"{dest} differs from what the lab renders")
+    if drift:
+        raise StartupError(
+            f"compose service {service} drifted from the lab's definitions: "
+            + "; ".join(drift)
+            + " (regenerate with `lab compose write`)"
+        )
+    return Node(container)
+
+
 def start_container(spec: DockerContainer) -> Node:
-    """Start a testcontainers spec; a half-started container is removed before re-raising."""
+    """Start a testcontainers spec; a half-started container is removed before re-raising.
+    While adopting a compose project, its container for the spec is used instead."""
+    if _adopted:
+        return _adopt(spec, _adopted)
     try:
         spec.start()
     except docker.errors.APIError as exc:
@@ -105,21 +208,18 @@ def start_container(spec: DockerContainer) -> Node:
 
 
 def container_spec(
-    run: RunIdentity, network: Network, image: str, role: str, name: str, **kwargs: Any
+    run: RunIdentity, network: Network | None, image: str, role: str, name: str, **kwargs: Any
 ) -> DockerContainer:
     """A testcontainers spec for one lab node: named and labelled for its run, reachable
     on the lab network by its guide hostname, with an init process to reap children."""
-    return (
-        DockerContainer(image)
-        .with_name(run.resource_name(name))
-        .with_network(network)
-        .with_network_aliases(name)
-        .with_kwargs(
-            hostname=name,
-            labels=run.labels(**{LABEL_ROLE: role, LABEL_NODE: name}),
-            init=True,
-            **kwargs,
-        )
+    spec = DockerContainer(image).with_name(run.resource_name(name))
+    if network is not None:
+        spec = spec.with_network(network)
+    return spec.with_network_aliases(name).with_kwargs(
+        hostname=name,
+        labels=run.labels(**{LABEL_ROLE: role, LABEL_NODE: name}),
+        init=True,
+        **kwargs,
     )
 
 
@@ -127,6 +227,18 @@ def put_file(node: Node, path: str, data: bytes, mode: int = 0o644) -> None:
     """Write one file into a running container."""
     if not node.container.put_archive("/", build_transfer_tar(data, path, mode)):
         raise StartupError(f"writing {path} into {node.name} failed")
+
+
+def read_file(node: Node, path: str) -> bytes | None:
+    """One file's bytes from a container (None: it has no such file)."""
+    try:
+        stream, _ = node.container.get_archive(path)
+    except docker.errors.NotFound:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        member = tar.next()
+        extracted = tar.extractfile(member) if member else None
+        return extracted.read() if extracted else None
 
 
 def copy_file(src: Node, path: str, dst: Node, dst_dir: str) -> None:

@@ -93,6 +93,10 @@ class OxSession:
     def folders(self, parent: str = INFOSTORE_ROOT) -> list[dict[str, Any]]:
         return list(self.call("GET", "folders", "list", params={"parent": parent})["data"])
 
+    def folder_id(self, title: str, parent: str = INFOSTORE_ROOT) -> str:
+        """The id of the folder called `title` (a user's personal folder: their name)."""
+        return str(next(f["id"] for f in self.folders(parent) if f["title"] == title))
+
     def folder_titles(self, parent: str = INFOSTORE_ROOT) -> set[str]:
         return {f["title"] for f in self.folders(parent)}
 

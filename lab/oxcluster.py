@@ -16,6 +16,7 @@ from typing import Any
 
 import docker
 import requests
+from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 import lab
@@ -24,13 +25,15 @@ from lab.docker_env import RunIdentity
 from lab.errors import StartupError
 from lab.filestore import PSEUDO_PATH, FilestoreNode
 from lab.images import build_images, oxnode_image
-from lab.nodes import Node, container_spec, start_container
+from lab.nodes import Node, container_spec, lab_volume, start_container
 from lab.waiting import poll
 
 OXNODE_CODE = Path(lab.__file__).parent / "oxnode"
 MASTER_PASS = "secret"  # the guide's oxadminmaster password
 FILESTORE = "/var/opt/filestore"
 CONTEXT = {"cid": 1, "admin": "oxadmin", "password": "secret", "mapping": "defaultcontext"}
+# The guide's groupware nodes and their --jkroute.
+OX_NODES = (("oxgw01", "OX1"), ("oxgw02", "OX2"))
 USER = {"name": "testuser", "password": "secret"}
 
 
@@ -93,7 +96,7 @@ class OxCluster:
         run: RunIdentity,
         network: Network,
         hosts: DbHosts,
-        names: Sequence[tuple[str, str]] = (("oxgw01", "OX1"), ("oxgw02", "OX2")),
+        names: Sequence[tuple[str, str]] = OX_NODES,
         replication_monitor: bool = True,
         clustering: bool = True,
         nfs: bool = True,
@@ -102,11 +105,7 @@ class OxCluster:
         """nfs=True: the filestore is the guide's NFS export (a `filestore` ganesha
         container, RW for these nodes only); False: a Docker volume both nodes mount."""
         build_images(client, [oxnode_image()], progress)
-        shared = (
-            None
-            if nfs
-            else client.volumes.create(run.resource_name("filestore"), labels=run.labels()).name
-        )
+        shared = None if nfs else lab_volume(client, run, "filestore")
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             nodes = list(
@@ -250,6 +249,25 @@ class OxCluster:
             )
 
 
+def oxnode_spec(
+    run: RunIdentity,
+    network: Network | None,
+    shared_volume: str | None,
+    clustering: bool,
+    name: str,
+) -> DockerContainer:
+    """shared_volume None: the filestore is the NFS export (the guide's setup)."""
+    spec = (
+        container_spec(run, network, oxnode_image().tag, "oxnode", name, cap_add=["NET_ADMIN"])
+        .with_env("OX_NODE_NAME", name)
+        .with_env("OX_CLUSTER", "on" if clustering else "off")
+        .with_copy_into_container(OXNODE_CODE, "/opt/oxlab/lab")
+    )
+    if shared_volume:
+        return spec.with_volume_mapping(shared_volume, FILESTORE, "rw")
+    return spec.with_env("OX_FILESTORE_NFS", f"filestore:{PSEUDO_PATH}")
+
+
 def _start_node(
     run: RunIdentity,
     network: Network,
@@ -258,17 +276,9 @@ def _start_node(
     name: str,
     route: str,
 ) -> OxNode:
-    spec = (
-        container_spec(run, network, oxnode_image().tag, "oxnode", name, cap_add=["NET_ADMIN"])
-        .with_env("OX_NODE_NAME", name)
-        .with_env("OX_CLUSTER", "on" if clustering else "off")
-        .with_copy_into_container(OXNODE_CODE, "/opt/oxlab/lab")
+    node = OxNode(
+        start_container(oxnode_spec(run, network, shared_volume, clustering, name)).container
     )
-    if shared_volume:
-        spec = spec.with_volume_mapping(shared_volume, FILESTORE, "rw")
-    else:
-        spec = spec.with_env("OX_FILESTORE_NFS", f"filestore:{PSEUDO_PATH}")
-    node = OxNode(start_container(spec).container)
     node.route = route
     # the filestore belongs to open-xchange, as the guide's chown does
     node.exec(["chown", "open-xchange:open-xchange", FILESTORE])

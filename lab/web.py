@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import docker
 import requests
+from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 from lab.docker_env import RunIdentity
@@ -118,13 +119,7 @@ class WebNode(Node):
         protocol: str = "ajp",
     ) -> WebNode:
         build_images(client, [web_image()])
-        spec = (
-            container_spec(run, network, web_image().tag, "web", "web")
-            .with_copy_into_container(
-                render_proxy_ajp_conf(members, ["127.0.0.1"], protocol).encode(), CONF
-            )
-            .with_copy_into_container(render_site_conf("web", admin_allowed).encode(), SITE)
-        )
+        spec = web_spec(run, network, members, admin_allowed, protocol)
         node = cls(start_container(spec).container)
         # Apache waits for its certificate, which names the address it just got.
         certs = make_certificates(["web", "localhost"], [node.ip, "127.0.0.1"], run.run_id)
@@ -171,3 +166,20 @@ class WebNode(Node):
             what="Apache to answer",
             retry_on=(requests.RequestException,),
         )
+
+
+def web_spec(
+    run: RunIdentity,
+    network: Network | None,
+    members: Sequence[Member],
+    admin_allowed: Sequence[str],
+    protocol: str = "ajp",
+) -> DockerContainer:
+    """Apache with proxy_ajp.conf and the vhosts; its certificate comes once it runs."""
+    return (
+        container_spec(run, network, web_image().tag, "web", "web")
+        .with_copy_into_container(
+            render_proxy_ajp_conf(members, ["127.0.0.1"], protocol).encode(), CONF
+        )
+        .with_copy_into_container(render_site_conf("web", admin_allowed).encode(), SITE)
+    )

@@ -29,10 +29,6 @@ pytestmark = [pytest.mark.oxnode, pytest.mark.docker]
 READ = 1
 
 
-def personal_folder(session: OxSession, title: str) -> str:
-    return next(f["id"] for f in session.folders() if f["title"] == title)
-
-
 @contextmanager
 def slave_sql_stopped(pair: GtidPair) -> Iterator[None]:
     """Make replication lag certain: the slave receives but does not apply."""
@@ -143,7 +139,7 @@ def test_upload_on_one_node_downloads_identically_on_the_other(ox_cluster: OxClu
     node1, node2 = ox_cluster.nodes
     on1 = OxSession.login(node1.url, "testuser", "secret")
     on2 = OxSession.login(node2.url, "testuser", "secret")
-    folder = personal_folder(on1, "Test User")
+    folder = on1.folder_id("Test User")
     data = os.urandom(300_000)
     doc = on1.upload(folder, "report.bin", data)
     downloaded = poll(
@@ -176,7 +172,7 @@ def share_scenario(cluster: OxCluster) -> tuple[OxSession, str, str]:
     owner = OxSession.login(node1.url, "oxadmin", "secret")
     reader = OxSession.login(node2.url, "testuser", "secret")
     title = f"shared-{uuid.uuid4().hex[:6]}"
-    parent = personal_folder(owner, "Context Admin")
+    parent = owner.folder_id("Context Admin")
     assert title not in reader.folder_titles(parent)  # B's view is now cached on node 2
     folder = owner.create_folder(parent, title)
     owner.share(folder, entity=3, bits=READ)
@@ -220,7 +216,7 @@ def test_replication_monitor_reads_own_writes_from_the_master(
 ) -> None:
     node1 = ox_cluster.nodes[0]
     session = OxSession.login(node1.url, "testuser", "secret")
-    home = personal_folder(session, "Test User")
+    home = session.folder_id("Test User")
     before = node1.node_status()["replication_monitor"]["master_instead_of_slave"]
     with slave_sql_stopped(gtid_pair):
         title = f"own-write-{uuid.uuid4().hex[:6]}"
@@ -238,7 +234,7 @@ def test_monitor_memory_is_per_node(ox_cluster: OxCluster, gtid_pair: GtidPair) 
     node1, node2 = ox_cluster.nodes
     on1 = OxSession.login(node1.url, "testuser", "secret")
     on2 = OxSession.login(node2.url, "testuser", "secret")
-    home = personal_folder(on1, "Test User")
+    home = on1.folder_id("Test User")
     with slave_sql_stopped(gtid_pair):
         title = f"cross-node-{uuid.uuid4().hex[:6]}"
         on1.create_folder(home, title)
@@ -268,7 +264,7 @@ def test_without_the_monitor_own_writes_read_stale(
     _reconfigure(node1, replication_monitor=False)
     try:
         session = OxSession.login(node1.url, "testuser", "secret")
-        home = personal_folder(session, "Test User")
+        home = session.folder_id("Test User")
         with slave_sql_stopped(gtid_pair):
             title = f"stale-{uuid.uuid4().hex[:6]}"
             session.create_folder(home, title)
@@ -306,7 +302,7 @@ def test_guide_sequence_on_galera_behind_haproxy(ox_galera_cluster: OxCluster) -
     on1 = OxSession.login(node1.url, "testuser", "secret")
     on2 = OxSession.login(node2.url, "testuser", "secret")
     data = os.urandom(50_000)
-    doc = on1.upload(personal_folder(on1, "Test User"), "galera.bin", data)
+    doc = on1.upload(on1.folder_id("Test User"), "galera.bin", data)
     assert on2.download(doc) == data, "wsrep_sync_wait=1: the other node reads it at once"
     monitor = node1.node_status()["replication_monitor"]
     assert monitor["enabled"] is True, "read and write URLs differ, so the monitor runs"
