@@ -142,7 +142,7 @@ def test_stopped_backend_fails_over_and_sessions_stay(guide_lab: Lab) -> None:
     finally:
         node2.service("start")
         node2.wait_serving()
-    web.reset_balancer()  # instead of waiting retry=60 seconds
+    web.reset_balancer()  # the balancer-manager, instead of waiting retry=60 seconds
     poll(
         lambda: "OX2" in {front_login(guide_lab).route for _ in range(4)},
         timeout=20,
