@@ -1,0 +1,158 @@
+"""Checker self-tests: a crafted history with a known anomaly must make the checker
+fire and name the operations; a clean history must pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab.checkers.bank import check_bank
+from lab.checkers.list_append import READ_COMMITTED_ANOMALIES, check_list_append
+from lab.history import Fault, History, recovery_time
+
+
+def txn(*mops: tuple[str, int, object]) -> list[list[object]]:
+    return [list(m) for m in mops]
+
+
+def a(key: int, value: int) -> tuple[str, int, object]:
+    return ("append", key, value)
+
+
+def r(key: int, seen: list[int] | None) -> tuple[str, int, object]:
+    return ("r", key, seen)
+
+
+def test_serial_list_append_history_is_valid() -> None:
+    history = History.of(
+        [
+            (0, "txn", txn(a(1, 1), r(1, [1])), "ok"),
+            (1, "txn", txn(r(1, [1]), a(1, 2), a(2, 1)), "ok"),
+            (0, "txn", txn(r(1, [1, 2]), r(2, [1])), "ok"),
+            (1, "txn", txn(a(2, 2)), "info"),  # unknown: may or may not have happened
+            (0, "txn", txn(a(3, 1)), "fail"),
+        ]
+    )
+    verdict = check_list_append(history)
+    assert verdict.valid(), verdict.summary()
+    assert verdict.stats["unknown"] == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "ops"),
+    [
+        (  # dirty write: x orders T0 before T1, y orders T1 before T0
+            "G0",
+            [
+                (0, "txn", txn(a(1, 1), a(2, 1)), "ok"),
+                (1, "txn", txn(a(1, 2), a(2, 2)), "ok"),
+                (2, "txn", txn(r(1, [1, 2]), r(2, [2, 1])), "ok"),
+            ],
+        ),
+        (  # aborted read
+            "G1a",
+            [(0, "txn", txn(a(1, 1)), "fail"), (1, "txn", txn(r(1, [1])), "ok")],
+        ),
+        (  # intermediate read: T0 appended 1 then 2 to the same key
+            "G1b",
+            [(0, "txn", txn(a(1, 1), a(1, 2)), "ok"), (1, "txn", txn(r(1, [1])), "ok")],
+        ),
+        (  # circular information flow: each read the other's write
+            "G1c",
+            [
+                (0, "txn", txn(a(1, 1), r(2, [1])), "ok"),
+                (1, "txn", txn(a(2, 1), r(1, [1])), "ok"),
+            ],
+        ),
+        (  # lost update: both read [] and appended
+            "G-single",
+            [
+                (0, "txn", txn(r(1, []), a(1, 1)), "ok"),
+                (1, "txn", txn(r(1, []), a(1, 2)), "ok"),
+                (2, "txn", txn(r(1, [1, 2])), "ok"),
+            ],
+        ),
+        (  # write skew: each read both keys empty and wrote one
+            "G2-item",
+            [
+                (0, "txn", txn(r(1, []), r(2, []), a(1, 1)), "ok"),
+                (1, "txn", txn(r(1, []), r(2, []), a(2, 1)), "ok"),
+                (2, "txn", txn(r(1, [1]), r(2, [1])), "ok"),
+            ],
+        ),
+        (
+            "incompatible-order",
+            [
+                (0, "txn", txn(a(1, 1)), "ok"),
+                (1, "txn", txn(a(1, 2)), "ok"),
+                (2, "txn", txn(r(1, [1, 2])), "ok"),
+                (3, "txn", txn(r(1, [2, 1])), "ok"),
+            ],
+        ),
+        (
+            "duplicate",
+            [(0, "txn", txn(a(1, 1)), "ok"), (1, "txn", txn(r(1, [1, 1])), "ok")],
+        ),
+        (  # T1 began after T0's append was acknowledged, yet missed it
+            "stale-read",
+            [(0, "txn", txn(a(1, 1)), "ok", 0.0, 1.0), (1, "txn", txn(r(1, [])), "ok", 2.0, 2.5)],
+        ),
+    ],
+)
+def test_list_append_checker_finds_each_anomaly(kind: str, ops: list[tuple[object, ...]]) -> None:
+    verdict = check_list_append(History.of(ops))
+    assert kind in verdict.anomalies, f"expected {kind}: {verdict.summary()}"
+    assert "op " in verdict.anomalies[kind][0], "the verdict names the operations"
+
+
+def test_lost_update_is_named_and_cycle_printed() -> None:
+    verdict = check_list_append(
+        History.of(
+            [
+                (0, "txn", txn(r(1, []), a(1, 1)), "ok"),
+                (1, "txn", txn(r(1, []), a(1, 2)), "ok"),
+                (2, "txn", txn(r(1, [1, 2])), "ok"),
+            ]
+        )
+    )
+    assert "lost-update" in verdict.anomalies, verdict.summary()
+    cycle = verdict.anomalies["G-single"][0]
+    assert cycle.startswith("cycle: ") and "-rw->" in cycle and "-ww->" in cycle, cycle
+    assert verdict.valid(READ_COMMITTED_ANOMALIES), "lost update is allowed at read committed"
+    assert not verdict.valid()
+
+
+def test_bank_checker() -> None:
+    clean = History.of(
+        [
+            (0, "transfer", {"from": 0, "to": 1, "amount": 5}, "ok"),
+            (1, "read", {"0": 5, "1": 15}, "ok"),
+            (1, "read", {"0": 10, "1": 0}, "fail"),  # a failed read says nothing
+        ]
+    )
+    assert check_bank(clean, accounts=2, total=20).valid()
+    broken = History.of(
+        [
+            (1, "read", {"0": 5, "1": 10}, "ok"),
+            (1, "read", {"0": -5, "1": 25}, "ok"),
+        ]
+    )
+    verdict = check_bank(broken, accounts=2, total=20)
+    assert "op 0" in verdict.anomalies["wrong-total"][0], verdict.summary()
+    assert "op 1" in verdict.anomalies["negative-balance"][0], verdict.summary()
+
+
+def test_history_round_trips_and_measures_recovery(tmp_path: Path) -> None:
+    history = History.of(
+        [
+            (0, "txn", txn(a(1, 1)), "ok", 0.0, 0.1),
+            (0, "txn", txn(a(1, 2)), "info", 1.0, 3.0),
+            (0, "txn", txn(a(1, 3)), "ok", 3.2, 3.5),
+        ]
+    )
+    fault = Fault("kill", "galera1", 1.0, 2.0)
+    history.faults.append(fault)
+    loaded = History.load(history.save(tmp_path / "history.jsonl"))
+    assert loaded.ops == history.ops and loaded.faults == history.faults
+    assert recovery_time(loaded, fault) == pytest.approx(2.5)
