@@ -123,16 +123,31 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def cmd_chaos(args: argparse.Namespace) -> int:
-    """Run one chaos scenario on a fresh Galera lab; print the verdict, keep the report."""
-    from lab.chaos import SCENARIOS, write_report
+CHAOS_SCENARIOS = [
+    "writer-kill",
+    "pause",
+    "partition",
+    "galera-nemesis",
+    "oxgw-kill",
+    "rolling-restart",
+]
 
-    scenario = SCENARIOS[args.scenario]
-    request = replace(_request(args), topology="galera")
+
+def cmd_chaos(args: argparse.Namespace) -> int:
+    """Run one chaos scenario on a fresh lab of its topology; print the verdict and the
+    figures, keep the report (JSON, HTML timeline, history)."""
+    from lab import chaos, chaos_runs
+
+    topology = chaos_runs.SCENARIO_TOPOLOGY.get(args.scenario, "galera")
+    request = replace(_request(args), topology=topology)
     request.validate()
     with Lab(request, LabOptions(name=f"chaos-{args.scenario}")) as lab:
-        result = scenario(lab)
-    report = write_report(args.scenario, result, Path(args.report_dir))
+        if args.scenario in chaos_runs.SCENARIOS:
+            run = chaos_runs.SCENARIOS[args.scenario](lab, args.seed)
+            chaos_runs.publish(run, Path(args.report_dir))
+            return 1 if run.violations() else 0
+        result = chaos.SCENARIOS[args.scenario](lab)
+    report = chaos.write_report(args.scenario, result, Path(args.report_dir))
     lost = getattr(result, "lost", [])
     print(f"{args.scenario}: {result}")
     print(f"report: {report}")
@@ -237,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     chaos = sub.add_parser("chaos", help="failover under injected faults")
     chaos_sub = chaos.add_subparsers(dest="chaos_command", required=True)
     run = chaos_sub.add_parser("run", help="run one scenario on a fresh Galera lab")
-    run.add_argument("scenario", choices=["writer-kill", "pause"])
+    run.add_argument("scenario", choices=["writer-kill", "pause", "partition", "galera-nemesis"])
+    run.add_argument("--seed", type=int, default=1, help="fault schedule seed (reproducible)")
     run.add_argument("--report-dir", default="lab-reports")
     _add_lab_flags(run)
     run.set_defaults(func=cmd_chaos)

@@ -33,8 +33,10 @@ class Op:
     node: str = ""
     error: str = ""
 
-    def describe(self) -> str:
-        return f"op {self.index} (client {self.process}, {self.f} {self.outcome}: {self.value})"
+    def describe(self, width: int = 160) -> str:
+        value = str(self.value)
+        value = value if len(value) <= width else value[: width - 3] + "..."
+        return f"op {self.index} (client {self.process}, {self.f} {self.outcome}: {value})"
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -62,6 +63,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--sst-method",
         default=DEFAULT_SST_METHOD,
         help=f"Galera SST ({', '.join(SST_METHODS)}); default {DEFAULT_SST_METHOD}",
+    )
+    group.addoption(
+        "--chaos-seed",
+        type=int,
+        default=1,
+        help="seed of the chaos tests' random fault schedules (same seed, same schedule)",
+    )
+    group.addoption(
+        "--chaos-report-dir",
+        default="lab-reports",
+        help="where chaos tests write their JSON/HTML reports and histories",
     )
 
 
@@ -252,6 +264,16 @@ def healthy_lab(galera_lab: Lab) -> Iterator[Lab]:
     galera_lab.wait_healthy()
     yield galera_lab
     galera_lab.wait_healthy()
+
+
+@pytest.fixture
+def chaos_seed(pytestconfig: pytest.Config) -> int:
+    return int(pytestconfig.getoption("--chaos-seed"))
+
+
+@pytest.fixture
+def chaos_report_dir(pytestconfig: pytest.Config) -> Path:
+    return Path(str(pytestconfig.getoption("--chaos-report-dir")))
 
 
 @pytest.hookimpl(hookwrapper=True)

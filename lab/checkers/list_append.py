@@ -307,3 +307,19 @@ def _stale_reads(reads: list[tuple[Op, int, list[int]]], txns: list[Op], verdict
                 f"{op.describe()} read key {key} without {missed[0].describe()}, acknowledged "
                 f"{op.start - missed[0].end:.3f}s before it began",
             )
+
+
+def check_lost_appends(history: History, final: dict[int, list[int]]) -> Verdict:
+    """RPO 0: every acknowledged append is in the final state read after healing."""
+    verdict = Verdict("no-acknowledged-write-lost")
+    acknowledged = 0
+    for op in history.ops:
+        if op.f != "txn" or op.outcome != "ok":
+            continue
+        for f, key, value in _mops(op):
+            if f == "append":
+                acknowledged += 1
+                if int(value) not in final.get(key, []):
+                    verdict.add("lost-write", f"{op.describe()}: {value} missing from key {key}")
+    verdict.stats = {"acknowledged_appends": acknowledged}
+    return verdict

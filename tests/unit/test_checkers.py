@@ -156,3 +156,20 @@ def test_history_round_trips_and_measures_recovery(tmp_path: Path) -> None:
     loaded = History.load(history.save(tmp_path / "history.jsonl"))
     assert loaded.ops == history.ops and loaded.faults == history.faults
     assert recovery_time(loaded, fault) == pytest.approx(2.5)
+
+
+def test_lost_acknowledged_append_is_found_and_unknown_ones_are_not() -> None:
+    from lab.checkers.list_append import check_lost_appends
+
+    history = History.of(
+        [
+            (0, "txn", txn(a(1, 1)), "ok"),
+            (1, "txn", txn(a(1, 2)), "info"),  # may be lost: not a violation
+            (0, "txn", txn(a(1, 3)), "ok"),
+        ]
+    )
+    assert check_lost_appends(history, {1: [1, 3]}).valid()
+    verdict = check_lost_appends(history, {1: [1]})
+    assert verdict.anomalies["lost-write"] == [
+        "op 2 (client 0, txn ok: [['append', 1, 3]]): 3 missing from key 1"
+    ]

@@ -1,0 +1,165 @@
+"""The nemesis: faults injected on a schedule while a workload runs. A schedule is either
+written out or drawn at random from a seed, and the same seed gives the same schedule.
+
+Every fault is a context manager that heals on exit, also when the run fails or is
+interrupted. A run that died mid-fault (the process was killed) leaves a kept lab
+paused, stopped or cut off; `heal_leftovers` undoes all of that and runs first in every
+chaos run, so the next run starts from a healed lab.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+
+import docker.errors
+
+from lab.faults import isolated
+from lab.history import History
+from lab.nodes import Node
+
+FaultFactory = Callable[[Node, Sequence[Node]], contextlib.AbstractContextManager[None]]
+
+
+@contextlib.contextmanager
+def killed(node: Node, peers: Sequence[Node]) -> Iterator[None]:
+    """SIGKILL; healed by starting the container again (its datadir is kept)."""
+    node.kill()
+    try:
+        yield
+    finally:
+        node.start()
+
+
+@contextlib.contextmanager
+def stopped(node: Node, peers: Sequence[Node]) -> Iterator[None]:
+    """A clean shutdown (SIGTERM, then SIGKILL after 10 s), as for maintenance."""
+    node.stop()
+    try:
+        yield
+    finally:
+        node.start()
+
+
+@contextlib.contextmanager
+def restarted(node: Node, peers: Sequence[Node]) -> Iterator[None]:
+    """A restart: down and up again at once; the hold is the time to come back."""
+    node.container.restart(timeout=10)
+    yield
+
+
+@contextlib.contextmanager
+def paused(node: Node, peers: Sequence[Node]) -> Iterator[None]:
+    """docker pause (the cgroup freezer): a node that hangs without dying."""
+    node.pause()
+    try:
+        yield
+    finally:
+        node.unpause()
+
+
+@contextlib.contextmanager
+def partitioned(node: Node, peers: Sequence[Node]) -> Iterator[None]:
+    """The node cut off from its peers both ways (a minority of one)."""
+    with isolated(node, peers):
+        yield
+
+
+@contextlib.contextmanager
+def one_way(node: Node, peers: Sequence[Node]) -> Iterator[None]:
+    """The node hears nothing from its peers, while they still hear it."""
+    addresses = [peer.ip for peer in peers]
+    try:
+        for address in addresses:
+            node.exec(["iptables", "-I", "INPUT", "-s", address, "-j", "DROP"])
+        yield
+    finally:
+        node.exec(["iptables", "-F", "INPUT"])
+
+
+FAULTS: dict[str, FaultFactory] = {
+    "kill": killed,
+    "stop": stopped,
+    "restart": restarted,
+    "pause": paused,
+    "partition": partitioned,
+    "one-way": one_way,
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    at_s: float  # seconds after the workload started
+    fault: str
+    target: str
+    hold_s: float
+
+
+@dataclass(frozen=True)
+class Schedule:
+    steps: tuple[Step, ...]
+    seed: int | None = None
+
+    @classmethod
+    def random(
+        cls,
+        seed: int,
+        targets: Sequence[str],
+        faults: Sequence[str] = ("kill", "pause", "partition"),
+        count: int = 3,
+        hold_s: tuple[float, float] = (3.0, 6.0),
+        settle_s: float = 8.0,
+    ) -> Schedule:
+        """`count` faults, one at a time, each followed by `settle_s` to recover in."""
+        rng = random.Random(seed)
+        steps, at = [], 3.0
+        for _ in range(count):
+            hold = round(rng.uniform(*hold_s), 1)
+            steps.append(Step(at, rng.choice(list(faults)), rng.choice(list(targets)), hold))
+            at = round(at + hold + settle_s, 1)
+        return cls(tuple(steps), seed)
+
+    def describe(self) -> list[dict[str, object]]:
+        return [asdict(step) for step in self.steps]
+
+    @property
+    def end_s(self) -> float:
+        return max((s.at_s + s.hold_s for s in self.steps), default=0.0)
+
+
+@contextlib.contextmanager
+def injected(step: Step, nodes: Sequence[Node], history: History) -> Iterator[None]:
+    """One scheduled fault on its target, recorded in the history, healed on exit."""
+    node = next(n for n in nodes if n.name == step.target)
+    peers = [n for n in nodes if n is not node]
+    fault = history.fault(step.fault, step.target)
+    try:
+        with FAULTS[step.fault](node, peers):
+            yield
+    finally:
+        history.healed(fault)
+
+
+def heal_leftovers(nodes: Sequence[Node]) -> list[str]:
+    """Undo what a run that died mid-fault left behind; returns what was healed."""
+    healed = []
+    for node in nodes:
+        try:
+            status = node.status
+        except Exception:  # a removed container is not ours to heal
+            continue
+        if status == "paused":
+            node.unpause()
+            healed.append(f"{node.name}: unpaused")
+        elif status in ("exited", "created"):
+            node.start()
+            healed.append(f"{node.name}: started")
+        with contextlib.suppress(docker.errors.APIError):
+            rules = node.exec(["sh", "-c", "iptables -S 2>/dev/null | grep -c -- '-j' || true"])
+            if rules.output.strip() not in ("", "0"):
+                node.exec(["sh", "-c", "iptables -F INPUT; iptables -F OUTPUT"])
+                healed.append(f"{node.name}: firewall rules flushed")
+            node.exec(["sh", "-c", "pkill -CONT -x lab-mysqld || true"])  # frozen_server
+    return healed

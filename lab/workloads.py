@@ -1,0 +1,266 @@
+"""Recorded database workloads for chaos runs, through HAProxy's write listener as OX's
+connection pool would use it: several clients, each on its own connection, reconnecting
+after an error, every operation recorded in a History with its outcome.
+
+An error is `fail` only when the transaction certainly did not commit: nothing was sent
+yet, or the server said it rolled back (deadlock / Galera certification conflict, lock
+wait timeout, node not ready). A lost connection after sending is `info`: it may have
+committed, and checkers must allow both."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pymysql
+
+from lab.dblb import Dblb
+from lab.history import History
+
+DATABASE = "oxlab_chaos"
+# MySQL errors after which the transaction is known to be rolled back or never ran.
+ROLLED_BACK = {
+    1205,  # ER_LOCK_WAIT_TIMEOUT
+    1213,  # ER_LOCK_DEADLOCK: also Galera's certification failure
+    1047,  # ER_UNKNOWN_COM_ERROR: WSREP has not yet prepared node for application use
+    1180,  # ER_ERROR_DURING_COMMIT (rolled back)
+}
+CONNECT_TIMEOUT_S = 2.0
+
+
+class Workload:
+    """Clients running `operation` in a loop until stopped; subclasses define it."""
+
+    name = "workload"
+
+    def __init__(self, dblb: Dblb, clients: int = 4, seed: int = 0) -> None:
+        self.dblb = dblb
+        self.clients = clients
+        self.seed = seed
+        self.history = History()
+        self._stop = threading.Event()
+
+    def setup(self) -> None:
+        raise NotImplementedError
+
+    def plan(self, rng: random.Random) -> tuple[str, Any]:
+        """The next operation, (f, value), decided before anything is sent."""
+        raise NotImplementedError
+
+    def execute(self, cur: pymysql.cursors.Cursor, f: str, value: Any) -> Any:
+        """Run the planned operation inside the transaction the caller opens and commits;
+        returns the value to record (reads filled in)."""
+        raise NotImplementedError
+
+    def _client(self, process: int) -> None:
+        rng = random.Random(self.seed * 1000 + process)
+        conn: pymysql.Connection | None = None
+        while not self._stop.is_set():
+            f, value = self.plan(rng)
+            start = self.history.now()
+            sent = False
+            try:
+                if conn is None:
+                    conn = self.dblb.connect(timeout=CONNECT_TIMEOUT_S)
+                with conn.cursor() as cur:
+                    cur.execute("SELECT @@hostname")
+                    node = str(cur.fetchone()[0])
+                    sent = True
+                    cur.execute("BEGIN")
+                    value = self.execute(cur, f, value)
+                    cur.execute("COMMIT")
+                self.history.record(process, f, value, start, "ok", node)
+            except _Aborted as aborted:
+                _rollback(conn)
+                self.history.record(process, f, value, start, "fail", error=aborted.reason)
+            except (pymysql.err.MySQLError, OSError) as exc:
+                code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+                rolled_back = code in ROLLED_BACK
+                outcome = "fail" if (not sent or rolled_back) else "info"
+                self.history.record(process, f, value, start, outcome, error=str(exc)[:120])
+                if rolled_back:
+                    _rollback(conn)  # the connection itself is fine
+                    continue
+                if conn is not None:
+                    conn.close()
+                conn = None
+                self._stop.wait(0.05)  # back-off before reconnecting
+        if conn is not None:
+            conn.close()
+
+    @contextmanager
+    def running(self) -> Iterator[Workload]:
+        threads = [
+            threading.Thread(target=self._client, args=(p,), daemon=True)
+            for p in range(self.clients)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+
+    def acked(self, f: str | None = None) -> int:
+        return sum(op.outcome == "ok" and (f is None or op.f == f) for op in self.history.ops)
+
+    def _sql(self, statements: list[str]) -> None:
+        with self.dblb.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
+            for statement in statements:
+                cur.execute(statement)
+
+
+class _Aborted(Exception):
+    """The operation decided to roll back (e.g. insufficient funds): certainly `fail`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _rollback(conn: pymysql.Connection | None) -> None:
+    if conn is None:
+        return
+    try:
+        with conn.cursor() as cur:
+            cur.execute("ROLLBACK")
+    except (pymysql.err.MySQLError, OSError):
+        pass
+
+
+class BankWorkload(Workload):
+    """Transfers between accounts and reads of all balances: the total is invariant."""
+
+    name = "bank"
+
+    def __init__(
+        self, dblb: Dblb, clients: int = 4, seed: int = 0, accounts: int = 5, total: int = 500
+    ) -> None:
+        super().__init__(dblb, clients, seed)
+        self.accounts, self.total = accounts, total
+
+    def setup(self) -> None:
+        per = self.total // self.accounts
+        rows = ", ".join(f"({i}, {per})" for i in range(self.accounts))
+        self._sql(
+            [
+                f"DROP TABLE IF EXISTS {DATABASE}.bank",
+                f"CREATE TABLE {DATABASE}.bank (id INT PRIMARY KEY, balance INT NOT NULL)",
+                f"INSERT INTO {DATABASE}.bank VALUES {rows}",
+            ]
+        )
+        self.total = per * self.accounts
+
+    def plan(self, rng: random.Random) -> tuple[str, Any]:
+        if rng.random() < 0.3:
+            return "read", None
+        source, dest = rng.sample(range(self.accounts), 2)
+        return "transfer", {"from": source, "to": dest, "amount": rng.randint(1, 10)}
+
+    def execute(self, cur: pymysql.cursors.Cursor, f: str, value: Any) -> Any:
+        if f == "read":
+            cur.execute(f"SELECT id, balance FROM {DATABASE}.bank")
+            return {str(k): int(v) for k, v in cur.fetchall()}
+        source, dest, amount = value["from"], value["to"], value["amount"]
+        cur.execute(f"SELECT balance FROM {DATABASE}.bank WHERE id = %s FOR UPDATE", (source,))
+        if int(cur.fetchone()[0]) < amount:
+            raise _Aborted("insufficient funds")
+        cur.execute(
+            f"UPDATE {DATABASE}.bank SET balance = balance - %s WHERE id = %s", (amount, source)
+        )
+        cur.execute(
+            f"UPDATE {DATABASE}.bank SET balance = balance + %s WHERE id = %s", (amount, dest)
+        )
+        return value
+
+
+class ListAppendWorkload(Workload):
+    """Jepsen's list-append: transactions of appends and reads over a few keys; every
+    value appended to a key is unique, so reads reveal the order of committed writes.
+    A key takes at most `appends_per_key` values before a fresh key replaces it."""
+
+    name = "list-append"
+
+    def __init__(
+        self,
+        dblb: Dblb,
+        clients: int = 4,
+        seed: int = 0,
+        active_keys: int = 4,
+        appends_per_key: int = 32,
+    ) -> None:
+        super().__init__(dblb, clients, seed)
+        self.active_keys = active_keys
+        self.appends_per_key = appends_per_key
+        self._lock = threading.Lock()
+        self._keys = list(range(active_keys))
+        self._next_key = active_keys
+        self._next_value: dict[int, int] = {}
+
+    def setup(self) -> None:
+        self._sql(
+            [
+                f"DROP TABLE IF EXISTS {DATABASE}.lists",
+                f"CREATE TABLE {DATABASE}.lists (k INT PRIMARY KEY, v TEXT NOT NULL)",
+            ]
+        )
+
+    def plan(self, rng: random.Random) -> tuple[str, Any]:
+        return "txn", self._plan(rng)
+
+    def _plan(self, rng: random.Random) -> list[list[Any]]:
+        mops: list[list[Any]] = []
+        with self._lock:
+            for _ in range(rng.randint(1, 4)):
+                slot = rng.randrange(self.active_keys)
+                key = self._keys[slot]
+                if rng.random() < 0.5:
+                    mops.append(["r", key, None])
+                    continue
+                value = self._next_value.get(key, 0) + 1
+                self._next_value[key] = value
+                mops.append(["append", key, value])
+                if value >= self.appends_per_key:
+                    self._keys[slot] = self._next_key
+                    self._next_key += 1
+        return mops
+
+    def execute(self, cur: pymysql.cursors.Cursor, f: str, value: Any) -> Any:
+        done = []
+        for kind, key, arg in value:
+            if kind == "r":
+                cur.execute(f"SELECT v FROM {DATABASE}.lists WHERE k = %s", (key,))
+                row = cur.fetchone()
+                done.append(["r", key, [int(x) for x in row[0].split(",")] if row else []])
+            else:
+                cur.execute(
+                    f"INSERT INTO {DATABASE}.lists (k, v) VALUES (%s, %s) "
+                    "ON DUPLICATE KEY UPDATE v = CONCAT(v, ',', VALUES(v))",
+                    (key, str(arg)),
+                )
+                done.append(["append", key, arg])
+        return done
+
+    def final_read(self) -> dict[int, list[int]]:
+        """Every key's list once the cluster is healthy: the state checkers compare with."""
+        with self.dblb.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT k, v FROM {DATABASE}.lists")
+            return {int(k): [int(x) for x in v.split(",")] for k, v in cur.fetchall()}
+
+
+def as_final_read(state: dict[int, list[int]]) -> list[list[Any]]:
+    """The final state as one read-only transaction, appended to the history."""
+    return [["r", key, values] for key, values in sorted(state.items())]
+
+
+Factory = Callable[[Dblb, int, int], Workload]
+WORKLOADS: dict[str, Factory] = {
+    "bank": lambda dblb, clients, seed: BankWorkload(dblb, clients, seed),
+    "list-append": lambda dblb, clients, seed: ListAppendWorkload(dblb, clients, seed),
+}

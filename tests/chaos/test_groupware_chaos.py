@@ -1,0 +1,42 @@
+"""Before rollout, on the guide's whole cluster: browsers through Apache while groupware
+nodes are killed or restarted in turn. Session migration must keep every user logged in
+and every file must download as it was uploaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab.chaos_runs import oxgw_kill, publish, rolling_restart
+from lab.lab import Lab
+
+pytestmark = [pytest.mark.chaos, pytest.mark.guide, pytest.mark.session, pytest.mark.docker]
+
+
+def test_killed_groupware_node_users_move_and_stay_logged_in(
+    guide_lab: Lab, chaos_seed: int, chaos_report_dir: Path
+) -> None:
+    run = oxgw_kill(guide_lab, chaos_seed)
+    publish(run, chaos_report_dir)
+    assert not run.violations(), run.violations()
+    [kill] = run.measurements
+    assert kill["recovery_s"] is not None, "users got service back while oxgw01 was down"
+    during = [
+        op
+        for op in run.history.ops
+        if op.outcome == "ok" and kill["start_s"] < op.start < kill["healed_s"]
+    ]
+    assert during and {op.node for op in during} == {"OX2"}, (
+        "while oxgw01 is down every request is served by oxgw02"
+    )
+
+
+def test_rolling_restart_loses_no_session(
+    guide_lab: Lab, chaos_seed: int, chaos_report_dir: Path
+) -> None:
+    run = rolling_restart(guide_lab, chaos_seed)
+    publish(run, chaos_report_dir)
+    assert not run.violations(), run.violations()
+    files = next(v for v in run.verdicts if v.checker == "files-intact")
+    assert files.stats["uploads"] > 10 and files.stats["downloads"] > 5, files.stats

@@ -1,0 +1,58 @@
+"""Fault schedules are reproducible from their seed, and a run's report is readable."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+from lab.chaos_runs import ChaosRun, measure, write_run_report
+from lab.checkers import Verdict
+from lab.history import Fault, History
+from lab.nemesis import Schedule
+
+
+def test_same_seed_same_schedule_other_seed_other_schedule() -> None:
+    nodes = ["galera1", "galera2", "galera3"]
+    first = Schedule.random(7, nodes)
+    assert first == Schedule.random(7, nodes), "a seed reproduces its schedule"
+    assert first != Schedule.random(8, nodes)
+    starts = [(s.at_s, s.at_s + s.hold_s) for s in first.steps]
+    assert all(end <= nxt for (_, end), (nxt, _) in itertools.pairwise(starts)), (
+        "one fault at a time"
+    )
+
+
+def crafted_run() -> ChaosRun:
+    history = History.of(
+        [
+            (0, "txn", [["append", 1, 1]], "ok", 0.0, 0.1),
+            (1, "txn", [["append", 1, 2]], "info", 1.0, 3.0),
+            (0, "txn", [["append", 1, 3]], "fail", 1.2, 1.3),
+            (0, "txn", [["append", 1, 4]], "ok", 3.2, 3.4),
+        ]
+    )
+    history.faults.append(Fault("kill", "galera1", 1.0, 2.5))
+    schedule = Schedule.random(1, ["galera1"], count=1)
+    run = ChaosRun("crafted", "fast", schedule, history)
+    run.verdicts = [Verdict("bank", {"wrong-total": ["op 3 totals 90"]})]
+    run.measurements = measure(history)
+    return run
+
+
+def test_measurements_per_fault() -> None:
+    [row] = crafted_run().measurements
+    assert row["recovery_s"] == 2.4, "first ok op begun after the fault ended at 3.4"
+    assert (row["errors"], row["unknown"]) == (1, 1)
+
+
+def test_report_json_html_and_history(tmp_path: Path) -> None:
+    run = crafted_run()
+    json_path, html_path = write_run_report(run, tmp_path)
+    report = json.loads(json_path.read_text())
+    assert report["violations"] == ["bank: wrong-total x1: op 3 totals 90"]
+    assert report["operations"] == {"ok": 2, "fail": 1, "info": 1}
+    page = html_path.read_text()
+    assert "FAIL" in page and "<svg" in page and "kill galera1" in page
+    assert page.count("<rect") == 5, "four operations and one shaded fault"
+    assert (tmp_path / report["history"]).exists()
