@@ -335,6 +335,12 @@ def groupware_run(lab: Lab, schedule: Schedule, name: str, probe: Probe | None =
     run = run_schedule(lab, workload, schedule, lab.ox.nodes, name, probe)
     lab.ox.wait_ready()
     run.verdicts = [check_sessions(workload.history), check_files(workload.history)]
+    for node in lab.ox.nodes:  # what the nodes said about requests they failed
+        failures = node.logs(tail=2000).split("handler failed")[1:]
+        if failures:
+            run.probes.append(
+                {"node": node.name, "server_errors": len(failures), "first": failures[0][:800]}
+            )
     return run
 
 
