@@ -24,6 +24,7 @@ from lab.checkers.list_append import (
 )
 from lab.db import NotReady
 from lab.groupware_load import GroupwareWorkload, check_files, check_sessions
+from lab.health_truth import HealthTruthSampler, check_health_truth
 from lab.history import History, counts, recovery_time
 from lab.lab import Lab
 from lab.nemesis import Schedule, Step, heal_leftovers, injected
@@ -363,7 +364,40 @@ def rolling_restart(lab: Lab, seed: int) -> ChaosRun:
     return groupware_run(lab, Schedule(steps, seed), "rolling-restart", back)
 
 
+def dblb_kill(lab: Lab, seed: int) -> ChaosRun:
+    """SIGKILL HAProxy under bank transfers: with one dblb, every client is cut off
+    until it is back (the single point of failure a redundant pair removes)."""
+    assert lab.dblb
+    schedule = Schedule((Step(3.0, "kill", "dblb", 5.0),), seed)
+    return bank_run(lab, schedule, [lab.dblb], "dblb-kill")
+
+
+def health_truth(lab: Lab, seed: int) -> ChaosRun:
+    """Desync, hang (SIGSTOP of mysqld) and freeze Galera nodes under bank transfers
+    while the differential sampler checks that every clustercheck 200 is writable."""
+    assert lab.galera and lab.dblb
+    names = sorted(n.name for n in lab.galera.nodes)
+    rng = random.Random(seed)
+    steps = []
+    for i, fault in enumerate(("desync", "freeze-server", "pause")):
+        steps.append(Step(3.0 + 12.0 * i, fault, rng.choice(names), 5.0))
+    workload = BankWorkload(lab.dblb, clients=4, seed=seed)
+    sampler = HealthTruthSampler(lab.galera.nodes, workload.history)
+    sampler.setup()
+    with sampler.running():
+        run = run_schedule(
+            lab, workload, Schedule(tuple(steps), seed), lab.galera.nodes, "health-truth"
+        )
+    run.verdicts = [
+        check_bank(workload.history, workload.accounts, workload.total),
+        check_health_truth(sampler.samples),
+    ]
+    return run
+
+
 SCENARIOS: dict[str, Callable[[Lab, int], ChaosRun]] = {
+    "dblb-kill": dblb_kill,
+    "health-truth": health_truth,
     "galera-nemesis": galera_nemesis,
     "partition": galera_partition,
     "oxgw-kill": oxgw_kill,

@@ -130,6 +130,8 @@ CHAOS_SCENARIOS = [
     "galera-nemesis",
     "oxgw-kill",
     "rolling-restart",
+    "dblb-kill",
+    "health-truth",
 ]
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import requests
 
 from lab.checkers import Verdict
+from lab.errors import LabError
 from lab.history import History
 from lab.oxclient import OxError, OxSession
 from lab.web import WebNode
@@ -74,7 +75,7 @@ class GroupwareWorkload:
                 self.history.record(process, f, value, start, "fail", error=str(exc)[:120])
                 if exc.code.startswith(SESSION_ERRORS):
                     session = None  # logged out: the next operation logs in again
-            except (requests.RequestException, OSError) as exc:
+            except (requests.RequestException, OSError, LabError) as exc:
                 unanswered = isinstance(exc, requests.Timeout | requests.ConnectionError)
                 outcome = "info" if (unanswered and f in WRITES) else "fail"
                 self.history.record(process, f, value, start, outcome, error=str(exc)[:120])

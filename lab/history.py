@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 OUTCOMES = ("ok", "fail", "info")
+# Errors of a working service (a certification conflict, a business rule such as
+# insufficient funds) start with this; they do not mark an outage.
+CONFLICT = "conflict: "
 
 
 @dataclass
@@ -118,13 +121,19 @@ class History:
 
 
 def recovery_time(history: History, fault: Fault, f: str | None = None) -> float | None:
-    """Seconds from the fault's start to the first `ok` operation (of kind `f`) that began
-    after it: the time a client waited for service to come back. None: never."""
-    after = [
+    """Seconds from the fault's start until clients had service again: the end of the
+    first `ok` operation (of kind `f`) begun after the first failure clients saw once
+    the fault started. 0.0: no client noticed; None: service never came back."""
+    relevant = [op for op in history.ops if f is None or op.f == f]
+    failures = [
         op.end
-        for op in history.ops
-        if op.outcome == "ok" and op.start >= fault.start and (f is None or op.f == f)
+        for op in relevant
+        if op.outcome != "ok" and op.end >= fault.start and not op.error.startswith(CONFLICT)
     ]
+    if not failures:
+        return 0.0
+    noticed = min(failures)
+    after = [op.end for op in relevant if op.outcome == "ok" and op.start >= noticed]
     return min(after) - fault.start if after else None
 
 

@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 
 import docker.errors
 
-from lab.faults import isolated
+from lab.faults import desynced, frozen_server, isolated
+from lab.galera import GaleraNode
 from lab.history import History
 from lab.nodes import Node
 
@@ -79,7 +80,23 @@ def one_way(node: Node, peers: Sequence[Node]) -> Iterator[None]:
         node.exec(["iptables", "-F", "INPUT"])
 
 
+@contextlib.contextmanager
+def desynced_node(node: Node, peers: Sequence[Node]) -> Iterator[None]:
+    """wsrep_desync=ON: the node reports Donor/Desynced, as while it serves an SST."""
+    with desynced(GaleraNode(node.container)):
+        yield
+
+
+@contextlib.contextmanager
+def frozen_mysqld(node: Node, peers: Sequence[Node]) -> Iterator[None]:
+    """SIGSTOP of the database server only: a hung mysqld behind a living container."""
+    with frozen_server(node):
+        yield
+
+
 FAULTS: dict[str, FaultFactory] = {
+    "desync": desynced_node,
+    "freeze-server": frozen_mysqld,
     "kill": killed,
     "stop": stopped,
     "restart": restarted,

@@ -18,7 +18,8 @@ from typing import Any
 import pymysql
 
 from lab.dblb import Dblb
-from lab.history import History
+from lab.errors import LabError
+from lab.history import CONFLICT, History
 
 DATABASE = "oxlab_chaos"
 # MySQL errors after which the transaction is known to be rolled back or never ran.
@@ -29,6 +30,7 @@ ROLLED_BACK = {
     1180,  # ER_ERROR_DURING_COMMIT (rolled back)
 }
 CONNECT_TIMEOUT_S = 2.0
+DEADLOCK = 1213
 
 
 class Workload:
@@ -75,12 +77,15 @@ class Workload:
                 self.history.record(process, f, value, start, "ok", node)
             except _Aborted as aborted:
                 _rollback(conn)
-                self.history.record(process, f, value, start, "fail", error=aborted.reason)
-            except (pymysql.err.MySQLError, OSError) as exc:
+                error = f"{CONFLICT}{aborted.reason}"
+                self.history.record(process, f, value, start, "fail", error=error)
+            except (pymysql.err.MySQLError, OSError, LabError) as exc:
+                # LabError: HAProxy's container is down and has no address at all
                 code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
                 rolled_back = code in ROLLED_BACK
                 outcome = "fail" if (not sent or rolled_back) else "info"
-                self.history.record(process, f, value, start, outcome, error=str(exc)[:120])
+                error = (CONFLICT if code == DEADLOCK else "") + str(exc)[:120]
+                self.history.record(process, f, value, start, outcome, error=error)
                 if rolled_back:
                     _rollback(conn)  # the connection itself is fine
                     continue

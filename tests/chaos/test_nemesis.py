@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos_runs import galera_nemesis, galera_partition, publish
+from lab.chaos_runs import dblb_kill, galera_nemesis, galera_partition, health_truth, publish
 from lab.faults import isolated
 from lab.lab import Lab
 from lab.nemesis import heal_leftovers
@@ -55,3 +55,29 @@ def test_next_run_heals_what_a_dead_run_left(healthy_lab: Lab) -> None:
     assert f"{frozen.name}: unpaused" in healed, healed
     assert f"{cut.name}: firewall rules flushed" in healed, healed
     healthy_lab.wait_healthy(timeout=120)
+
+
+def test_haproxy_kill_is_measured_as_the_single_point_of_failure(
+    healthy_lab: Lab, chaos_seed: int, chaos_report_dir: Path
+) -> None:
+    run = dblb_kill(healthy_lab, chaos_seed)
+    publish(run, chaos_report_dir)
+    [kill] = run.measurements
+    served = [
+        op
+        for op in run.history.ops
+        if op.outcome == "ok" and kill["start_s"] + 0.5 < op.start < kill["healed_s"]
+    ]
+    assert not served, f"nothing can be served without the one HAProxy: {served[:3]}"
+    assert kill["recovery_s"] is not None and kill["recovery_s"] >= 5.0, kill
+    assert not run.violations(), run.violations()
+
+
+def test_every_healthy_answer_of_clustercheck_is_writable(
+    healthy_lab: Lab, chaos_seed: int, chaos_report_dir: Path
+) -> None:
+    run = health_truth(healthy_lab, chaos_seed)
+    publish(run, chaos_report_dir)
+    truth = next(v for v in run.verdicts if v.checker == "health-check-truth")
+    assert truth.stats["said_not_ready"] > 0, "the faults were visible to clustercheck"
+    assert not run.violations(), run.violations()

@@ -173,3 +173,17 @@ def test_lost_acknowledged_append_is_found_and_unknown_ones_are_not() -> None:
     assert verdict.anomalies["lost-write"] == [
         "op 2 (client 0, txn ok: [['append', 1, 3]]): 3 missing from key 1"
     ]
+
+
+def test_health_truth_checker_fires_on_a_200_that_cannot_write() -> None:
+    from lab.health_truth import Sample, check_health_truth
+
+    good = [Sample(0.0, "galera1", 200, True, 0.01), Sample(0.2, "galera2", 503, None, 0.0)]
+    assert check_health_truth(good).valid()
+    caught = Sample(0.3, "galera3", 200, False, 0.1, "WSREP not ready", status_after=503)
+    assert check_health_truth([*good, caught]).valid(), "a check that turned 503 did not lie"
+    bad = [*good, Sample(0.4, "galera3", 200, False, 5.0, "timed out", status_after=200)]
+    verdict = check_health_truth(bad)
+    assert verdict.anomalies["healthy-but-unwritable"] == [
+        "galera3 at 0.40s: clustercheck 200 before and after a write that failed: timed out"
+    ]

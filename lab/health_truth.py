@@ -1,0 +1,123 @@
+"""Health check versus truth: a differential check of clustercheck. While faults run, a
+sampler asks every Galera node's clustercheck and, whenever it answers 200, writes on
+that node directly; a 200 whose write does not commit within the deadline is a health
+check that lies (a donor, a flow-controlled or hung node it let through)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pymysql
+import requests
+
+from lab.checkers import Verdict
+from lab.db import connect_as_ox
+from lab.haproxy_config import CLUSTERCHECK_PORT
+from lab.history import History
+from lab.nodes import Node
+from lab.workloads import DATABASE
+
+DEADLINE_S = 5.0
+
+
+@dataclass
+class Sample:
+    at: float
+    node: str
+    status: int  # clustercheck's HTTP status; 0: no answer
+    committed: bool | None  # None: not tried (the check said it is not healthy)
+    latency_s: float
+    error: str = ""
+    status_after: int = 0  # clustercheck once a write failed: still 200 means it lies
+
+
+class HealthTruthSampler:
+    def __init__(self, nodes: Sequence[Node], history: History, deadline_s: float = DEADLINE_S):
+        self.addresses = {node.name: node.ip for node in nodes}  # fixed while sampling
+        self.history = history  # shares the chaos run's clock
+        self.deadline_s = deadline_s
+        self.samples: list[Sample] = []
+        self._stop = threading.Event()
+
+    def setup(self) -> None:
+        any_ip = next(iter(self.addresses.values()))
+        with connect_as_ox(any_ip, 3306) as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {DATABASE}.health "
+                "(id INT AUTO_INCREMENT PRIMARY KEY, node VARCHAR(32), at DOUBLE)"
+            )
+
+    @staticmethod
+    def _status(ip: str) -> int:
+        try:
+            return requests.get(f"http://{ip}:{CLUSTERCHECK_PORT}/", timeout=2).status_code
+        except requests.RequestException:
+            return 0
+
+    def sample(self, name: str, ip: str) -> Sample:
+        at = self.history.now()
+        status = self._status(ip)
+        if status != 200:
+            return Sample(at, name, status, None, 0.0)
+        started = time.monotonic()
+        try:
+            with connect_as_ox(ip, 3306, timeout=self.deadline_s) as conn, conn.cursor() as cur:
+                cur.execute(f"INSERT INTO {DATABASE}.health (node, at) VALUES (%s, %s)", (name, at))
+            return Sample(at, name, 200, True, time.monotonic() - started)
+        except (pymysql.err.MySQLError, OSError) as exc:
+            latency = time.monotonic() - started
+            # A check is a snapshot: a node may fail between the 200 and the write. It
+            # lies only if it still says 200 once the write has failed.
+            return Sample(at, name, 200, False, latency, str(exc)[:100], self._status(ip))
+
+    def _run(self, name: str, ip: str) -> None:
+        while not self._stop.is_set():
+            self.samples.append(self.sample(name, ip))
+            self._stop.wait(0.2)
+
+    @contextmanager
+    def running(self) -> Iterator[HealthTruthSampler]:
+        threads = [
+            threading.Thread(target=self._run, args=item, daemon=True)
+            for item in self.addresses.items()
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+
+
+def check_health_truth(samples: Sequence[Sample], deadline_s: float = DEADLINE_S) -> Verdict:
+    """A 200 must be followed by a write that commits within the deadline, unless the
+    check itself turned to not-ready by then (caught: the check lagged, did not lie)."""
+    verdict = Verdict("health-check-truth")
+    caught = 0
+    for s in samples:
+        if s.status != 200 or (s.committed and s.latency_s <= deadline_s):
+            continue
+        if s.status_after != 200:
+            caught += 1
+            continue
+        outcome = f"failed: {s.error}" if not s.committed else f"took {s.latency_s:.2f}s"
+        verdict.add(
+            "healthy-but-unwritable",
+            f"{s.node} at {s.at:.2f}s: clustercheck 200 before and after a write that {outcome}",
+        )
+    said_200 = [s for s in samples if s.status == 200]
+    verdict.stats = {
+        "samples": len(samples),
+        "said_200": len(said_200),
+        "said_not_ready": sum(s.status != 200 for s in samples),
+        "caught_after_a_failed_write": caught,
+        "max_write_ms": int(1000 * max((s.latency_s for s in said_200), default=0.0)),
+    }
+    return verdict
