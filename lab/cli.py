@@ -132,21 +132,22 @@ CHAOS_SCENARIOS = [
     "rolling-restart",
     "dblb-kill",
     "health-truth",
+    "gtid-master-kill",
 ]
 
 
 def cmd_chaos(args: argparse.Namespace) -> int:
     """Run one chaos scenario on a fresh lab of its topology; print the verdict and the
     figures, keep the report (JSON, HTML timeline, history)."""
-    from lab import chaos, chaos_runs
+    from lab import chaos, chaos_report, chaos_scenarios
 
-    topology = chaos_runs.SCENARIO_TOPOLOGY.get(args.scenario, "galera")
+    topology = chaos_scenarios.SCENARIO_TOPOLOGY.get(args.scenario, "galera")
     request = replace(_request(args), topology=topology)
     request.validate()
     with Lab(request, LabOptions(name=f"chaos-{args.scenario}")) as lab:
-        if args.scenario in chaos_runs.SCENARIOS:
-            run = chaos_runs.SCENARIOS[args.scenario](lab, args.seed)
-            chaos_runs.publish(run, Path(args.report_dir))
+        if args.scenario in chaos_scenarios.SCENARIOS:
+            run = chaos_scenarios.SCENARIOS[args.scenario](lab, args.seed)
+            chaos_report.publish(run, Path(args.report_dir))
             return 1 if run.violations() else 0
         result = chaos.SCENARIOS[args.scenario](lab)
     report = chaos.write_report(args.scenario, result, Path(args.report_dir))
@@ -154,6 +155,20 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     print(f"{args.scenario}: {result}")
     print(f"report: {report}")
     return 1 if lost else 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    """The GTID slave becomes the master; HAProxy follows (lab/promote.py)."""
+    from lab.promote import promote
+
+    promotion = promote(Lab.attach(args.name))
+    print(
+        f"{promotion.new_master} is the master now (GTID position {promotion.gtid_position}), "
+        f"HAProxy writes and reads there; promoted in {promotion.seconds:.1f}s. "
+        f"{promotion.old_master} stays out of rotation: rebuild it as a slave of "
+        f"{promotion.new_master} (the guide's slave setup)."
+    )
+    return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -259,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", default="lab-reports")
     _add_lab_flags(run)
     run.set_defaults(func=cmd_chaos)
+
+    promote_parser = sub.add_parser(
+        "promote", help="GTID lab: make the slave the master and repoint HAProxy"
+    )
+    promote_parser.add_argument("--name", default="default")
+    promote_parser.set_defaults(func=cmd_promote)
 
     doctor = sub.add_parser("doctor", help="check Docker, disk and images")
     doctor.set_defaults(func=cmd_doctor)

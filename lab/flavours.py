@@ -38,6 +38,8 @@ class Dialect:
     delay_sql: str  # format field: seconds (delayed replication, to make lag on purpose)
     stop_sql_thread: str
     start_sql_thread: str
+    stop_io_thread: str
+    reset_replica_all: str  # forget the source: what a promoted slave runs
 
     def change_source_sql(self, host: str, user: str, password: str) -> str:
         return self.change_source.format(host=host, user=user, password=password)
@@ -89,6 +91,8 @@ MARIADB_DIALECT = Dialect(
     delay_sql="CHANGE MASTER TO MASTER_DELAY={seconds}",
     stop_sql_thread="STOP SLAVE SQL_THREAD",
     start_sql_thread="START SLAVE SQL_THREAD",
+    stop_io_thread="STOP SLAVE IO_THREAD",
+    reset_replica_all="RESET SLAVE ALL",
 )
 
 ORACLE_DIALECT = Dialect(
@@ -115,6 +119,8 @@ ORACLE_DIALECT = Dialect(
     delay_sql="CHANGE REPLICATION SOURCE TO SOURCE_DELAY={seconds}",
     stop_sql_thread="STOP REPLICA SQL_THREAD",
     start_sql_thread="START REPLICA SQL_THREAD",
+    stop_io_thread="STOP REPLICA IO_THREAD",
+    reset_replica_all="RESET REPLICA ALL",
 )
 
 

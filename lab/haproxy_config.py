@@ -119,10 +119,12 @@ def render_haproxy_cfg(members: Sequence[str], profile: FailoverProfile) -> str:
     )
 
 
-def render_gtid_haproxy_cfg(master: str, slave: str, profile: FailoverProfile) -> str:
+def render_gtid_haproxy_cfg(master: str, slave: str | None, profile: FailoverProfile) -> str:
     """GTID master/slave: writes to the master only (replcheck's /master: answering,
     not a replica, read_only OFF); reads to the slave while replcheck says its threads
-    run and it lags no more than the threshold, otherwise to the master (`backup`)."""
+    run and it lags no more than the threshold, otherwise to the master (`backup`).
+    slave None: a promoted master alone, until a new slave is set up."""
+    readers = [(slave, False), (master, True)] if slave else [(master, False)]
     return "\n".join(
         [
             *_preamble(profile),
@@ -135,7 +137,7 @@ def render_gtid_haproxy_cfg(master: str, slave: str, profile: FailoverProfile) -
                 "/",
                 profile.read,
                 READ_EXTRA,
-                [(slave, False), (master, True)],
+                readers,
             ),
             "",
         ]

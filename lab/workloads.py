@@ -9,6 +9,7 @@ committed, and checkers must allow both."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 from collections.abc import Callable, Iterator
@@ -37,12 +38,16 @@ class Workload:
     """Clients running `operation` in a loop until stopped; subclasses define it."""
 
     name = "workload"
+    write_listener = True  # HAProxy's write listener (3306), or the read listener (3307)
+    first_process = 0  # client numbers in the history start here (workloads may share one)
 
-    def __init__(self, dblb: Dblb, clients: int = 4, seed: int = 0) -> None:
+    def __init__(
+        self, dblb: Dblb, clients: int = 4, seed: int = 0, history: History | None = None
+    ) -> None:
         self.dblb = dblb
         self.clients = clients
         self.seed = seed
-        self.history = History()
+        self.history = history or History()
         self._stop = threading.Event()
 
     def setup(self) -> None:
@@ -66,7 +71,7 @@ class Workload:
             sent = False
             try:
                 if conn is None:
-                    conn = self.dblb.connect(timeout=CONNECT_TIMEOUT_S)
+                    conn = self.dblb.connect(write=self.write_listener, timeout=CONNECT_TIMEOUT_S)
                 with conn.cursor() as cur:
                     cur.execute("SELECT @@hostname")
                     node = str(cur.fetchone()[0])
@@ -99,7 +104,7 @@ class Workload:
     @contextmanager
     def running(self) -> Iterator[Workload]:
         threads = [
-            threading.Thread(target=self._client, args=(p,), daemon=True)
+            threading.Thread(target=self._client, args=(self.first_process + p,), daemon=True)
             for p in range(self.clients)
         ]
         for thread in threads:
@@ -257,6 +262,57 @@ class ListAppendWorkload(Workload):
         with self.dblb.connect() as conn, conn.cursor() as cur:
             cur.execute(f"SELECT k, v FROM {DATABASE}.lists")
             return {int(k): [int(x) for x in v.split(",")] for k, v in cur.fetchall()}
+
+
+class InsertWorkload(Workload):
+    """Inserts of unique numbers through the write listener: each acknowledged number
+    must survive (the GTID promotion's RPO check)."""
+
+    name = "insert"
+
+    def __init__(
+        self, dblb: Dblb, clients: int = 2, seed: int = 0, history: History | None = None
+    ) -> None:
+        super().__init__(dblb, clients, seed, history)
+        self._numbers = itertools.count(1)
+
+    def setup(self) -> None:
+        self._sql(
+            [
+                f"DROP TABLE IF EXISTS {DATABASE}.inserts",
+                f"CREATE TABLE {DATABASE}.inserts (n INT PRIMARY KEY)",
+            ]
+        )
+
+    def plan(self, rng: random.Random) -> tuple[str, Any]:
+        return "insert", next(self._numbers)
+
+    def execute(self, cur: pymysql.cursors.Cursor, f: str, value: Any) -> Any:
+        cur.execute(f"INSERT INTO {DATABASE}.inserts VALUES (%s)", (value,))
+        return value
+
+    def present(self) -> set[int]:
+        with self.dblb.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT n FROM {DATABASE}.inserts")
+            return {int(row[0]) for row in cur.fetchall()}
+
+
+class CountReads(Workload):
+    """Reads through the read listener (OX's readhost): served while the master is gone."""
+
+    name = "count-reads"
+    write_listener = False
+    first_process = 100
+
+    def setup(self) -> None:
+        """Reads what InsertWorkload writes."""
+
+    def plan(self, rng: random.Random) -> tuple[str, Any]:
+        return "read", None
+
+    def execute(self, cur: pymysql.cursors.Cursor, f: str, value: Any) -> Any:
+        cur.execute(f"SELECT COUNT(*) FROM {DATABASE}.inserts")
+        return int(cur.fetchone()[0])
 
 
 def as_final_read(state: dict[int, list[int]]) -> list[list[Any]]:

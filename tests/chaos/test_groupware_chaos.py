@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos_runs import oxgw_kill, publish, rolling_restart
+from lab.chaos_report import publish
+from lab.chaos_scenarios import oxgw_kill, rolling_restart
 from lab.lab import Lab
 
 pytestmark = [pytest.mark.chaos, pytest.mark.guide, pytest.mark.session, pytest.mark.docker]

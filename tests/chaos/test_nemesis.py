@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos_runs import dblb_kill, galera_nemesis, galera_partition, health_truth, publish
+from lab.chaos_report import publish
+from lab.chaos_scenarios import dblb_kill, galera_nemesis, galera_partition, health_truth
 from lab.faults import isolated
 from lab.lab import Lab
 from lab.nemesis import heal_leftovers

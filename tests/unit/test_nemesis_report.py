@@ -6,7 +6,8 @@ import itertools
 import json
 from pathlib import Path
 
-from lab.chaos_runs import ChaosRun, measure, write_run_report
+from lab.chaos_report import write_run_report
+from lab.chaos_runs import ChaosRun, measure
 from lab.checkers import Verdict
 from lab.history import Fault, History
 from lab.nemesis import Schedule
