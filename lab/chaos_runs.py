@@ -75,10 +75,11 @@ def run_schedule(
     nodes: Sequence[Node],
     name: str,
     probe: Probe | None = None,
+    recovered_f: str | None = None,
 ) -> ChaosRun:
     """Heal what an earlier run left, run the workload through the schedule's faults
     (each healed on exit; `probe` checks the faulty state while it holds), wait until
-    the lab is healthy again, then measure."""
+    operations (of kind `recovered_f`) succeed again and the lab is healthy, then measure."""
     run = ChaosRun(name, lab.request.profile, schedule, workload.history)
     run.healed_before = heal_leftovers(lab.nodes())
     lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
@@ -96,9 +97,12 @@ def run_schedule(
                 wait_until(history, until)
         healed_at = history.now()
         poll(
-            lambda: any(op.outcome == "ok" and op.start > healed_at for op in history.ops),
+            lambda: any(
+                op.outcome == "ok" and op.start > healed_at and op.f == (recovered_f or op.f)
+                for op in history.ops
+            ),
             timeout=SETTLE_TIMEOUT_S,
-            what="the workload to succeed again after the last fault",
+            what=f"{recovered_f or 'the workload'} to succeed again after the last fault",
         )
     lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
     run.measurements = measure(history)

@@ -22,6 +22,7 @@ from lab.chaos_runs import (
 from lab.checkers import Verdict
 from lab.checkers.bank import check_bank
 from lab.db import NotReady
+from lab.filestore import EXPORT_PATH
 from lab.groupware_load import GroupwareWorkload, check_files, check_sessions
 from lab.health_truth import HealthTruthSampler, check_health_truth
 from lab.history import History, recovery_time
@@ -218,7 +219,74 @@ def check_inserts_kept(history: History, present: set[int], fault_at: float) -> 
     return verdict
 
 
+def filestore_outage(lab: Lab, seed: int) -> ChaosRun:
+    """Stop the NFS filestore under the groupware workload: uploads and downloads fail
+    with OX's FLS error (not an internal error) while folders keep working; afterwards
+    uploads work again and the filestore holds exactly the files the metadata names."""
+    assert lab.ox and lab.ox.filestore
+    schedule = Schedule((Step(3.0, "stop", "filestore", 6.0),), seed)
+    workload = GroupwareWorkload(lab.web, clients=4, seed=seed) if lab.web else None
+    assert workload is not None
+    run = run_schedule(
+        lab, workload, schedule, [lab.ox.filestore], "filestore-outage", recovered_f="upload"
+    )
+    lab.ox.wait_ready()
+    history = workload.history
+    fault = history.faults[0]
+    run.probes.append({"upload_recovery_s": recovery_time(history, fault, "upload")})
+    run.verdicts = [
+        check_sessions(history),
+        check_files(history),
+        check_storage_errors(history, fault.start, fault.end or history.now()),
+        filestore_consistency(lab),
+    ]
+    return run
+
+
+def check_storage_errors(history: History, start: float, end: float) -> Verdict:
+    """While the filestore is down, file operations fail with OX's FLS error."""
+    verdict = Verdict("clear-storage-errors")
+    failed = [
+        op
+        for op in history.ops
+        if op.f in ("upload", "download") and op.outcome != "ok" and start <= op.start <= end
+    ]
+    for op in failed:
+        if not op.error.startswith("FLS-"):
+            verdict.add("unclear-error", f"{op.describe()}: {op.error}")
+    verdict.stats = {"file_operations_failed": len(failed)}
+    return verdict
+
+
+def filestore_consistency(lab: Lab) -> Verdict:
+    """No partial file, no file without metadata, no metadata without its file."""
+    assert lab.ox and lab.ox.filestore
+    verdict = Verdict("filestore-consistent")
+    listing = lab.ox.filestore.exec(["sh", "-c", f"cd {EXPORT_PATH} && find . -type f"])
+    files = {line.removeprefix("./") for line in listing.output.split()}
+    db = lab.gtid.master if lab.gtid else (lab.galera.nodes[0] if lab.galera else None)
+    assert db is not None
+    schemas = db.sql(
+        "SELECT table_schema FROM information_schema.tables WHERE table_name = 'infostore'"
+    ).split()
+    named = {
+        location
+        for schema in schemas
+        for location in db.sql(f"SELECT file_store_location FROM {schema}.infostore").split()
+    }
+    for path in sorted(files):
+        if path.rsplit("/", 1)[-1].endswith(".part"):
+            verdict.add("partial-file", path)
+        elif path not in named:
+            verdict.add("orphan-file", path)
+    for location in sorted(named - files):
+        verdict.add("orphan-metadata", location)
+    verdict.stats = {"files": len(files), "documents": len(named)}
+    return verdict
+
+
 SCENARIOS: dict[str, Callable[[Lab, int], ChaosRun]] = {
+    "filestore-outage": filestore_outage,
     "gtid-master-kill": gtid_master_kill,
     "dblb-kill": dblb_kill,
     "health-truth": health_truth,
@@ -228,4 +296,9 @@ SCENARIOS: dict[str, Callable[[Lab, int], ChaosRun]] = {
     "rolling-restart": rolling_restart,
 }
 # The topology each scenario runs on.
-SCENARIO_TOPOLOGY = {"oxgw-kill": "guide", "rolling-restart": "guide", "gtid-master-kill": "gtid"}
+SCENARIO_TOPOLOGY = {
+    "filestore-outage": "guide",
+    "oxgw-kill": "guide",
+    "rolling-restart": "guide",
+    "gtid-master-kill": "gtid",
+}

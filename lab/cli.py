@@ -133,6 +133,7 @@ CHAOS_SCENARIOS = [
     "dblb-kill",
     "health-truth",
     "gtid-master-kill",
+    "filestore-outage",
 ]
 
 

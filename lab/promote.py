@@ -23,8 +23,8 @@ from lab.waiting import poll
 
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
 RELOAD_HAPROXY = (
-    "pid=\"$(for d in /proc/[0-9]*; do [ \"$(cat $d/comm 2>/dev/null)\" = haproxy ] "
-    "&& echo ${d#/proc/}; done | sort -n | head -1)\"; kill -USR2 \"$pid\""
+    'pid="$(for d in /proc/[0-9]*; do [ "$(cat $d/comm 2>/dev/null)" = haproxy ] '
+    '&& echo ${d#/proc/}; done | sort -n | head -1)"; kill -USR2 "$pid"'
 )
 
 

@@ -14,7 +14,8 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -413,7 +414,8 @@ class OxApp:
             )
         if action == "document":
             meta = self._document(s, params.get("id", ""))
-            data = self._filestore(s.cid).get(meta[2])
+            with _storage("read"):
+                data = self._filestore(s.cid).get(meta[2])
             return Response(
                 200,
                 data,
@@ -432,7 +434,8 @@ class OxApp:
                     cur.execute("DELETE FROM infostore WHERE cid = %s AND id = %s", (s.cid, doc_id))
 
                 self.db.write(s.cid, delete)
-                self._filestore(s.cid).delete(meta[2])
+                with _storage("delete"):
+                    self._filestore(s.cid).delete(meta[2])
             return _json({"data": []})
         raise OXException("SVL-0010", f"unknown action {action!r}", 400, "USER_INPUT")
 
@@ -474,7 +477,8 @@ class OxApp:
             raise OXException("IFO-0102", "no file part in the upload", 400, "USER_INPUT")
         folder = self._folder(s, str(meta.get("folder_id", "")), schema.WRITE | schema.ADMIN)
         store = self._filestore(s.cid)
-        location = store.put(s.cid, data)  # complete before any metadata exists
+        with _storage("upload"):
+            location = store.put(s.cid, data)  # complete before any metadata exists
         md5 = hashlib.md5(data).hexdigest()
 
         def insert(cur: Cursor) -> int:
@@ -501,6 +505,18 @@ class OxApp:
             store.delete(location)  # no file without its metadata
             raise
         return _json({"data": {"new_id": str(doc_id)}})
+
+
+@contextmanager
+def _storage(action: str) -> Iterator[None]:
+    """A filestore that cannot be reached is OX's FLS error for the client (category
+    CONNECTIVITY), not an internal error: the upload did not happen and can be retried."""
+    try:
+        yield
+    except OSError as exc:
+        raise OXException(
+            "FLS-0010", f"The file storage is not available ({action}): {exc}", 200, "CONNECTIVITY"
+        ) from exc
 
 
 def _fetch(cur: Cursor, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:

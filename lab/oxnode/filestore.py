@@ -11,8 +11,13 @@ the node talks NFSv4 itself through libnfs. The status endpoint says which.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from lab.oxnode.libnfs import NfsClient
 
 
 def _relative_name(cid: int) -> tuple[str, str]:
@@ -62,36 +67,64 @@ class Filestore:
 
 
 class NfsFilestore(Filestore):
-    """The same contract over userspace NFSv4 (libnfs), for kernels without NFS."""
+    """The same contract over userspace NFSv4 (libnfs), for kernels without NFS. After a
+    failure (the NFS server gone) the connection is dropped and made anew by the next
+    call, and a temporary file that could not be removed then is removed later."""
 
     def __init__(self, server: str, export: str, uid: int = 1001, gid: int = 1001) -> None:
-        from lab.oxnode.libnfs import NfsClient
-
         super().__init__(Path("/"), uid, gid)
+        self.server, self.export = server, export
         self.url = f"nfs://{server}{export}?version=4"
-        self.client = NfsClient(server, export, uid, gid)
+        self._client: NfsClient | None = None
+        self._lock = threading.Lock()
+        self._leftovers: list[str] = []  # temporary files to remove once NFS is back
 
     @property
     def mode(self) -> str:
         return f"userspace NFSv4 via libnfs ({self.url})"
 
+    @contextmanager
+    def client(self) -> Iterator[NfsClient]:
+        with self._lock:
+            if self._client is None:
+                self._client = NfsClient(self.server, self.export, self.uid, self.gid)
+            client = self._client
+        try:
+            yield client
+        except OSError:
+            with self._lock:
+                if self._client is client:
+                    self._client = None
+            client.close()
+            raise
+
     def put(self, cid: int, data: bytes) -> str:
         relative, name = _relative_name(cid)
         directory = "/" + relative.rsplit("/", 1)[0]
         tmp = f"{directory}/.{name}.part"
-        self.client.makedirs(directory)
-        try:
-            self.client.write_file(tmp, data)
-            self.client.rename(tmp, f"/{relative}")
-        finally:
-            self.client.unlink(tmp)
+        with self.client() as client:
+            self._remove_leftovers(client)
+            client.makedirs(directory)
+            try:
+                client.write_file(tmp, data)
+                client.rename(tmp, f"/{relative}")
+            except OSError:
+                self._leftovers.append(tmp)  # the server may hold a partial file
+                raise
         return relative
 
+    def _remove_leftovers(self, client: NfsClient) -> None:
+        while self._leftovers:
+            client.unlink(self._leftovers[0])
+            self._leftovers.pop(0)
+
     def get(self, relative: str) -> bytes:
-        return self.client.read_file(f"/{relative}")
+        with self.client() as client:
+            return client.read_file(f"/{relative}")
 
     def delete(self, relative: str) -> None:
-        self.client.unlink(f"/{relative}")
+        with self.client() as client:
+            client.unlink(f"/{relative}")
 
 
 def open_filestore(uri: str, uid: int, gid: int) -> Filestore:

@@ -80,6 +80,7 @@ class NfsClient:
 
     def makedirs(self, path: str) -> None:
         with self.lock:
+            self._require_open()
             current = ""
             for part in path.strip("/").split("/"):
                 current += f"/{part}"
@@ -89,6 +90,7 @@ class NfsClient:
 
     def write_file(self, path: str, data: bytes, mode: int = 0o640) -> None:
         with self.lock:
+            self._require_open()
             fh = c_void_p()
             # libnfs 4.0 over NFSv4: nfs_creat, O_WRONLY and O_TRUNC can leave the file open
             # without write access (writes fail NFS4ERR_OPENMODE); O_RDWR|O_CREAT|O_EXCL
@@ -111,6 +113,7 @@ class NfsClient:
 
     def read_file(self, path: str) -> bytes:
         with self.lock:
+            self._require_open()
             fh = c_void_p()
             self._check(
                 self.lib.nfs_open(self.ctx, path.encode(), O_RDONLY, ctypes.byref(fh)),
@@ -133,10 +136,23 @@ class NfsClient:
 
     def rename(self, old: str, new: str) -> None:
         with self.lock:
+            self._require_open()
             self._check(self.lib.nfs_rename(self.ctx, old.encode(), new.encode()), f"rename {old}")
+
+    def _require_open(self) -> None:
+        if not self.ctx:  # closed after a failure: never hand libnfs a NULL context
+            raise NfsError(errno.ENOTCONN, "NFS connection closed after an error")
+
+    def close(self) -> None:
+        """Drop the connection (after a failure: the next client mounts afresh)."""
+        with self.lock:
+            if self.ctx:
+                self.lib.nfs_destroy_context(self.ctx)
+                self.ctx = None
 
     def unlink(self, path: str, missing_ok: bool = True) -> None:
         with self.lock:
+            self._require_open()
             rc = self.lib.nfs_unlink(self.ctx, path.encode())
             if rc < 0 and not (missing_ok and -rc == errno.ENOENT):
                 self._check(rc, f"unlink {path}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lab.chaos_report import publish
-from lab.chaos_scenarios import oxgw_kill, rolling_restart
+from lab.chaos_scenarios import filestore_outage, oxgw_kill, rolling_restart
 from lab.lab import Lab
 
 pytestmark = [pytest.mark.chaos, pytest.mark.guide, pytest.mark.session, pytest.mark.docker]
@@ -41,3 +41,15 @@ def test_rolling_restart_loses_no_session(
     assert not run.violations(), run.violations()
     files = next(v for v in run.verdicts if v.checker == "files-intact")
     assert files.stats["uploads"] > 10 and files.stats["downloads"] > 5, files.stats
+
+
+@pytest.mark.filestore
+def test_filestore_outage_fails_cleanly_and_recovers(
+    guide_lab: Lab, chaos_seed: int, chaos_report_dir: Path
+) -> None:
+    run = filestore_outage(guide_lab, chaos_seed)
+    publish(run, chaos_report_dir)
+    errors = next(v for v in run.verdicts if v.checker == "clear-storage-errors")
+    assert errors.stats["file_operations_failed"] > 0, "the outage was felt by uploads"
+    assert run.probes[0]["upload_recovery_s"] is not None, "uploads work again after the heal"
+    assert not run.violations(), run.violations()
