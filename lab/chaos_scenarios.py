@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
@@ -23,6 +24,7 @@ from lab.checkers import Verdict
 from lab.checkers.bank import check_bank
 from lab.db import NotReady
 from lab.filestore import EXPORT_PATH
+from lab.galera_recovery import recover_cluster
 from lab.groupware_load import GroupwareWorkload, check_files, check_sessions
 from lab.health_truth import HealthTruthSampler, check_health_truth
 from lab.history import History, recovery_time
@@ -204,14 +206,16 @@ def gtid_master_kill(lab: Lab, seed: int) -> ChaosRun:
     return run
 
 
-def check_inserts_kept(history: History, present: set[int], fault_at: float) -> Verdict:
+def check_inserts_kept(
+    history: History, present: set[int], fault_at: float, window_s: float = RPO_WINDOW_S
+) -> Verdict:
+    """Every acknowledged insert is present; those acknowledged within `window_s` before
+    the fault are told apart (asynchronous replication's window)."""
     verdict = Verdict("no-acknowledged-write-lost")
     acked = [op for op in history.ops if op.f == "insert" and op.outcome == "ok"]
     for op in acked:
         if op.value not in present:
-            kind = (
-                "lost-write" if op.end < fault_at - RPO_WINDOW_S else "lost-in-replication-window"
-            )
+            kind = "lost-write" if op.end < fault_at - window_s else "lost-in-replication-window"
             verdict.add(
                 kind, f"{op.describe()} acknowledged {fault_at - op.end:.3f}s before the kill"
             )
@@ -285,7 +289,66 @@ def filestore_consistency(lab: Lab) -> Verdict:
     return verdict
 
 
+def galera_crash(lab: Lab, seed: int, flush_log_at_trx_commit: int = 1) -> ChaosRun:
+    """SIGKILL all three Galera nodes at once under inserts, then the lab's whole-cluster
+    recovery (lab/galera_recovery.py). With innodb_flush_log_at_trx_commit=1 nothing
+    acknowledged may be lost; with 0 (what Jepsen's 2026 Galera report found losing
+    acknowledged writes) the checker reports what was lost, as a finding."""
+    assert lab.galera and lab.dblb
+    nodes = lab.galera.nodes
+    flush = flush_log_at_trx_commit
+    name = "galera-crash" if flush == 1 else f"galera-crash-flush{flush}"
+    history = History()
+    writes = InsertWorkload(lab.dblb, clients=4, seed=seed, history=history)
+    targets = ",".join(n.name for n in nodes)
+    schedule = Schedule((Step(3.0, "kill-all", targets, 0.0),), seed)
+    run = ChaosRun(name, lab.request.profile, schedule, history)
+    run.healed_before = heal_leftovers(lab.nodes())
+    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    for node in nodes:
+        node.sql(f"SET GLOBAL innodb_flush_log_at_trx_commit = {flush}")  # back to 1 on restart
+    writes.setup()
+    with writes.running():
+        poll(lambda: writes.acked() > 50, timeout=30, what="inserts to get going")
+        wait_until(history, schedule.steps[0].at_s)
+        fault = history.fault("kill-all", targets)
+        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+            list(pool.map(lambda n: n.kill(), nodes))
+        wait_until(history, fault.start + 1.0)  # clients see the outage
+        lines: list[str] = []
+        recovery = recover_cluster(lab.galera, lines.append)
+        history.healed(fault)
+        lab.wait_writable(timeout=SETTLE_TIMEOUT_S)
+        recovered_at = history.now()
+        poll(
+            lambda: any(op.outcome == "ok" and op.start > recovered_at for op in history.ops),
+            timeout=60,
+            what="inserts to succeed after the recovery",
+        )
+    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    run.probes.append(
+        {
+            "innodb_flush_log_at_trx_commit": flush,
+            "positions": [asdict(p) for p in recovery.positions],
+            "bootstrapped": recovery.bootstrapped,
+            "recovery_s": round(recovery.seconds, 2),
+            "log": lines,
+        }
+    )
+    run.measurements = measure(history)
+    kept = check_inserts_kept(history, writes.present(), fault.start, window_s=0.0)
+    run.verdicts = [kept]
+    run.forbidden = {kept.checker: ("lost-write",) if flush == 1 else ()}
+    return run
+
+
+def galera_crash_flush0(lab: Lab, seed: int) -> ChaosRun:
+    return galera_crash(lab, seed, flush_log_at_trx_commit=0)
+
+
 SCENARIOS: dict[str, Callable[[Lab, int], ChaosRun]] = {
+    "galera-crash": galera_crash,
+    "galera-crash-flush0": galera_crash_flush0,
     "filestore-outage": filestore_outage,
     "gtid-master-kill": gtid_master_kill,
     "dblb-kill": dblb_kill,

@@ -134,6 +134,8 @@ CHAOS_SCENARIOS = [
     "health-truth",
     "gtid-master-kill",
     "filestore-outage",
+    "galera-crash",
+    "galera-crash-flush0",
 ]
 
 

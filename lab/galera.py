@@ -87,7 +87,7 @@ class GaleraCluster:
                 start_container(galera_node_spec(run, network, plan, index)).container
             )
             cluster.nodes.append(node)
-            cluster._wait_synced(node)
+            cluster.wait_synced(node)
             if index == 0:
                 node.secure(plan.settings.flavour.dialect, ox_user_host, plan.create_sst_user)
             else:
@@ -96,7 +96,7 @@ class GaleraCluster:
             progress(f"{name} {verb}, Synced in {time.monotonic() - started:.1f}s")
         return cluster
 
-    def _wait_synced(self, node: GaleraNode, timeout: float = JOIN_TIMEOUT_S) -> dict[str, str]:
+    def wait_synced(self, node: GaleraNode, timeout: float = JOIN_TIMEOUT_S) -> dict[str, str]:
         """Poll until the node passes the guide's table; a server that stopped or logged a
         fatal error fails at once, with the cause, instead of running out the timeout."""
 

@@ -57,3 +57,22 @@ def test_report_json_html_and_history(tmp_path: Path) -> None:
     assert "FAIL" in page and "<svg" in page and "kill galera1" in page
     assert page.count("<rect") == 5, "four operations and one shaded fault"
     assert (tmp_path / report["history"]).exists()
+
+
+def test_recovery_reads_grastate_and_never_picks_a_stale_node() -> None:
+    from lab.galera_recovery import RECOVERED, Position, choose_bootstrap, parse_grastate
+
+    text = "# GALERA saved state\nversion: 2.1\nuuid:    9f94575e-e878-11f1-9f42-e6039ff963da\n"
+    assert parse_grastate(text + "seqno:   -1\nsafe_to_bootstrap: 0\n")[1:] == (-1, False)
+    assert parse_grastate(text + "seqno:   42\nsafe_to_bootstrap: 1\n")[1:] == (42, True)
+    log = "[Note] WSREP: Recovered position: 9f94575e-e878-11f1-9f42-e6039ff963da:15748\n"
+    assert RECOVERED.findall(log) == [("9f94575e-e878-11f1-9f42-e6039ff963da", "15748")]
+    uuid = "9f94575e-e878-11f1-9f42-e6039ff963da"
+    positions = [
+        Position("galera1", uuid, 15106, True, "grastate.dat"),  # safe, but behind
+        Position("galera2", uuid, 15053, False, "--wsrep-recover"),
+        Position("galera3", uuid, 15748, False, "--wsrep-recover"),
+    ]
+    assert choose_bootstrap(positions).node == "galera3"
+    tie = [Position("galera1", uuid, 7, False, "x"), Position("galera2", uuid, 7, True, "x")]
+    assert choose_bootstrap(tie).node == "galera2", "on a tie, the node marked safe"
