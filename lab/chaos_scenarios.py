@@ -207,15 +207,16 @@ def gtid_master_kill(lab: Lab, seed: int) -> ChaosRun:
 
 
 def check_inserts_kept(
-    history: History, present: set[int], fault_at: float, window_s: float = RPO_WINDOW_S
+    history: History, present: set[int], fault_at: float, window_s: float | None = RPO_WINDOW_S
 ) -> Verdict:
     """Every acknowledged insert is present; those acknowledged within `window_s` before
-    the fault are told apart (asynchronous replication's window)."""
+    the fault are told apart (asynchronous replication's window; None: no window)."""
     verdict = Verdict("no-acknowledged-write-lost")
     acked = [op for op in history.ops if op.f == "insert" and op.outcome == "ok"]
     for op in acked:
         if op.value not in present:
-            kind = "lost-write" if op.end < fault_at - window_s else "lost-in-replication-window"
+            in_window = window_s is not None and op.end >= fault_at - window_s
+            kind = "lost-in-replication-window" if in_window else "lost-write"
             verdict.add(
                 kind, f"{op.describe()} acknowledged {fault_at - op.end:.3f}s before the kill"
             )
@@ -336,7 +337,7 @@ def galera_crash(lab: Lab, seed: int, flush_log_at_trx_commit: int = 1) -> Chaos
         }
     )
     run.measurements = measure(history)
-    kept = check_inserts_kept(history, writes.present(), fault.start, window_s=0.0)
+    kept = check_inserts_kept(history, writes.present(), fault.start, window_s=None)
     run.verdicts = [kept]
     run.forbidden = {kept.checker: ("lost-write",) if flush == 1 else ()}
     return run

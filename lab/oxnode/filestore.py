@@ -109,14 +109,21 @@ class NfsFilestore(Filestore):
                 client.write_file(tmp, data)
                 client.rename(tmp, f"/{relative}")
             except OSError:
-                self._leftovers.append(tmp)  # the server may hold a partial file
+                with self._lock:
+                    self._leftovers.append(tmp)  # the server may hold a partial file
                 raise
         return relative
 
     def _remove_leftovers(self, client: NfsClient) -> None:
-        while self._leftovers:
-            client.unlink(self._leftovers[0])
-            self._leftovers.pop(0)
+        with self._lock:  # uploads run in parallel: each leftover is taken once
+            pending, self._leftovers = self._leftovers, []
+        for index, path in enumerate(pending):
+            try:
+                client.unlink(path)
+            except OSError:
+                with self._lock:
+                    self._leftovers.extend(pending[index:])
+                raise
 
     def get(self, relative: str) -> bytes:
         with self.client() as client:
