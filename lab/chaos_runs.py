@@ -88,6 +88,9 @@ def run_schedule(
     with workload.running():
         poll(lambda: workload.acked() > 5, timeout=30, what="the workload to get going")
         for step in schedule.steps:
+            # one fault at a time: the next starts once the lab has healed from the last
+            # (a Galera joiner whose donor is killed mid-transfer aborts: a double fault)
+            lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
             wait_until(history, step.at_s)
             until = history.now() + step.hold_s
             with injected(step, nodes, history):

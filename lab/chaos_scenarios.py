@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
@@ -25,7 +25,12 @@ from lab.checkers.bank import check_bank
 from lab.db import NotReady
 from lab.filestore import EXPORT_PATH
 from lab.galera_recovery import recover_cluster
-from lab.groupware_load import GroupwareWorkload, check_files, check_sessions
+from lab.groupware_load import (
+    GroupwareWorkload,
+    check_files,
+    check_read_your_writes,
+    check_sessions,
+)
 from lab.health_truth import HealthTruthSampler, check_health_truth
 from lab.history import History, recovery_time
 from lab.lab import Lab
@@ -79,17 +84,32 @@ def galera_partition(lab: Lab, seed: int) -> ChaosRun:
             "out_of_rotation_after_s": round(time.monotonic() - cut, 2),
         }
 
-    return bank_run(lab, schedule, lab.galera.nodes, "partition", minority)
+    run = bank_run(lab, schedule, lab.galera.nodes, "partition", minority)
+    # the guide's expectation: a node that was away briefly catches up by IST, not SST
+    rejoin = lab.galera.node(target).logs(tail=400)
+    run.probes.append({"rejoined_by_ist": "IST received" in rejoin})
+    return run
 
 
-def groupware_run(lab: Lab, schedule: Schedule, name: str, probe: Probe | None = None) -> ChaosRun:
-    """Browsers through Apache under faults of the groupware nodes: nobody has to log in
-    again (session migration) and every file downloads as it was uploaded."""
+def groupware_run(
+    lab: Lab,
+    schedule: Schedule,
+    name: str,
+    probe: Probe | None = None,
+    nodes: Sequence[Node] | None = None,
+) -> ChaosRun:
+    """Browsers through Apache under faults (of the groupware nodes unless `nodes` says
+    otherwise): nobody has to log in again (session migration), every file downloads as
+    it was uploaded, and everyone sees their own new folders (read-your-writes)."""
     assert lab.ox and lab.web
     workload = GroupwareWorkload(lab.web, clients=4, seed=schedule.seed or 0)
-    run = run_schedule(lab, workload, schedule, lab.ox.nodes, name, probe)
+    run = run_schedule(lab, workload, schedule, nodes or lab.ox.nodes, name, probe)
     lab.ox.wait_ready()
-    run.verdicts = [check_sessions(workload.history), check_files(workload.history)]
+    run.verdicts = [
+        check_sessions(workload.history),
+        check_files(workload.history),
+        check_read_your_writes(workload.history),
+    ]
     for node in lab.ox.nodes:  # what the nodes said about requests they failed
         failures = node.logs(tail=2000).split("handler failed")[1:]
         if failures:
@@ -100,8 +120,15 @@ def groupware_run(lab: Lab, schedule: Schedule, name: str, probe: Probe | None =
 
 
 def oxgw_kill(lab: Lab, seed: int) -> ChaosRun:
-    """SIGKILL oxgw01 under the groupware workload; users move to oxgw02."""
-    return groupware_run(lab, Schedule((Step(3.0, "kill", "oxgw01", 8.0),), seed), "oxgw-kill")
+    """SIGKILL oxgw01 under the groupware workload; users move to oxgw02. An upload the
+    kill interrupts leaves a partial or unassigned file: reported as a
+    finding (OX's listunassignedfiles/repairfilesinfilestore clean these up)."""
+    before = filestore_inventory(lab)
+    run = groupware_run(lab, Schedule((Step(3.0, "kill", "oxgw01", 8.0),), seed), "oxgw-kill")
+    consistency = filestore_consistency(before, filestore_inventory(lab))
+    run.verdicts.append(consistency)
+    run.forbidden[consistency.checker] = ("orphan-metadata",)  # files first, then metadata
+    return run
 
 
 def rolling_restart(lab: Lab, seed: int) -> ChaosRun:
@@ -224,6 +251,16 @@ def check_inserts_kept(
     return verdict
 
 
+def lagging_slave(lab: Lab, seed: int) -> ChaosRun:
+    """The GTID slave stops applying for 8 s while browsers create folders and list them:
+    with OX's replication monitor a user's reads go to the master until the slave has
+    caught up, so nobody misses their own new folder."""
+    assert lab.gtid
+    slave = lab.gtid.slave
+    schedule = Schedule((Step(3.0, "replication-stopped", slave.name, 8.0),), seed)
+    return groupware_run(lab, schedule, "lagging-slave", nodes=[slave])
+
+
 def filestore_outage(lab: Lab, seed: int) -> ChaosRun:
     """Stop the NFS filestore under the groupware workload: uploads and downloads fail
     with OX's FLS error (not an internal error) while folders keep working; afterwards
@@ -232,6 +269,7 @@ def filestore_outage(lab: Lab, seed: int) -> ChaosRun:
     schedule = Schedule((Step(3.0, "stop", "filestore", 6.0),), seed)
     workload = GroupwareWorkload(lab.web, clients=4, seed=seed) if lab.web else None
     assert workload is not None
+    before = filestore_inventory(lab)
     run = run_schedule(
         lab, workload, schedule, [lab.ox.filestore], "filestore-outage", recovered_f="upload"
     )
@@ -243,7 +281,7 @@ def filestore_outage(lab: Lab, seed: int) -> ChaosRun:
         check_sessions(history),
         check_files(history),
         check_storage_errors(history, fault.start, fault.end or history.now()),
-        filestore_consistency(lab),
+        filestore_consistency(before, filestore_inventory(lab)),
     ]
     return run
 
@@ -263,10 +301,11 @@ def check_storage_errors(history: History, start: float, end: float) -> Verdict:
     return verdict
 
 
-def filestore_consistency(lab: Lab) -> Verdict:
-    """No partial file, no file without metadata, no metadata without its file."""
+Inventory = tuple[set[str], set[str]]  # files on the export, locations the metadata names
+
+
+def filestore_inventory(lab: Lab) -> Inventory:
     assert lab.ox and lab.ox.filestore
-    verdict = Verdict("filestore-consistent")
     listing = lab.ox.filestore.exec(["sh", "-c", f"cd {EXPORT_PATH} && find . -type f"])
     files = {line.removeprefix("./") for line in listing.output.split()}
     db = lab.gtid.master if lab.gtid else (lab.galera.nodes[0] if lab.galera else None)
@@ -279,12 +318,21 @@ def filestore_consistency(lab: Lab) -> Verdict:
         for schema in schemas
         for location in db.sql(f"SELECT file_store_location FROM {schema}.infostore").split()
     }
-    for path in sorted(files):
+    return files, named
+
+
+def filestore_consistency(before: Inventory, after: Inventory) -> Verdict:
+    """No partial file, no file without metadata, no metadata without its file: among
+    what appeared during the run (what an earlier scenario left is not this one's)."""
+    verdict = Verdict("filestore-consistent")
+    files, named = after
+    old_files, old_named = before
+    for path in sorted(files - old_files):
         if path.rsplit("/", 1)[-1].endswith(".part"):
             verdict.add("partial-file", path)
         elif path not in named:
-            verdict.add("orphan-file", path)
-    for location in sorted(named - files):
+            verdict.add("orphan-file", f"{path} (OX: listunassignedfiles, repairfilesinfilestore)")
+    for location in sorted((named - old_named) - files):
         verdict.add("orphan-metadata", location)
     verdict.stats = {"files": len(files), "documents": len(named)}
     return verdict
@@ -348,6 +396,7 @@ def galera_crash_flush0(lab: Lab, seed: int) -> ChaosRun:
 
 
 SCENARIOS: dict[str, Callable[[Lab, int], ChaosRun]] = {
+    "lagging-slave": lagging_slave,
     "galera-crash": galera_crash,
     "galera-crash-flush0": galera_crash_flush0,
     "filestore-outage": filestore_outage,
@@ -361,6 +410,7 @@ SCENARIOS: dict[str, Callable[[Lab, int], ChaosRun]] = {
 }
 # The topology each scenario runs on.
 SCENARIO_TOPOLOGY = {
+    "lagging-slave": "guide",
     "filestore-outage": "guide",
     "oxgw-kill": "guide",
     "rolling-restart": "guide",

@@ -136,6 +136,7 @@ CHAOS_SCENARIOS = [
     "filestore-outage",
     "galera-crash",
     "galera-crash-flush0",
+    "lagging-slave",
 ]
 
 

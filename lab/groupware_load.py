@@ -19,6 +19,7 @@ from typing import Any
 import requests
 
 from lab.checkers import Verdict
+from lab.clients import clients_running
 from lab.errors import LabError
 from lab.history import History
 from lab.oxclient import OxError, OxSession
@@ -59,6 +60,9 @@ class GroupwareWorkload:
                 elif f == "create-folder":
                     assert session is not None
                     session.create_folder(home, value["title"])
+                elif f == "list-folders":
+                    assert session is not None
+                    value["titles"] = sorted(session.folder_titles(home))
                 elif f == "upload":
                     assert session is not None
                     data = rng.randbytes(value["size"])
@@ -91,28 +95,20 @@ class GroupwareWorkload:
         choice = rng.random()
         if choice < 0.2:
             return "create-folder", {"title": f"chaos-{uuid.uuid4().hex[:8]}"}
-        if choice < 0.6 or not uploaded:
+        if choice < 0.4:
+            return "list-folders", {}
+        if choice < 0.7 or not uploaded:
             return "upload", {"size": rng.randint(1, 64) * 1024}
         doc, sha = rng.choice(uploaded)
         return "download", {"doc": doc, "sha256": sha}
 
     @contextmanager
     def running(self) -> Iterator[GroupwareWorkload]:
-        threads = [
-            threading.Thread(target=self._client, args=(p,), daemon=True)
-            for p in range(self.clients)
-        ]
-        for thread in threads:
-            thread.start()
-        try:
+        with clients_running(self._client, ((p,) for p in range(self.clients)), self._stop):
             yield self
-        finally:
-            self._stop.set()
-            for thread in threads:
-                thread.join(timeout=30)
 
     def acked(self, f: str | None = None) -> int:
-        return sum(op.outcome == "ok" and (f is None or op.f == f) for op in self.history.ops)
+        return self.history.acked(f)
 
 
 def check_sessions(history: History) -> Verdict:
@@ -131,6 +127,30 @@ def check_sessions(history: History) -> Verdict:
         "requests_ok": sum(op.outcome == "ok" for op in history.ops),
         "requests_failed": sum(op.outcome == "fail" for op in history.ops),
     }
+    return verdict
+
+
+def check_read_your_writes(history: History) -> Verdict:
+    """A browser sees what it wrote: a folder listing begun after one of its own folder
+    creations was acknowledged includes that folder (OX's replication monitor sends a
+    context's reads to the master while the slave has not caught up)."""
+    verdict = Verdict("read-your-writes")
+    created: dict[int, list[tuple[float, str, int]]] = {}
+    for op in sorted(history.ops, key=lambda o: o.end):
+        if op.outcome != "ok":
+            continue
+        if op.f == "create-folder":
+            created.setdefault(op.process, []).append((op.end, op.value["title"], op.index))
+        elif op.f == "list-folders":
+            seen = set(op.value["titles"])
+            for acked_at, title, index in created.get(op.process, []):
+                if acked_at < op.start and title not in seen:
+                    verdict.add(
+                        "stale-read",
+                        f"{op.describe(80)} misses {title!r}, created by op {index} "
+                        f"{op.start - acked_at:.2f}s before",
+                    )
+    verdict.stats = {"listings": sum(op.f == "list-folders" for op in history.ops)}
     return verdict
 
 

@@ -15,6 +15,7 @@ import pymysql
 import requests
 
 from lab.checkers import Verdict
+from lab.clients import clients_running
 from lab.db import connect_as_ox
 from lab.haproxy_config import CLUSTERCHECK_PORT
 from lab.history import History
@@ -82,18 +83,8 @@ class HealthTruthSampler:
 
     @contextmanager
     def running(self) -> Iterator[HealthTruthSampler]:
-        threads = [
-            threading.Thread(target=self._run, args=item, daemon=True)
-            for item in self.addresses.items()
-        ]
-        for thread in threads:
-            thread.start()
-        try:
+        with clients_running(self._run, self.addresses.items(), self._stop):
             yield self
-        finally:
-            self._stop.set()
-            for thread in threads:
-                thread.join(timeout=30)
 
 
 def check_health_truth(samples: Sequence[Sample], deadline_s: float = DEADLINE_S) -> Verdict:

@@ -81,6 +81,10 @@ class History:
             self.ops.append(op)
             return op
 
+    def acked(self, f: str | None = None) -> int:
+        """How many operations (of kind `f`) were acknowledged so far."""
+        return sum(op.outcome == "ok" and (f is None or op.f == f) for op in self.ops)
+
     def fault(self, name: str, target: str) -> Fault:
         fault = Fault(name, target, self.now())
         with self._lock:

@@ -17,7 +17,9 @@ from dataclasses import asdict, dataclass
 import docker.errors
 
 from lab.faults import desynced, frozen_server, isolated
+from lab.flavours import DEFAULT_FLAVOUR, Dialect, get_flavour
 from lab.galera import GaleraNode
+from lab.gtid import GtidNode
 from lab.history import History
 from lab.nodes import Node
 
@@ -94,7 +96,24 @@ def frozen_mysqld(node: Node, peers: Sequence[Node]) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def replication_stopped(node: Node, peers: Sequence[Node]) -> Iterator[None]:
+    """The GTID slave receives but does not apply: it lags further every second."""
+    slave = GtidNode(node.container)
+    slave.dialect = _dialect_of(node)
+    slave.sql(slave.dialect.stop_sql_thread)
+    try:
+        yield
+    finally:
+        slave.sql(slave.dialect.start_sql_thread)
+
+
+def _dialect_of(node: Node) -> Dialect:
+    return get_flavour(node.container.labels.get("ox-lab.flavour", DEFAULT_FLAVOUR)).dialect
+
+
 FAULTS: dict[str, FaultFactory] = {
+    "replication-stopped": replication_stopped,
     "desync": desynced_node,
     "freeze-server": frozen_mysqld,
     "kill": killed,
@@ -129,7 +148,9 @@ class Schedule:
         hold_s: tuple[float, float] = (3.0, 6.0),
         settle_s: float = 8.0,
     ) -> Schedule:
-        """`count` faults, one at a time, each followed by `settle_s` to recover in."""
+        """`count` faults, one at a time, each followed by `settle_s` to recover in (a
+        run also waits for the lab to be healthy before the next fault: times are
+        "not before")."""
         rng = random.Random(seed)
         steps, at = [], 3.0
         for _ in range(count):

@@ -18,6 +18,7 @@ from typing import Any
 
 import pymysql
 
+from lab.clients import clients_running
 from lab.dblb import Dblb
 from lab.errors import LabError
 from lab.history import CONFLICT, History
@@ -103,21 +104,13 @@ class Workload:
 
     @contextmanager
     def running(self) -> Iterator[Workload]:
-        threads = [
-            threading.Thread(target=self._client, args=(self.first_process + p,), daemon=True)
-            for p in range(self.clients)
-        ]
-        for thread in threads:
-            thread.start()
-        try:
+        with clients_running(
+            self._client, ((self.first_process + p,) for p in range(self.clients)), self._stop
+        ):
             yield self
-        finally:
-            self._stop.set()
-            for thread in threads:
-                thread.join(timeout=30)
 
     def acked(self, f: str | None = None) -> int:
-        return sum(op.outcome == "ok" and (f is None or op.f == f) for op in self.history.ops)
+        return self.history.acked(f)
 
     def _sql(self, statements: list[str]) -> None:
         with self.dblb.connect() as conn, conn.cursor() as cur:

@@ -68,11 +68,22 @@ def _cookies(request: Request) -> dict[str, str]:
 
 class FolderCache:
     """Per-node cache of each user's visible folders: the cache the guide says makes
-    sharing invisible on the other node unless clustering invalidates it."""
+    sharing invisible on the other node unless clustering invalidates it.
+
+    A reader that missed the cache reads the database and then stores what it read; an
+    invalidation in between would be undone by that store (a stale entry for the whole
+    TTL: found by the lagging-slave chaos scenario's read-your-writes checker). So each
+    context has a generation that invalidation bumps, and a store made with an older
+    generation is dropped."""
 
     def __init__(self) -> None:
         self._entries: dict[tuple[int, int], tuple[float, list[dict[str, Any]]]] = {}
+        self._generations: dict[int, int] = {}
         self._lock = threading.Lock()
+
+    def generation(self, cid: int) -> int:
+        with self._lock:
+            return self._generations.get(cid, 0)
 
     def get(self, key: tuple[int, int]) -> list[dict[str, Any]] | None:
         with self._lock:
@@ -81,12 +92,15 @@ class FolderCache:
             return hit[1]
         return None
 
-    def put(self, key: tuple[int, int], value: list[dict[str, Any]]) -> None:
+    def put(self, key: tuple[int, int], value: list[dict[str, Any]], generation: int) -> None:
+        """Store what was read at `generation` unless the context was invalidated since."""
         with self._lock:
-            self._entries[key] = (time.monotonic(), value)
+            if self._generations.get(key[0], 0) == generation:
+                self._entries[key] = (time.monotonic(), value)
 
     def invalidate(self, cid: int) -> None:
         with self._lock:
+            self._generations[cid] = self._generations.get(cid, 0) + 1
             for key in [k for k in self._entries if k[0] == cid]:
                 del self._entries[key]
 
@@ -275,6 +289,7 @@ class OxApp:
         cached = self.folders.get((s.cid, s.user_id))
         if cached is not None:
             return cached
+        generation = self.folders.generation(s.cid)
         rows = self.db.read(
             s.cid,
             lambda cur: _fetch(
@@ -299,7 +314,7 @@ class OxApp:
             }
             for r in rows
         ]
-        self.folders.put((s.cid, s.user_id), folders)
+        self.folders.put((s.cid, s.user_id), folders, generation)
         return folders
 
     def _folder(self, s: Session, fid: str, need: int) -> dict[str, Any]:

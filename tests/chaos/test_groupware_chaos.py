@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lab.chaos_report import publish
-from lab.chaos_scenarios import filestore_outage, oxgw_kill, rolling_restart
+from lab.chaos_scenarios import filestore_outage, lagging_slave, oxgw_kill, rolling_restart
 from lab.lab import Lab
 
 pytestmark = [pytest.mark.chaos, pytest.mark.guide, pytest.mark.session, pytest.mark.docker]
@@ -26,7 +26,7 @@ def test_killed_groupware_node_users_move_and_stay_logged_in(
     during = [
         op
         for op in run.history.ops
-        if op.outcome == "ok" and kill["start_s"] < op.start < kill["healed_s"]
+        if op.outcome == "ok" and kill["start_s"] + 0.5 < op.start < kill["healed_s"]
     ]
     assert during and {op.node for op in during} == {"OX2"}, (
         "while oxgw01 is down every request is served by oxgw02"
@@ -52,4 +52,14 @@ def test_filestore_outage_fails_cleanly_and_recovers(
     errors = next(v for v in run.verdicts if v.checker == "clear-storage-errors")
     assert errors.stats["file_operations_failed"] > 0, "the outage was felt by uploads"
     assert run.probes[0]["upload_recovery_s"] is not None, "uploads work again after the heal"
+    assert not run.violations(), run.violations()
+
+
+def test_lagging_slave_never_hides_a_users_own_writes(
+    guide_lab: Lab, chaos_seed: int, chaos_report_dir: Path
+) -> None:
+    run = lagging_slave(guide_lab, chaos_seed)
+    publish(run, chaos_report_dir)
+    ryw = next(v for v in run.verdicts if v.checker == "read-your-writes")
+    assert ryw.stats["listings"] > 20, "folders were listed while the slave lagged"
     assert not run.violations(), run.violations()

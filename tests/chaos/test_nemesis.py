@@ -38,6 +38,7 @@ def test_partitioned_node_refuses_writes_and_rejoins(
     publish(run, chaos_report_dir)
     probe = run.probes[0]
     assert probe["minority_write_refused"], f"the minority must refuse writes: {probe}"
+    assert run.probes[1]["rejoined_by_ist"], f"the minority rejoined by IST: {run.probes[1]}"
     assert not run.violations(), f"the bank's total changed: {run.violations()}"
     bank = run.verdicts[0]
     assert bank.stats["transfers_ok"] > 20, "the majority kept serving transfers"

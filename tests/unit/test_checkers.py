@@ -187,3 +187,81 @@ def test_health_truth_checker_fires_on_a_200_that_cannot_write() -> None:
     assert verdict.anomalies["healthy-but-unwritable"] == [
         "galera3 at 0.40s: clustercheck 200 before and after a write that failed: timed out"
     ]
+
+
+def test_session_and_file_checkers() -> None:
+    from lab.groupware_load import check_files, check_sessions
+
+    clean = History.of(
+        [
+            (0, "login", {}, "ok"),
+            (0, "upload", {"size": 1, "sha256": "a", "doc": "7"}, "ok"),
+            (0, "download", {"doc": "7", "sha256": "a", "got_sha256": "a"}, "ok"),
+        ]
+    )
+    assert check_sessions(clean).valid() and check_files(clean).valid()
+    broken = History.of(
+        [
+            (0, "login", {}, "ok"),
+            (0, "download", {"doc": "7", "sha256": "a", "got_sha256": "b"}, "ok"),
+            (0, "login", {}, "ok"),
+        ]
+    )
+    assert "op 2" in check_sessions(broken).anomalies["session-lost"][0]
+    assert "op 1" in check_files(broken).anomalies["corrupt-file"][0]
+
+
+def test_storage_error_and_kept_insert_checkers() -> None:
+    from lab.chaos_scenarios import check_inserts_kept, check_storage_errors
+
+    history = History.of(
+        [
+            (0, "insert", 1, "ok", 0.0, 0.1),
+            (0, "insert", 2, "ok", 4.5, 4.6),  # within 1 s of the fault at 5.0
+            (1, "upload", {}, "fail", 5.5, 5.6),
+            (1, "download", {}, "fail", 5.7, 5.8),
+        ]
+    )
+    history.ops[2].error = "FLS-0010: The file storage is not available (upload)"
+    history.ops[3].error = "SVL-0001: internal error"
+    verdict = check_storage_errors(history, 5.0, 9.0)
+    assert (
+        list(verdict.anomalies) == ["unclear-error"]
+        and "op 3" in verdict.anomalies["unclear-error"][0]
+    ), verdict.summary()
+    kept = check_inserts_kept(history, {1}, fault_at=5.0)
+    assert list(kept.anomalies) == ["lost-in-replication-window"], kept.summary()
+    assert list(check_inserts_kept(history, set(), 5.0, window_s=None).anomalies) == ["lost-write"]
+
+
+def test_read_your_writes_checker() -> None:
+    from lab.groupware_load import check_read_your_writes
+
+    history = History.of(
+        [
+            (0, "create-folder", {"title": "a"}, "ok", 0.0, 0.1),
+            (0, "list-folders", {"titles": ["a"]}, "ok", 0.2, 0.3),
+            (1, "list-folders", {"titles": []}, "ok", 0.2, 0.3),  # another user: fine
+            (0, "create-folder", {"title": "b"}, "ok", 1.0, 1.1),
+            (0, "list-folders", {"titles": ["a"]}, "ok", 1.05, 1.2),  # concurrent: fine
+            (0, "list-folders", {"titles": ["a"]}, "ok", 1.5, 1.6),  # misses b
+        ]
+    )
+    verdict = check_read_your_writes(history)
+    assert len(verdict.anomalies["stale-read"]) == 1, verdict.summary()
+    assert (
+        "op 5" in verdict.anomalies["stale-read"][0] and "'b'" in verdict.anomalies["stale-read"][0]
+    )
+
+
+def test_folder_cache_drops_a_store_older_than_an_invalidation() -> None:
+    """The race the lagging-slave scenario found: read (old), invalidate, store (old)."""
+    from lab.oxnode.api import FolderCache
+
+    cache = FolderCache()
+    generation = cache.generation(1)  # a reader misses the cache and reads the database
+    cache.invalidate(1)  # meanwhile a writer commits a new folder and invalidates
+    cache.put((1, 3), [{"title": "old"}], generation)  # the reader stores what it read
+    assert cache.get((1, 3)) is None, "the stale listing must not be cached"
+    cache.put((1, 3), [{"title": "new"}], cache.generation(1))
+    assert cache.get((1, 3)) == [{"title": "new"}]
