@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from lab.oxnode.libnfs import NfsClient
+
+T = TypeVar("T")
 
 
 def _relative_name(cid: int) -> tuple[str, str]:
@@ -67,9 +69,13 @@ class Filestore:
 
 
 class NfsFilestore(Filestore):
-    """The same contract over userspace NFSv4 (libnfs), for kernels without NFS. After a
-    failure (the NFS server gone) the connection is dropped and made anew by the next
-    call, and a temporary file that could not be removed then is removed later."""
+    """The same contract over userspace NFSv4 (libnfs), for kernels without NFS.
+
+    libnfs neither renews an idle client's lease nor reconnects: after the server was
+    gone, or after an idle spell longer than the lease (NFS4ERR_EXPIRED), the kept
+    connection fails. So a call that fails on a kept connection is retried once on a
+    fresh one, as a kernel client recovers its lease; a fresh connection's failure is
+    the answer. A temporary file that could not be removed is removed later."""
 
     def __init__(self, server: str, export: str, uid: int = 1001, gid: int = 1001) -> None:
         super().__init__(Path("/"), uid, gid)
@@ -83,26 +89,28 @@ class NfsFilestore(Filestore):
     def mode(self) -> str:
         return f"userspace NFSv4 via libnfs ({self.url})"
 
-    @contextmanager
-    def client(self) -> Iterator[NfsClient]:
-        with self._lock:
-            if self._client is None:
-                self._client = NfsClient(self.server, self.export, self.uid, self.gid)
-            client = self._client
-        try:
-            yield client
-        except OSError:
+    def _call(self, action: Callable[[NfsClient], T]) -> T:
+        while True:
             with self._lock:
-                if self._client is client:
-                    self._client = None
-            client.close()
-            raise
+                fresh = self._client is None
+                if self._client is None:
+                    self._client = NfsClient(self.server, self.export, self.uid, self.gid)
+                client = self._client
+            try:
+                return action(client)
+            except OSError:
+                with self._lock:
+                    if self._client is client:
+                        self._client = None
+                client.close()
+                if fresh:
+                    raise
 
     def put(self, cid: int, data: bytes) -> str:
-        relative, name = _relative_name(cid)
-        directory = "/" + relative.rsplit("/", 1)[0]
-        tmp = f"{directory}/.{name}.part"
-        with self.client() as client:
+        def store(client: NfsClient) -> str:
+            relative, name = _relative_name(cid)  # a new name per attempt (O_EXCL)
+            directory = "/" + relative.rsplit("/", 1)[0]
+            tmp = f"{directory}/.{name}.part"
             self._remove_leftovers(client)
             client.makedirs(directory)
             try:
@@ -112,7 +120,9 @@ class NfsFilestore(Filestore):
                 with self._lock:
                     self._leftovers.append(tmp)  # the server may hold a partial file
                 raise
-        return relative
+            return relative
+
+        return self._call(store)
 
     def _remove_leftovers(self, client: NfsClient) -> None:
         with self._lock:  # uploads run in parallel: each leftover is taken once
@@ -126,12 +136,10 @@ class NfsFilestore(Filestore):
                 raise
 
     def get(self, relative: str) -> bytes:
-        with self.client() as client:
-            return client.read_file(f"/{relative}")
+        return self._call(lambda client: client.read_file(f"/{relative}"))
 
     def delete(self, relative: str) -> None:
-        with self.client() as client:
-            client.unlink(f"/{relative}")
+        self._call(lambda client: client.unlink(f"/{relative}"))
 
 
 def open_filestore(uri: str, uid: int, gid: int) -> Filestore:
