@@ -169,9 +169,10 @@ def health_truth(lab: Lab, seed: int) -> ChaosRun:
         run = run_schedule(
             lab, workload, Schedule(tuple(steps), seed), lab.galera.nodes, "health-truth"
         )
+    run.forbidden = {"health-check-truth": ("healthy-but-unwritable",)}
     run.verdicts = [
         check_bank(workload.history, workload.accounts, workload.total),
-        check_health_truth(sampler.samples),
+        check_health_truth(sampler.samples, workload.history.faults),
     ]
     return run
 

@@ -18,11 +18,12 @@ from lab.checkers import Verdict
 from lab.clients import clients_running
 from lab.db import connect_as_ox
 from lab.haproxy_config import CLUSTERCHECK_PORT
-from lab.history import History
+from lab.history import Fault, History
 from lab.nodes import Node
 from lab.workloads import DATABASE
 
 DEADLINE_S = 5.0
+PEER_GRACE_S = 10.0  # after a peer's fault ends: it rejoins, flow control settles
 
 
 @dataclass
@@ -87,9 +88,20 @@ class HealthTruthSampler:
             yield self
 
 
-def check_health_truth(samples: Sequence[Sample], deadline_s: float = DEADLINE_S) -> Verdict:
+def check_health_truth(
+    samples: Sequence[Sample],
+    faults: Sequence[Fault] = (),
+    deadline_s: float = DEADLINE_S,
+    grace_s: float = PEER_GRACE_S,
+) -> Verdict:
     """A 200 must be followed by a write that commits within the deadline, unless the
-    check itself turned to not-ready by then (caught: the check lagged, did not lie)."""
+    check itself turned to not-ready by then (caught: the check lagged, did not lie).
+
+    While another member is frozen, every write waits for it until the cluster evicts
+    it, and clustercheck, which sees only its own node's state, still says 200: that is
+    reported as `stalled-by-peer` (a limit of clustercheck worth knowing, within the
+    eviction timeouts); a 200 that cannot write outside such a window, or on the faulty
+    node itself, is `healthy-but-unwritable`, a health check that lies."""
     verdict = Verdict("health-check-truth")
     caught = 0
     for s in samples:
@@ -99,9 +111,21 @@ def check_health_truth(samples: Sequence[Sample], deadline_s: float = DEADLINE_S
             caught += 1
             continue
         outcome = f"failed: {s.error}" if not s.committed else f"took {s.latency_s:.2f}s"
+        peer = next(
+            (
+                f
+                for f in faults
+                if f.target != s.node
+                and f.start <= s.at <= (f.end if f.end is not None else s.at) + grace_s
+            ),
+            None,
+        )
+        kind = "stalled-by-peer" if peer else "healthy-but-unwritable"
+        during = f" during {peer.name} of {peer.target}" if peer else ""
         verdict.add(
-            "healthy-but-unwritable",
-            f"{s.node} at {s.at:.2f}s: clustercheck 200 before and after a write that {outcome}",
+            kind,
+            f"{s.node} at {s.at:.2f}s{during}: clustercheck 200 before and after a write "
+            f"that {outcome}",
         )
     said_200 = [s for s in samples if s.status == 200]
     verdict.stats = {

@@ -187,6 +187,13 @@ def test_health_truth_checker_fires_on_a_200_that_cannot_write() -> None:
     assert verdict.anomalies["healthy-but-unwritable"] == [
         "galera3 at 0.40s: clustercheck 200 before and after a write that failed: timed out"
     ]
+    from lab.history import Fault
+
+    frozen_peer = [Fault("freeze-server", "galera2", 0.1, 0.3)]
+    verdict = check_health_truth(bad, frozen_peer)
+    assert list(verdict.anomalies) == ["stalled-by-peer"], "a frozen peer stalls every write"
+    on_itself = [Fault("freeze-server", "galera3", 0.1, 0.3)]
+    assert list(check_health_truth(bad, on_itself).anomalies) == ["healthy-but-unwritable"]
 
 
 def test_session_and_file_checkers() -> None:
