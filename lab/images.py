@@ -96,35 +96,36 @@ def db_image(flavour: Flavour) -> ImageSpec:
     )
 
 
-def dblb_image(flavour: Flavour) -> ImageSpec:
-    """HAProxy does not depend on the database flavour: one image, Debian bookworm's."""
+def _bookworm_role(role: str, packages: tuple[str, ...] = ()) -> ImageSpec:
+    """A role image that does not depend on the database flavour: one image, built on
+    the default flavour's Debian base (bookworm)."""
     base = get_flavour(DEFAULT_FLAVOUR)
-    return ImageSpec("haproxy", base, variant=base.debian_suite)
+    return ImageSpec(role, base, variant=base.debian_suite, python_packages=packages)
+
+
+def dblb_image(flavour: Flavour) -> ImageSpec:
+    """HAProxy, whatever the database flavour."""
+    return _bookworm_role("haproxy")
 
 
 def oxnode_image() -> ImageSpec:
     """The groupware node's runtime (its code is copied in at container creation)."""
-    base = get_flavour(DEFAULT_FLAVOUR)
-    return ImageSpec("oxnode", base, variant=base.debian_suite)
+    return _bookworm_role("oxnode")
 
 
 def filestore_image() -> ImageSpec:
     """nfs-ganesha serving the guide's filestore export."""
-    base = get_flavour(DEFAULT_FLAVOUR)
-    return ImageSpec("filestore", base, variant=base.debian_suite)
+    return _bookworm_role("filestore")
 
 
 def web_image() -> ImageSpec:
     """Apache 2.4 from Debian with the guide's modules."""
-    base = get_flavour(DEFAULT_FLAVOUR)
-    return ImageSpec("web", base, variant=base.debian_suite)
+    return _bookworm_role("web")
 
 
 def labctl_image() -> ImageSpec:
     """The lab's Python runtime for compose files' setup service."""
-    base = get_flavour(DEFAULT_FLAVOUR)
-    packages = ("docker", "testcontainers")
-    return ImageSpec("labctl", base, variant=base.debian_suite, python_packages=packages)
+    return _bookworm_role("labctl", ("docker", "testcontainers"))
 
 
 def groupware_images() -> list[ImageSpec]:

@@ -32,6 +32,14 @@ OXNODE_CODE = Path(lab.__file__).parent / "oxnode"
 MASTER_PASS = "secret"  # the guide's oxadminmaster password
 FILESTORE = "/var/opt/filestore"
 CONTEXT = {"cid": 1, "admin": "oxadmin", "password": "secret", "mapping": "defaultcontext"}
+MASTER_AUTH = ("-A", "oxadminmaster", "-P", MASTER_PASS)
+# The guide's createcontext line (context 1, its admin oxadmin, 1 GB quota).
+CREATECONTEXT = (
+    *MASTER_AUTH,
+    *("-c", str(CONTEXT["cid"]), "-u", "oxadmin", "-d", "Context Admin", "-g", "Admin"),
+    *("-s", "User", "-p", "secret", "-L", "defaultcontext", "-e", "oxadmin@example.com"),
+    *("-q", "1024", "--access-combination-name=all"),
+)
 # The guide's groupware nodes and their --jkroute.
 OX_NODES = (("oxgw01", "OX1"), ("oxgw02", "OX2"))
 USER = {"name": "testuser", "password": "secret"}
@@ -142,7 +150,7 @@ class OxCluster:
                 "--ajp-bind-port=*",
                 f"--replication-monitor={'true' if replication_monitor else 'false'}",
             )
-        auth = ("-A", "oxadminmaster", "-P", MASTER_PASS)
+        auth = MASTER_AUTH
         first.admin("registerserver", "-n", "oxserver", *auth)
         first.admin("registerfilestore", *auth, "-t", f"file://{FILESTORE}")
         registered = first.admin(
@@ -180,29 +188,7 @@ class OxCluster:
             )
         for node in self.nodes:
             node.service("start")
-        first.admin(
-            "createcontext",
-            *auth,
-            "-c",
-            str(CONTEXT["cid"]),
-            "-u",
-            "oxadmin",
-            "-d",
-            "Context Admin",
-            "-g",
-            "Admin",
-            "-s",
-            "User",
-            "-p",
-            "secret",
-            "-L",
-            "defaultcontext",
-            "-e",
-            "oxadmin@example.com",
-            "-q",
-            "1024",
-            "--access-combination-name=all",
-        )
+        first.admin("createcontext", *CREATECONTEXT)
         first.admin(
             "createuser",
             "-c",

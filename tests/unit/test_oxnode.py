@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.oxcluster import CREATECONTEXT
 from lab.oxnode import admin
 from lab.oxnode.config import (
     ConfigDb,
@@ -109,33 +110,7 @@ def test_admin_commands_take_the_guides_flags() -> None:
     )
     assert (ns.master, ns.masterid, ns.hostname) == ("false", 4, "dbslave")
     parser, _ = admin._parser("createcontext")
-    ns = parser.parse_args(
-        [
-            "-A",
-            "oxadminmaster",
-            "-P",
-            "secret",
-            "-c",
-            "1",
-            "-u",
-            "oxadmin",
-            "-d",
-            "Context Admin",
-            "-g",
-            "Admin",
-            "-s",
-            "User",
-            "-p",
-            "secret",
-            "-L",
-            "defaultcontext",
-            "-e",
-            "oxadmin@example.com",
-            "-q",
-            "1024",
-            "--access-combination-name=all",
-        ]
-    )
+    ns = parser.parse_args(list(CREATECONTEXT))  # what OxCluster.guide_setup runs
     assert (ns.c, ns.L, ns.q) == (1, "defaultcontext", 1024)
 
 
