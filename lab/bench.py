@@ -23,6 +23,7 @@ from lab.oxclient import OxSession
 from lab.oxnode import ajp
 from lab.oxnode.listeners import ajp_request
 from lab.topology import TOPOLOGIES, LabRequest
+from lab.workloads import CONNECT_TIMEOUT_S
 
 
 def measure_floor(client: docker.DockerClient, request: LabRequest, progress: Progress) -> float:
@@ -179,17 +180,21 @@ def bench_oxnode(
 def bench_failover(client: docker.DockerClient, request: LabRequest, progress: Progress) -> str:
     """Kill the Galera writer under a write workload; print the write gap for the chosen
     failover profile (`--profile ox` for OX's published settings)."""
-    from lab.chaos import kill_writer
+    from lab.chaos_scenarios import writer_kill
 
     galera = replace(request, topology="galera")
     with Lab(galera, LabOptions(name="bench-failover"), progress=progress, client=client) as lab:
-        result = kill_writer(lab)
+        run = writer_kill(lab, seed=1)
+    probe = run.probes[0]
+    kept = run.verdict("no-acknowledged-write-lost")
     return "\n".join(
         [
-            f"writer kill ({request.flavour}, failover profile {result.profile}):",
-            f"  killed {result.killed}; writes moved to {result.new_writer}",
-            f"  write gap (kill to first acknowledged write) {result.gap_s:6.2f} s",
-            f"  acknowledged {result.acked}, unknown outcome {result.unknown}, "
-            f"acknowledged but lost {len(result.lost)}",
+            f"writer kill ({request.flavour}, failover profile {run.profile}, one client "
+            f"inserting through HAProxy's write listener, {CONNECT_TIMEOUT_S:g} s connect "
+            "timeout, reconnect after every error):",
+            f"  killed {probe['killed']}; writes moved to {probe['new_writer']}",
+            f"  write gap (kill to first acknowledged write) {probe['write_gap_s']:6.2f} s",
+            f"  acknowledged {kept.stats['acknowledged']}, unknown outcome {probe['unknown']}, "
+            f"acknowledged but lost {len(kept.anomalies.get('lost-write', []))}",
         ]
     )

@@ -21,25 +21,33 @@ def write_run_report(run: ChaosRun, directory: Path) -> tuple[Path, Path]:
     """chaos-NAME-TIMESTAMP.{json,html} and the history beside them (.jsonl)."""
     directory.mkdir(parents=True, exist_ok=True)
     stem = directory / f"chaos-{run.scenario}-{time.strftime('%Y%m%dT%H%M%S')}"
+    run.history.meta = run.meta()
     run.history.save(stem.with_suffix(".jsonl"))
     report = {
         "scenario": run.scenario,
         "profile": run.profile,
         "seed": run.schedule.seed,
         "schedule": run.schedule.describe(),
-        "healed_before": run.healed_before,
+        "healed_before": run.healing.healed,
+        "not_healed_before": run.healing.failed,
         "operations": counts(run.history),
         "measurements": run.measurements,
         "verdicts": [asdict(v) for v in run.verdicts],
         "probes": run.probes,
         "violations": run.violations(),
         "history": stem.with_suffix(".jsonl").name,
+        "recheck": recheck_command(stem.with_suffix(".jsonl")),
     }
     json_path = stem.with_suffix(".json")
     json_path.write_text(json.dumps(report, indent=2, default=str))
     html_path = stem.with_suffix(".html")
     html_path.write_text(render_html(run, report))
     return json_path, html_path
+
+
+def recheck_command(history: Path) -> str:
+    """How to judge this history again, e.g. after a checker fix."""
+    return f"lab check {history}"
 
 
 def publish(run: ChaosRun, directory: Path) -> None:
@@ -53,6 +61,7 @@ def publish(run: ChaosRun, directory: Path) -> None:
     for finding in run.findings():
         print(f"finding: {finding[:2000]}")
     print(f"report: {json_path}\ntimeline: {html_path}")
+    print(f"re-check the history: {recheck_command(json_path.with_suffix('.jsonl'))}")
     violations = run.violations()
     print("verdict: " + ("; ".join(violations) if violations else "PASS"), flush=True)
 
@@ -77,6 +86,8 @@ def render_html(run: ChaosRun, report: dict[str, Any]) -> str:
         "<p>green: ok, red: failed, orange: unknown (sent, no answer); shaded: faults</p>"
         f"<h2>Per fault</h2><table><tr>{header}</tr>{rows}</table>"
         f"<h2>Checkers</h2><ul>{verdicts}</ul>"
+        f"<p>Re-check the history (e.g. after a checker fix): "
+        f"<code>{html.escape(report['recheck'])}</code></p>"
     )
 
 

@@ -5,6 +5,8 @@ JSON report and an HTML page with a timeline (operations over time, faults shade
 from __future__ import annotations
 
 import contextlib
+import itertools
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -12,15 +14,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from lab.checkers import Verdict
-from lab.checkers.bank import check_bank
-from lab.checkers.list_append import (
-    READ_COMMITTED_ANOMALIES,
-    check_list_append,
-    check_lost_appends,
-)
-from lab.history import History, recovery_time
+from lab.checkers.registry import Check
+from lab.history import FINAL, History, recovery_time
 from lab.lab import Lab
-from lab.nemesis import Schedule, Step, heal_leftovers, injected
+from lab.nemesis import Healing, Schedule, Step, heal_leftovers, injected
 from lab.nodes import Node
 from lab.waiting import poll
 from lab.workloads import (
@@ -39,14 +36,45 @@ class ChaosRun:
     schedule: Schedule
     history: History
     verdicts: list[Verdict] = field(default_factory=list)
-    forbidden: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
     measurements: list[dict[str, Any]] = field(default_factory=list)
-    healed_before: list[str] = field(default_factory=list)
+    healing: Healing = field(default_factory=Healing)  # leftovers of earlier runs
     probes: list[dict[str, Any]] = field(default_factory=list)  # checks made during faults
+
+    def prepare(self, lab: Lab) -> None:
+        """First step of every run: heal what an earlier run left (saying so, and saying
+        what could not be healed, before anything starts), then wait for a healthy lab."""
+        self.healing = heal_leftovers(lab.nodes(), say=_say)
+        lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+
+    def judge(
+        self, checker: str, forbidden: tuple[str, ...] | str | None = "default", **params: Any
+    ) -> Verdict:
+        """Run a checker (lab/checkers/registry.py) on this run's history and keep the
+        check, so `lab check` can replay it on the saved history with the same settings."""
+        check = Check.of(checker, forbidden, **params)
+        verdict = check.judge(self.history)
+        self.checks.append(check)
+        self.verdicts.append(verdict)
+        return verdict
+
+    def verdict(self, checker: str) -> Verdict:
+        return next(v for v in self.verdicts if v.checker == checker)
 
     def violations(self) -> list[str]:
         """Verdicts that break what the scenario promises (allowed anomalies are findings)."""
-        return [v.summary() for v in self.verdicts if not v.valid(self.forbidden.get(v.checker))]
+        return [
+            v.summary() for c, v in zip(self.checks, self.verdicts, strict=True) if c.violated(v)
+        ]
+
+    def meta(self) -> dict[str, Any]:
+        """The history file's meta line: enough for `lab check` to judge it again."""
+        return {
+            "scenario": self.scenario,
+            "profile": self.profile,
+            "seed": self.schedule.seed,
+            "checks": [asdict(c) for c in self.checks],
+        }
 
     def findings(self) -> list[str]:
         """One example per anomaly kind; the JSON report has them all."""
@@ -81,8 +109,7 @@ def run_schedule(
     (each healed on exit; `probe` checks the faulty state while it holds), wait until
     operations (of kind `recovered_f`) succeed again and the lab is healthy, then measure."""
     run = ChaosRun(name, lab.request.profile, schedule, workload.history)
-    run.healed_before = heal_leftovers(lab.nodes())
-    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    run.prepare(lab)
     workload.setup()
     history = workload.history
     with workload.running():
@@ -110,6 +137,10 @@ def run_schedule(
     lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
     run.measurements = measure(history)
     return run
+
+
+def _say(line: str) -> None:
+    print(f"chaos: {line}", file=sys.stderr, flush=True)
 
 
 def wait_until(history: History, at_s: float) -> None:
@@ -155,11 +186,9 @@ def list_append_run(lab: Lab, schedule: Schedule, nodes: Sequence[Node], name: s
     assert lab.dblb
     workload = ListAppendWorkload(lab.dblb, clients=4, seed=schedule.seed or 0)
     run = run_schedule(lab, workload, schedule, nodes, name)
-    final = workload.final_read()
-    history = workload.history
-    history.record(-1, "txn", as_final_read(final), history.now(), "ok", "final read")
-    run.verdicts = [check_list_append(history), check_lost_appends(history, final)]
-    run.forbidden = {"list-append": READ_COMMITTED_ANOMALIES}
+    workload.history.final("txn", as_final_read(workload.final_read()))
+    run.judge("list-append")
+    run.judge("no-acknowledged-write-lost")
     return run
 
 
@@ -170,5 +199,25 @@ def bank_run(
     assert lab.dblb
     workload = BankWorkload(lab.dblb, clients=4, seed=schedule.seed or 0)
     run = run_schedule(lab, workload, schedule, nodes, name, probe)
-    run.verdicts = [check_bank(workload.history, workload.accounts, workload.total)]
+    run.judge("bank", accounts=workload.accounts, total=workload.total)
     return run
+
+
+def write_gap(history: History, fault_at: float, failed_node: str) -> float:
+    """Seconds from the fault to the first write acknowledged by another node (a write
+    in flight on the killed node may still be acknowledged just after the kill)."""
+    after = [
+        op.end
+        for op in history.ops
+        if op.outcome == "ok"
+        and op.end > fault_at
+        and op.node not in (failed_node, "")
+        and op.process != FINAL
+    ]
+    return (min(after) - fault_at) if after else float("inf")
+
+
+def longest_stall(history: History, start: float, end: float) -> float:
+    """The longest time without an acknowledged operation within [start, end]."""
+    acked = sorted(op.end for op in history.ops if op.outcome == "ok" and start <= op.end <= end)
+    return max(b - a for a, b in itertools.pairwise([start, *acked, end]))

@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from lab.chaos_runs import (
@@ -16,25 +16,23 @@ from lab.chaos_runs import (
     Probe,
     bank_run,
     list_append_run,
+    longest_stall,
     measure,
     run_schedule,
     wait_until,
+    write_gap,
 )
-from lab.checkers import Verdict
-from lab.checkers.bank import check_bank
+from lab.checkers.filestore import INVENTORY, Inventory, inventory_probe
+from lab.checkers.writes import READ_INSERTS
 from lab.db import NotReady
+from lab.failover import get_profile
 from lab.filestore import EXPORT_PATH
 from lab.galera_recovery import recover_cluster
-from lab.groupware_load import (
-    GroupwareWorkload,
-    check_files,
-    check_read_your_writes,
-    check_sessions,
-)
-from lab.health_truth import HealthTruthSampler, check_health_truth
-from lab.history import History, recovery_time
+from lab.groupware_load import GroupwareWorkload
+from lab.health_truth import HealthTruthSampler
+from lab.history import History, Op, recovery_time
 from lab.lab import Lab
-from lab.nemesis import Schedule, Step, heal_leftovers
+from lab.nemesis import Schedule, Step, killed
 from lab.nodes import Node
 from lab.promote import promote
 from lab.waiting import poll
@@ -105,11 +103,8 @@ def groupware_run(
     workload = GroupwareWorkload(lab.web, clients=4, seed=schedule.seed or 0)
     run = run_schedule(lab, workload, schedule, nodes or lab.ox.nodes, name, probe)
     lab.ox.wait_ready()
-    run.verdicts = [
-        check_sessions(workload.history),
-        check_files(workload.history),
-        check_read_your_writes(workload.history),
-    ]
+    for checker in ("sessions-kept", "files-intact", "read-your-writes"):
+        run.judge(checker)
     for node in lab.ox.nodes:  # what the nodes said about requests they failed
         failures = node.logs(tail=2000).split("handler failed")[1:]
         if failures:
@@ -125,9 +120,8 @@ def oxgw_kill(lab: Lab, seed: int) -> ChaosRun:
     finding (OX's listunassignedfiles/repairfilesinfilestore clean these up)."""
     before = filestore_inventory(lab)
     run = groupware_run(lab, Schedule((Step(3.0, "kill", "oxgw01", 8.0),), seed), "oxgw-kill")
-    consistency = filestore_consistency(before, filestore_inventory(lab))
-    run.verdicts.append(consistency)
-    run.forbidden[consistency.checker] = ("orphan-metadata",)  # files first, then metadata
+    record_inventories(run.history, before, filestore_inventory(lab))
+    run.judge("filestore-consistent", ("orphan-metadata",))  # files first, then metadata
     return run
 
 
@@ -162,18 +156,30 @@ def health_truth(lab: Lab, seed: int) -> ChaosRun:
     steps = []
     for i, fault in enumerate(("desync", "freeze-server", "pause")):
         steps.append(Step(3.0 + 12.0 * i, fault, rng.choice(names), 5.0))
-    workload = BankWorkload(lab.dblb, clients=4, seed=seed)
+    return health_truth_run(lab, Schedule(tuple(steps), seed), "health-truth")
+
+
+def health_lie(lab: Lab, seed: int) -> ChaosRun:
+    """The differential check's own test: a backup node's clustercheck is set to pass
+    Donor nodes (Percona's AVAILABLE_WHEN_DONOR=1 in /etc/sysconfig/clustercheck) while
+    it holds a donor's global read lock, as an rsync donor does. Its check says 200 and
+    its writes block: the checker must report the lie."""
+    assert lab.galera
+    target = sorted(n.name for n in lab.galera.nodes)[-1]
+    schedule = Schedule((Step(3.0, "lying-donor", target, 8.0),), seed)
+    return health_truth_run(lab, schedule, "health-lie")
+
+
+def health_truth_run(lab: Lab, schedule: Schedule, name: str) -> ChaosRun:
+    """Bank transfers under the schedule while every node's clustercheck is sampled."""
+    assert lab.galera and lab.dblb
+    workload = BankWorkload(lab.dblb, clients=4, seed=schedule.seed or 0)
     sampler = HealthTruthSampler(lab.galera.nodes, workload.history)
     sampler.setup()
     with sampler.running():
-        run = run_schedule(
-            lab, workload, Schedule(tuple(steps), seed), lab.galera.nodes, "health-truth"
-        )
-    run.forbidden = {"health-check-truth": ("healthy-but-unwritable",)}
-    run.verdicts = [
-        check_bank(workload.history, workload.accounts, workload.total),
-        check_health_truth(sampler.samples, workload.history.faults),
-    ]
+        run = run_schedule(lab, workload, schedule, lab.galera.nodes, name)
+    run.judge("bank", accounts=workload.accounts, total=workload.total)
+    run.judge("health-check-truth", grace_s=get_profile(lab.request.profile).eviction_s)
     return run
 
 
@@ -193,8 +199,7 @@ def gtid_master_kill(lab: Lab, seed: int) -> ChaosRun:
     reads = CountReads(lab.dblb, clients=2, seed=seed, history=history)
     schedule = Schedule((Step(3.0, "kill", master.name, 5.0),), seed)
     run = ChaosRun("gtid-master-kill", lab.request.profile, schedule, history)
-    run.healed_before = heal_leftovers(lab.nodes())
-    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    run.prepare(lab)
     writes.setup()
     lab.gtid.wait_caught_up()
     with writes.running(), reads.running():
@@ -229,27 +234,9 @@ def gtid_master_kill(lab: Lab, seed: int) -> ChaosRun:
         }
     )
     run.measurements = measure(history)
-    run.verdicts = [check_inserts_kept(history, writes.present(), fault.start)]
-    run.forbidden = {"no-acknowledged-write-lost": ("lost-write",)}
+    history.final(READ_INSERTS, sorted(writes.present()))
+    run.judge("no-acknowledged-write-lost", window_s=RPO_WINDOW_S)
     return run
-
-
-def check_inserts_kept(
-    history: History, present: set[int], fault_at: float, window_s: float | None = RPO_WINDOW_S
-) -> Verdict:
-    """Every acknowledged insert is present; those acknowledged within `window_s` before
-    the fault are told apart (asynchronous replication's window; None: no window)."""
-    verdict = Verdict("no-acknowledged-write-lost")
-    acked = [op for op in history.ops if op.f == "insert" and op.outcome == "ok"]
-    for op in acked:
-        if op.value not in present:
-            in_window = window_s is not None and op.end >= fault_at - window_s
-            kind = "lost-in-replication-window" if in_window else "lost-write"
-            verdict.add(
-                kind, f"{op.describe()} acknowledged {fault_at - op.end:.3f}s before the kill"
-            )
-    verdict.stats = {"acknowledged": len(acked), "present": len(present)}
-    return verdict
 
 
 def lagging_slave(lab: Lab, seed: int) -> ChaosRun:
@@ -278,31 +265,16 @@ def filestore_outage(lab: Lab, seed: int) -> ChaosRun:
     history = workload.history
     fault = history.faults[0]
     run.probes.append({"upload_recovery_s": recovery_time(history, fault, "upload")})
-    run.verdicts = [
-        check_sessions(history),
-        check_files(history),
-        check_storage_errors(history, fault.start, fault.end or history.now()),
-        filestore_consistency(before, filestore_inventory(lab)),
-    ]
+    record_inventories(history, before, filestore_inventory(lab))
+    for checker in ("sessions-kept", "files-intact", "clear-storage-errors"):
+        run.judge(checker)
+    run.judge("filestore-consistent")
     return run
 
 
-def check_storage_errors(history: History, start: float, end: float) -> Verdict:
-    """While the filestore is down, file operations fail with OX's FLS error."""
-    verdict = Verdict("clear-storage-errors")
-    failed = [
-        op
-        for op in history.ops
-        if op.f in ("upload", "download") and op.outcome != "ok" and start <= op.start <= end
-    ]
-    for op in failed:
-        if not op.error.startswith("FLS-"):
-            verdict.add("unclear-error", f"{op.describe()}: {op.error}")
-    verdict.stats = {"file_operations_failed": len(failed)}
-    return verdict
-
-
-Inventory = tuple[set[str], set[str]]  # files on the export, locations the metadata names
+def record_inventories(history: History, before: Inventory, after: Inventory) -> None:
+    history.probe(INVENTORY, **inventory_probe(before, "before"))
+    history.probe(INVENTORY, **inventory_probe(after, "after"))
 
 
 def filestore_inventory(lab: Lab) -> Inventory:
@@ -322,23 +294,6 @@ def filestore_inventory(lab: Lab) -> Inventory:
     return files, named
 
 
-def filestore_consistency(before: Inventory, after: Inventory) -> Verdict:
-    """No partial file, no file without metadata, no metadata without its file: among
-    what appeared during the run (what an earlier scenario left is not this one's)."""
-    verdict = Verdict("filestore-consistent")
-    files, named = after
-    old_files, old_named = before
-    for path in sorted(files - old_files):
-        if path.rsplit("/", 1)[-1].endswith(".part"):
-            verdict.add("partial-file", path)
-        elif path not in named:
-            verdict.add("orphan-file", f"{path} (OX: listunassignedfiles, repairfilesinfilestore)")
-    for location in sorted((named - old_named) - files):
-        verdict.add("orphan-metadata", location)
-    verdict.stats = {"files": len(files), "documents": len(named)}
-    return verdict
-
-
 def galera_crash(lab: Lab, seed: int, flush_log_at_trx_commit: int = 1) -> ChaosRun:
     """SIGKILL all three Galera nodes at once under inserts, then the lab's whole-cluster
     recovery (lab/galera_recovery.py). With innodb_flush_log_at_trx_commit=1 nothing
@@ -353,8 +308,7 @@ def galera_crash(lab: Lab, seed: int, flush_log_at_trx_commit: int = 1) -> Chaos
     targets = ",".join(n.name for n in nodes)
     schedule = Schedule((Step(3.0, "kill-all", targets, 0.0),), seed)
     run = ChaosRun(name, lab.request.profile, schedule, history)
-    run.healed_before = heal_leftovers(lab.nodes())
-    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    run.prepare(lab)
     for node in nodes:
         node.sql(f"SET GLOBAL innodb_flush_log_at_trx_commit = {flush}")  # back to 1 on restart
     writes.setup()
@@ -386,9 +340,9 @@ def galera_crash(lab: Lab, seed: int, flush_log_at_trx_commit: int = 1) -> Chaos
         }
     )
     run.measurements = measure(history)
-    kept = check_inserts_kept(history, writes.present(), fault.start, window_s=None)
-    run.verdicts = [kept]
-    run.forbidden = {kept.checker: ("lost-write",) if flush == 1 else ()}
+    history.final(READ_INSERTS, sorted(writes.present()))
+    # flush=0 is report-only: losing acknowledged writes is what it demonstrates
+    run.judge("no-acknowledged-write-lost", "default" if flush == 1 else ())
     return run
 
 
@@ -396,24 +350,221 @@ def galera_crash_flush0(lab: Lab, seed: int) -> ChaosRun:
     return galera_crash(lab, seed, flush_log_at_trx_commit=0)
 
 
-SCENARIOS: dict[str, Callable[[Lab, int], ChaosRun]] = {
-    "lagging-slave": lagging_slave,
-    "galera-crash": galera_crash,
-    "galera-crash-flush0": galera_crash_flush0,
-    "filestore-outage": filestore_outage,
-    "gtid-master-kill": gtid_master_kill,
-    "dblb-kill": dblb_kill,
-    "health-truth": health_truth,
-    "galera-nemesis": galera_nemesis,
-    "partition": galera_partition,
-    "oxgw-kill": oxgw_kill,
-    "rolling-restart": rolling_restart,
-}
-# The topology each scenario runs on.
-SCENARIO_TOPOLOGY = {
-    "lagging-slave": "guide",
-    "filestore-outage": "guide",
-    "oxgw-kill": "guide",
-    "rolling-restart": "guide",
-    "gtid-master-kill": "gtid",
+def writer_kill(lab: Lab, seed: int, writes_after: int = 20) -> ChaosRun:
+    """SIGKILL the Galera node holding HAProxy's write role while one client inserts
+    through the write listener: writes move to a backup, nothing acknowledged is lost.
+    The write gap (fault to the first write acknowledged by another node) is the
+    figure operators compare between failover profiles. The node is started again
+    once `writes_after` inserts succeeded on the new writer."""
+    assert lab.galera and lab.dblb
+    history = History()
+    writes = InsertWorkload(lab.dblb, clients=1, seed=seed, history=history)
+    run = ChaosRun("writer-kill", lab.request.profile, Schedule((), seed), history)
+    run.prepare(lab)
+    writes.setup()
+    writer = lab.galera.node(lab.wait_writable())
+    peers = [n for n in lab.galera.nodes if n is not writer]
+    run.schedule = Schedule((Step(3.0, "kill", writer.name, 0.0),), seed)
+
+    def on_new_writer() -> list[Op]:
+        return [
+            op
+            for op in history.ops
+            if op.f == "insert"
+            and op.outcome == "ok"
+            and op.node not in ("", writer.name)
+            and op.start > fault.start
+        ]
+
+    with writes.running():
+        poll(lambda: writes.acked() > 20, timeout=30, what="inserts to get going")
+        wait_until(history, run.schedule.steps[0].at_s)
+        fault = history.fault("kill", writer.name)
+        with killed(writer, peers):
+            poll(
+                lambda: len(on_new_writer()) >= writes_after,
+                timeout=SETTLE_TIMEOUT_S,
+                what=f"{writes_after} inserts on a backup after {writer.name} was killed",
+            )
+        history.healed(fault)
+    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)  # rejoined and settled before the final read
+    run.measurements = measure(history)
+    moved = on_new_writer()
+    run.probes.append(
+        {
+            "killed": writer.name,
+            "new_writer": moved[0].node,
+            "write_gap_s": round(write_gap(history, fault.start, writer.name), 3),
+            "acked_on_new_writer": len(moved),
+            "unknown": sum(op.outcome == "info" for op in history.ops),
+        }
+    )
+    history.final(READ_INSERTS, sorted(writes.present()))
+    run.judge("no-acknowledged-write-lost")
+    return run
+
+
+def pause(lab: Lab, seed: int) -> ChaosRun:
+    """Freeze (docker pause) a Galera node that is not the writer while one client
+    inserts: Galera waits for the silent member until its evs timeouts evict it, then
+    the two others go on. The node is held frozen past the profile's eviction time; the
+    longest write stall and whether the cluster evicted it are recorded."""
+    assert lab.galera and lab.dblb
+    galera = lab.galera
+    eviction_s = get_profile(lab.request.profile).eviction_s
+    writer = lab.wait_writable()
+    target = next(n for n in sorted(galera.nodes, key=lambda n: n.name) if n.name != writer)
+    others = [n for n in galera.nodes if n is not target]
+    sizes: list[int] = []
+
+    def watch(step: Step, node: Node) -> dict[str, Any]:
+        def held() -> bool:
+            sizes.append(int(others[0].wsrep_status().get("wsrep_cluster_size", "0") or 0))
+            return history.now() >= fault_start + step.hold_s - 0.5
+
+        fault_start = history.now()
+        poll(held, timeout=step.hold_s + 30, what=f"{node.name} frozen", retry_on=(NotReady,))
+        return {"smallest_view_seen": min(sizes)}
+
+    hold_s = round(eviction_s + 3.0, 1)
+    schedule = Schedule((Step(3.0, "pause", target.name, hold_s),), seed)
+    writes = InsertWorkload(lab.dblb, clients=1, seed=seed)
+    history = writes.history
+    run = run_schedule(lab, writes, schedule, galera.nodes, "pause", watch)
+    fault = history.faults[0]
+    run.probes.append(
+        {
+            "paused": target.name,
+            "eviction_s": eviction_s,
+            "evicted": min(sizes) < len(galera.nodes),
+            "longest_stall_s": round(
+                longest_stall(history, fault.start, fault.end or history.now()), 3
+            ),
+        }
+    )
+    history.final(READ_INSERTS, sorted(writes.present()))
+    run.judge("no-acknowledged-write-lost")
+    return run
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One chaos scenario: the CLI's choices, `lab chaos list`, the chaos tests and the
+    README's scenario table all come from (or are checked against) this registry."""
+
+    name: str
+    topology: str
+    fault: str
+    proves: str
+    run: Callable[[Lab, int], ChaosRun]
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "writer-kill",
+            "galera",
+            "SIGKILL of the Galera node holding HAProxy's write role",
+            "writes move to a backup, nothing acknowledged is lost; the write gap per "
+            "failover profile",
+            writer_kill,
+        ),
+        Scenario(
+            "pause",
+            "galera",
+            "docker pause (freeze) of a non-writer Galera node past the eviction timeout",
+            "the frozen node is evicted; writes stall at most until then and resume; "
+            "nothing acknowledged is lost",
+            pause,
+        ),
+        Scenario(
+            "galera-nemesis",
+            "galera",
+            "seeded random kills, pauses and partitions of Galera nodes, one at a time",
+            "list-append: no G0/G1a/G1b/G1c, garbage or internally inconsistent read, "
+            "nothing acknowledged lost; G-single, G2-item, lost updates, stale reads "
+            "reported as findings",
+            galera_nemesis,
+        ),
+        Scenario(
+            "partition",
+            "galera",
+            "one Galera node cut off from the other two (iptables)",
+            "the minority goes non-Primary, refuses writes, leaves HAProxy's rotation and "
+            "rejoins by IST; the bank's total never changes",
+            galera_partition,
+        ),
+        Scenario(
+            "health-truth",
+            "galera",
+            "desync, SIGSTOP of mysqld, docker pause",
+            "every clustercheck 200 can write; a frozen peer's stall (within the eviction "
+            "timeout) is reported as stalled-by-peer",
+            health_truth,
+        ),
+        Scenario(
+            "dblb-kill",
+            "galera",
+            "SIGKILL of HAProxy",
+            "measured as the single point of failure it is: nothing is served until it "
+            "is back; the bank's total never changes",
+            dblb_kill,
+        ),
+        Scenario(
+            "galera-crash",
+            "galera",
+            "SIGKILL of all three Galera nodes at once",
+            "recovery bootstraps from the highest seqno; with "
+            "innodb_flush_log_at_trx_commit=1 nothing acknowledged is lost",
+            galera_crash,
+        ),
+        Scenario(
+            "galera-crash-flush0",
+            "galera",
+            "the same with innodb_flush_log_at_trx_commit=0",
+            "report-only: nodes recover to different seqnos and the lost acknowledged "
+            "writes are listed",
+            galera_crash_flush0,
+        ),
+        Scenario(
+            "gtid-master-kill",
+            "gtid",
+            "SIGKILL of the GTID master, then `lab promote`",
+            "reads go on from the slave; writes resume on the promoted slave; nothing "
+            "acknowledged is lost outside the replication window",
+            gtid_master_kill,
+        ),
+        Scenario(
+            "oxgw-kill",
+            "guide",
+            "SIGKILL of oxgw01 under browsers through Apache",
+            "users move to oxgw02 and stay logged in; files download byte-identical; no "
+            "metadata without its file",
+            oxgw_kill,
+        ),
+        Scenario(
+            "rolling-restart",
+            "guide",
+            "oxgw01 restarted, then oxgw02 once oxgw01 serves",
+            "no session lost, files intact, read-your-writes",
+            rolling_restart,
+        ),
+        Scenario(
+            "lagging-slave",
+            "guide",
+            "the GTID slave stops applying for 8 s under browsers",
+            "read-your-writes: OX's replication monitor sends a user's reads to the "
+            "master while the slave lags",
+            lagging_slave,
+        ),
+        Scenario(
+            "filestore-outage",
+            "guide",
+            "the NFS server stopped",
+            "file operations fail with OX's FLS error, folders keep working, uploads "
+            "work again after the heal; no partial or orphan file",
+            filestore_outage,
+        ),
+    )
 }

@@ -19,6 +19,8 @@ import docker.errors
 
 from lab import __version__
 from lab.bench import bench_build, bench_failover, bench_oxnode, bench_up
+from lab.chaos_scenarios import SCENARIOS
+from lab.checkers.registry import CHECKERS
 from lab.docker_env import LABEL_RUN, connect, remove_resources
 from lab.errors import ClusterFormationError, LabError
 from lab.failover import DEFAULT_PROFILE, PROFILES
@@ -27,7 +29,7 @@ from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
 from lab.images import build_images, groupware_images, image_present, images_for
 from lab.lab import Lab, LabOptions, find_lab_runs, stderr_progress
 from lab.matrix import run_matrix
-from lab.status import render_status
+from lab.status import render_status, table
 from lab.topology import DEFAULT_TOPOLOGY, TOPOLOGIES, LabRequest
 
 
@@ -123,42 +125,66 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-CHAOS_SCENARIOS = [
-    "writer-kill",
-    "pause",
-    "partition",
-    "galera-nemesis",
-    "oxgw-kill",
-    "rolling-restart",
-    "dblb-kill",
-    "health-truth",
-    "gtid-master-kill",
-    "filestore-outage",
-    "galera-crash",
-    "galera-crash-flush0",
-    "lagging-slave",
-]
-
-
 def cmd_chaos(args: argparse.Namespace) -> int:
     """Run one chaos scenario on a fresh lab of its topology; print the verdict and the
     figures, keep the report (JSON, HTML timeline, history)."""
-    from lab import chaos, chaos_report, chaos_scenarios
+    from lab import chaos_report
+    from lab.chaos_scenarios import SCENARIOS
 
-    topology = chaos_scenarios.SCENARIO_TOPOLOGY.get(args.scenario, "galera")
-    request = replace(_request(args), topology=topology)
+    scenario = SCENARIOS[args.scenario]
+    request = replace(_request(args), topology=scenario.topology)
     request.validate()
     with Lab(request, LabOptions(name=f"chaos-{args.scenario}")) as lab:
-        if args.scenario in chaos_scenarios.SCENARIOS:
-            run = chaos_scenarios.SCENARIOS[args.scenario](lab, args.seed)
-            chaos_report.publish(run, Path(args.report_dir))
-            return 1 if run.violations() else 0
-        result = chaos.SCENARIOS[args.scenario](lab)
-    report = chaos.write_report(args.scenario, result, Path(args.report_dir))
-    lost = getattr(result, "lost", [])
-    print(f"{args.scenario}: {result}")
-    print(f"report: {report}")
-    return 1 if lost else 0
+        run = scenario.run(lab, args.seed)
+    chaos_report.publish(run, Path(args.report_dir))
+    return 1 if run.violations() else 0
+
+
+def cmd_chaos_list(args: argparse.Namespace) -> int:
+    from lab.chaos_scenarios import SCENARIOS
+
+    rows = [
+        {"scenario": s.name, "topology": s.topology, "fault": s.fault, "proves": s.proves}
+        for s in SCENARIOS.values()
+    ]
+    print(table(rows, ["scenario", "topology", "fault", "proves"], width=args.width))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Judge a recorded history again (exit 1: a forbidden anomaly; 2: not a history)."""
+    from lab.checkers.registry import checks_of
+    from lab.history import History, HistoryFormatError
+
+    try:
+        history = History.load(Path(args.history))
+    except HistoryFormatError as exc:
+        print(f"lab: error: {exc}", file=sys.stderr)
+        return 2
+    checks = checks_of(history, args.checker)
+    scenario = history.meta.get("scenario", "(no meta line)")
+    print(
+        f"{args.history}: {len(history.ops)} operations, {len(history.faults)} faults, "
+        f"scenario {scenario}"
+    )
+    failed = False
+    for check in checks:
+        verdict = check.judge(history)
+        violated = check.violated(verdict)
+        failed |= violated
+        state = "FORBIDDEN" if violated else ("findings" if verdict.anomalies else "valid")
+        forbidden = (
+            "every anomaly" if check.forbidden is None else ", ".join(check.forbidden) or "nothing"
+        )
+        print(f"{check.checker}: {state} {verdict.stats} (forbids: {forbidden})")
+        for kind, found in sorted(verdict.anomalies.items()):
+            print(f"  {kind} x{len(found)}")
+            for text in found[: args.limit]:
+                print(f"    {text}")
+            if len(found) > args.limit:
+                print(f"    ... {len(found) - args.limit} more (--limit)")
+    print("verdict: " + ("FAIL" if failed else "PASS"))
+    return 1 if failed else 0
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
@@ -272,12 +298,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     chaos = sub.add_parser("chaos", help="failover under injected faults")
     chaos_sub = chaos.add_subparsers(dest="chaos_command", required=True)
-    run = chaos_sub.add_parser("run", help="run one scenario on a fresh Galera lab")
-    run.add_argument("scenario", choices=["writer-kill", "pause", "partition", "galera-nemesis"])
+    run = chaos_sub.add_parser("run", help="run one scenario on a fresh lab of its topology")
+    run.add_argument(
+        "scenario",
+        choices=list(SCENARIOS),
+        metavar="SCENARIO",
+        help="one of: " + ", ".join(SCENARIOS) + " (`lab chaos list` says what each proves)",
+    )
     run.add_argument("--seed", type=int, default=1, help="fault schedule seed (reproducible)")
     run.add_argument("--report-dir", default="lab-reports")
     _add_lab_flags(run)
     run.set_defaults(func=cmd_chaos)
+    listing = chaos_sub.add_parser("list", help="the scenarios: topology, fault, what each proves")
+    listing.add_argument("--width", type=int, default=100, help="terminal columns")
+    listing.set_defaults(func=cmd_chaos_list)
+
+    check = sub.add_parser("check", help="judge a recorded history (.jsonl) with the checkers")
+    check.add_argument("history", help="a chaos run's history file (lab-reports/chaos-*.jsonl)")
+    check.add_argument(
+        "--checker",
+        choices=list(CHECKERS),
+        metavar="NAME",
+        help="only this checker: " + ", ".join(CHECKERS),
+    )
+    check.add_argument(
+        "--limit", type=int, default=5, help="offending operations shown per anomaly"
+    )
+    check.set_defaults(func=cmd_check)
 
     promote_parser = sub.add_parser(
         "promote", help="GTID lab: make the slave the master and repoint HAProxy"

@@ -36,6 +36,25 @@ class FailoverProfile:
     timeout_check: str | None  # None: HAProxy's default (the check shares connect/inter)
     evs_options: tuple[tuple[str, str], ...]  # Galera wsrep_provider_options; () = defaults
 
+    @property
+    def eviction_s(self) -> float:
+        """Longest time a silent (frozen or cut-off) member stays in the view: Galera
+        declares it inactive after evs.inactive_timeout, checked every
+        evs.inactive_check_period. Writes that wait for it may stall this long."""
+        options = {**GALERA_EVS_DEFAULTS, **dict(self.evs_options)}
+        return _seconds(options["evs.inactive_timeout"]) + _seconds(
+            options["evs.inactive_check_period"]
+        )
+
+
+# Galera's own defaults (galera documentation, "Galera Parameters")
+GALERA_EVS_DEFAULTS = {"evs.inactive_timeout": "PT15S", "evs.inactive_check_period": "PT1S"}
+
+
+def _seconds(duration: str) -> float:
+    """An ISO 8601 duration of seconds as Galera writes them (PT1S, PT0.5S)."""
+    return float(duration.removeprefix("PT").removesuffix("S"))
+
 
 PROFILES: dict[str, FailoverProfile] = {
     p.name: p

@@ -6,16 +6,26 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from lab.db import NotReady
+from lab.errors import LabError
 from lab.galera import GaleraNode
 from lab.nodes import Node
+from lab.waiting import poll
 
 DRAIN_FILE = "/var/tmp/clustercheck.disabled"  # clustercheck's CLUSTERCHECK_DRAIN_FILE
+CLUSTERCHECK_SETTINGS = "/etc/sysconfig/clustercheck"  # Percona's settings file
+SERVER_PROCESS = "lab-mysqld"  # the database server's process name in the lab's images
+DONOR_LOCK_MARK = "oxlab_donor_lock"  # names the session that holds a donor's read lock
+
+
+class FaultError(LabError):
+    """A fault could not be injected or healed; the message names node and command."""
 
 
 def _must(node: Node, cmd: list[str]) -> None:
     result = node.exec(cmd)
     if result.exit_code != 0:
-        raise RuntimeError(f"{node.name}: {' '.join(cmd)} failed: {result.output.strip()}")
+        raise FaultError(f"{node.name}: {' '.join(cmd)} failed: {result.output.strip()}")
 
 
 @contextmanager
@@ -85,7 +95,7 @@ def rejected(node: Node, clients: Sequence[Node], port: int) -> Iterator[None]:
 
 
 @contextmanager
-def frozen_server(node: Node, process: str = "lab-mysqld") -> Iterator[None]:
+def frozen_server(node: Node, process: str = SERVER_PROCESS) -> Iterator[None]:
     """SIGSTOP the database server inside the node (the container and its other
     processes, such as clustercheck, keep running): a hung mysqld."""
     _must(node, ["pkill", "-STOP", "-x", process])
@@ -93,3 +103,53 @@ def frozen_server(node: Node, process: str = "lab-mysqld") -> Iterator[None]:
         yield
     finally:
         _must(node, ["pkill", "-CONT", "-x", process])
+
+
+@contextmanager
+def lying_donor(node: GaleraNode, timeout_s: float = 30.0) -> Iterator[None]:
+    """The node's clustercheck passes Donor nodes (Percona's AVAILABLE_WHEN_DONOR=1, set
+    in its settings file) while the node is desynced and holds FLUSH TABLES WITH READ
+    LOCK, as an rsync donor does during a state transfer: its check says 200 while
+    writes on it block. The lock lives in a client session started in the container;
+    healing kills that session and lifts the desync."""
+    _must(
+        node,
+        [
+            "sh",
+            "-c",
+            f"mkdir -p /etc/sysconfig && echo AVAILABLE_WHEN_DONOR=1 > {CLUSTERCHECK_SETTINGS}",
+        ],
+    )
+    try:
+        node.sql("SET GLOBAL wsrep_desync=ON")
+        node.container.exec_run(
+            [
+                "lab-mysql",
+                "-e",
+                f"FLUSH TABLES WITH READ LOCK; SELECT SLEEP(3600) AS {DONOR_LOCK_MARK}",
+            ],
+            detach=True,
+        )
+        poll(
+            lambda: bool(donor_lock_sessions(node)),
+            timeout=timeout_s,
+            what=f"{node.name} to hold the donor's read lock",
+            retry_on=(NotReady,),
+        )
+        yield
+    finally:
+        for session in donor_lock_sessions(node):
+            node.sql(f"KILL {session}")  # the server's session: a dead client keeps it
+        node.sql("SET GLOBAL wsrep_desync=OFF")
+        _must(node, ["rm", "-f", CLUSTERCHECK_SETTINGS])
+
+
+# the sessions holding the lock (the query that finds them names the mark too)
+DONOR_LOCK_SESSIONS_SQL = (
+    "SELECT id FROM information_schema.processlist "
+    f"WHERE info LIKE '%{DONOR_LOCK_MARK}%' AND info NOT LIKE '%processlist%'"
+)
+
+
+def donor_lock_sessions(node: GaleraNode) -> list[str]:
+    return node.sql(DONOR_LOCK_SESSIONS_SQL).split()

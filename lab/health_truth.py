@@ -1,7 +1,13 @@
 """Health check versus truth: a differential check of clustercheck. While faults run, a
 sampler asks every Galera node's clustercheck and, whenever it answers 200, writes on
 that node directly; a 200 whose write does not commit within the deadline is a health
-check that lies (a donor, a flow-controlled or hung node it let through)."""
+check that lies (a donor, a flow-controlled or hung node it let through).
+
+Forbids `healthy-but-unwritable`. Reports `stalled-by-peer`: while another member is
+frozen (SIGSTOP of its server, or docker pause), every write in the cluster waits until
+Galera evicts that member, and clustercheck, which sees its own node only, still says
+200. Only those two faults of another node excuse a stall, and only until the eviction
+timeout of the run's failover profile has passed after the fault ended."""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import pymysql
 import requests
@@ -23,7 +29,8 @@ from lab.nodes import Node
 from lab.workloads import DATABASE
 
 DEADLINE_S = 5.0
-PEER_GRACE_S = 10.0  # after a peer's fault ends: it rejoins, flow control settles
+PROBE = "clustercheck"  # the history's probe kind for one sample
+PEER_FREEZES = ("freeze-server", "pause")  # faults of a peer that stall every write
 
 
 @dataclass
@@ -40,9 +47,8 @@ class Sample:
 class HealthTruthSampler:
     def __init__(self, nodes: Sequence[Node], history: History, deadline_s: float = DEADLINE_S):
         self.addresses = {node.name: node.ip for node in nodes}  # fixed while sampling
-        self.history = history  # shares the chaos run's clock
+        self.history = history  # shares the chaos run's clock; samples are its probes
         self.deadline_s = deadline_s
-        self.samples: list[Sample] = []
         self._stop = threading.Event()
 
     def setup(self) -> None:
@@ -79,7 +85,7 @@ class HealthTruthSampler:
 
     def _run(self, name: str, ip: str) -> None:
         while not self._stop.is_set():
-            self.samples.append(self.sample(name, ip))
+            self.history.probe(PROBE, **asdict(self.sample(name, ip)))
             self._stop.wait(0.2)
 
     @contextmanager
@@ -88,11 +94,27 @@ class HealthTruthSampler:
             yield self
 
 
+def samples_in(history: History) -> list[Sample]:
+    fields = Sample.__dataclass_fields__
+    return [
+        Sample(**{k: v for k, v in p.items() if k in fields})
+        for p in history.probes
+        if p.get("kind") == PROBE
+    ]
+
+
+def check_health_truth_in(
+    history: History, grace_s: float, deadline_s: float = DEADLINE_S
+) -> Verdict:
+    """The same over a recorded history (samples are its probes)."""
+    return check_health_truth(samples_in(history), history.faults, deadline_s, grace_s)
+
+
 def check_health_truth(
     samples: Sequence[Sample],
     faults: Sequence[Fault] = (),
     deadline_s: float = DEADLINE_S,
-    grace_s: float = PEER_GRACE_S,
+    grace_s: float = 0.0,
 ) -> Verdict:
     """A 200 must be followed by a write that commits within the deadline, unless the
     check itself turned to not-ready by then (caught: the check lagged, did not lie).
@@ -116,6 +138,7 @@ def check_health_truth(
                 f
                 for f in faults
                 if f.target != s.node
+                and f.name in PEER_FREEZES
                 and f.start <= s.at <= (f.end if f.end is not None else s.at) + grace_s
             ),
             None,

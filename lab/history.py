@@ -1,9 +1,19 @@
 """A chaos run's history: every operation a workload client performed, with start and end
-times and its outcome, written as JSON lines so checkers (and people) can read it later.
+times and its outcome, written as JSON lines so checkers (and people) can read it later,
+and `lab check` can judge it again after a checker is fixed.
 
 Outcomes follow Jepsen: `ok` (acknowledged), `fail` (certainly did not happen: refused
 before anything was sent, or rolled back), `info` (sent but unanswered: it may or may not
 have happened). A checker must never count an `info` operation as lost or as done.
+
+The file, one JSON object a line (README "History files"):
+  {"meta": {...}}     first, optional: scenario, profile, seed and the checks the run
+                      judged with (checker, parameters, forbidden anomalies)
+  {"fault": {...}}    name, target, start, end: a nemesis event
+  {"probe": {...}}    kind plus data: what the lab observed beside the clients
+                      (clustercheck samples, filestore inventories)
+  {...}               an operation: process, f, value, start, end, outcome, node, error
+Final reads, made once the lab has healed, are operations of process FINAL (-1).
 """
 
 from __future__ import annotations
@@ -12,14 +22,21 @@ import json
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from lab.errors import LabError
 
 OUTCOMES = ("ok", "fail", "info")
 # Errors of a working service (a certification conflict, a business rule such as
 # insufficient funds) start with this; they do not mark an outage.
 CONFLICT = "conflict: "
+FINAL = -1  # the process that makes the final reads after the last fault is healed
+
+
+class HistoryFormatError(LabError):
+    """A history file that is not in the lab's format; the message names file and line."""
 
 
 @dataclass
@@ -58,6 +75,8 @@ class History:
 
     ops: list[Op] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    probes: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
     t0: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -94,23 +113,74 @@ class History:
     def healed(self, fault: Fault) -> None:
         fault.end = self.now()
 
+    def probe(self, kind: str, **data: Any) -> None:
+        """Record an observation of the lab's (not a client operation)."""
+        with self._lock:
+            self.probes.append({"kind": kind, "at": round(self.now(), 3), **data})
+
+    def final(self, f: str, value: Any) -> Op:
+        """A final read, made once the lab has healed: what checkers compare with."""
+        now = self.now()
+        return self.record(FINAL, f, value, now, "ok", "final read")
+
     def save(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        lines = [json.dumps({"fault": asdict(f)}) for f in self.faults]
-        lines += [json.dumps(asdict(op)) for op in self.ops]
+        lines = [json.dumps({"meta": self.meta}, default=str)] if self.meta else []
+        lines += [json.dumps({"fault": asdict(f)}) for f in self.faults]
+        lines += [json.dumps({"probe": p}, default=str) for p in self.probes]
+        lines += [json.dumps(asdict(op), default=str) for op in self.ops]
         path.write_text("\n".join(lines) + "\n")
         return path
 
     @classmethod
     def load(cls, path: Path) -> History:
+        """Read a history file; anything not in the format is a HistoryFormatError that
+        names the file and line."""
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise HistoryFormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
         history = cls(t0=0.0)
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            if "fault" in record:
-                history.faults.append(Fault(**record["fault"]))
-            else:
-                history.ops.append(Op(**record))
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                history._add_line(line)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise HistoryFormatError(f"{path}:{number}: {exc}") from None
         return history
+
+    def _add_line(self, line: str) -> None:
+        record = json.loads(line)
+        if not isinstance(record, dict):
+            raise ValueError("not a JSON object")
+        if "meta" in record:
+            self.meta = dict(record["meta"])
+        elif "fault" in record:
+            fault = Fault(**record["fault"])
+            _number(fault.start, "fault start")
+            self.faults.append(fault)
+        elif "probe" in record:
+            if not isinstance(record["probe"], dict) or "kind" not in record["probe"]:
+                raise ValueError("a probe needs a kind")
+            self.probes.append(record["probe"])
+        else:
+            missing = [k for k in ("process", "f", "start", "end", "outcome") if k not in record]
+            if missing:
+                raise ValueError(f"operation without {', '.join(missing)}")
+            if record["outcome"] not in OUTCOMES:
+                raise ValueError(f"outcome {record['outcome']!r} is not one of {OUTCOMES}")
+            if not isinstance(record["process"], int) or not isinstance(record["f"], str):
+                raise ValueError("process must be an integer and f a string")
+            unknown = set(record) - {f.name for f in fields(Op)}
+            if unknown:
+                raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))}")
+            record.setdefault("index", len(self.ops))
+            record.setdefault("value", None)
+            op = Op(**record)
+            _number(op.start, "start")
+            _number(op.end, "end")
+            self.ops.append(op)
 
     @classmethod
     def of(cls, ops: Iterable[tuple[Any, ...]]) -> History:
@@ -143,3 +213,8 @@ def recovery_time(history: History, fault: Fault, f: str | None = None) -> float
 
 def counts(history: History) -> dict[str, int]:
     return {outcome: sum(op.outcome == outcome for op in history.ops) for outcome in OUTCOMES}
+
+
+def _number(value: object, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} must be a number of seconds, not {value!r}")

@@ -12,11 +12,20 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import docker.errors
 
-from lab.faults import desynced, frozen_server, isolated
+from lab.errors import StartupError
+from lab.faults import (
+    CLUSTERCHECK_SETTINGS,
+    DONOR_LOCK_SESSIONS_SQL,
+    SERVER_PROCESS,
+    desynced,
+    frozen_server,
+    isolated,
+    lying_donor,
+)
 from lab.flavours import DEFAULT_FLAVOUR, Dialect, get_flavour
 from lab.galera import GaleraNode
 from lab.gtid import GtidNode
@@ -97,6 +106,13 @@ def frozen_mysqld(node: Node, peers: Sequence[Node]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def lying_donor_check(node: Node, peers: Sequence[Node]) -> Iterator[None]:
+    """A node whose clustercheck passes Donor nodes while it holds a donor's read lock."""
+    with lying_donor(GaleraNode(node.container)):
+        yield
+
+
+@contextlib.contextmanager
 def replication_stopped(node: Node, peers: Sequence[Node]) -> Iterator[None]:
     """The GTID slave receives but does not apply: it lags further every second."""
     slave = GtidNode(node.container)
@@ -116,6 +132,7 @@ FAULTS: dict[str, FaultFactory] = {
     "replication-stopped": replication_stopped,
     "desync": desynced_node,
     "freeze-server": frozen_mysqld,
+    "lying-donor": lying_donor_check,
     "kill": killed,
     "stop": stopped,
     "restart": restarted,
@@ -180,24 +197,80 @@ def injected(step: Step, nodes: Sequence[Node], history: History) -> Iterator[No
         history.healed(fault)
 
 
-def heal_leftovers(nodes: Sequence[Node]) -> list[str]:
-    """Undo what a run that died mid-fault left behind; returns what was healed."""
-    healed = []
+@dataclass
+class Healing:
+    """What `heal_leftovers` did: one line per healed and per unhealable leftover."""
+
+    healed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+LEFTOVER_STEPS: tuple[tuple[str, str], ...] = (
+    # (what it heals, shell command run in every running lab container)
+    (
+        "firewall rules flushed",
+        "if iptables -S 2>/dev/null | grep -q -- '-j'; then "
+        "iptables -F INPUT && iptables -F OUTPUT && echo healed; fi",
+    ),
+    (
+        "mysqld continued",
+        f"if ps -o stat= -C {SERVER_PROCESS} 2>/dev/null | grep -q T; then "
+        f"pkill -CONT -x {SERVER_PROCESS} && echo healed; fi",
+    ),
+    (
+        "lying clustercheck settings removed",
+        f"if [ -e {CLUSTERCHECK_SETTINGS} ]; then rm -f {CLUSTERCHECK_SETTINGS} && echo healed; fi",
+    ),
+    (
+        "donor lock released",
+        "command -v lab-mysql >/dev/null || exit 0; "
+        f'ids=$(lab-mysql -N -e "{DONOR_LOCK_SESSIONS_SQL}") || exit 0; '
+        '[ -z "$ids" ] && exit 0; for id in $ids; do lab-mysql -e "KILL $id"; done; '
+        "lab-mysql -e 'SET GLOBAL wsrep_desync=OFF' && echo healed",
+    ),
+)
+
+
+def heal_leftovers(nodes: Sequence[Node], say: Callable[[str], None] | None = None) -> Healing:
+    """Undo what a run that died mid-fault left behind: unpause, start, flush firewall
+    rules, SIGCONT a stopped server, remove a lying clustercheck setting, release a donor
+    lock. What cannot be healed is one line per resource in `failed`, and `say` (the
+    next run's progress) tells it before the run starts; a container that no longer
+    exists is not the lab's to heal."""
+    healing = Healing()
     for node in nodes:
         try:
             status = node.status
-        except Exception:  # a removed container is not ours to heal
+        except (StartupError, docker.errors.NotFound):
             continue
-        if status == "paused":
-            node.unpause()
-            healed.append(f"{node.name}: unpaused")
-        elif status in ("exited", "created"):
-            node.start()
-            healed.append(f"{node.name}: started")
-        with contextlib.suppress(docker.errors.APIError):
-            rules = node.exec(["sh", "-c", "iptables -S 2>/dev/null | grep -c -- '-j' || true"])
-            if rules.output.strip() not in ("", "0"):
-                node.exec(["sh", "-c", "iptables -F INPUT; iptables -F OUTPUT"])
-                healed.append(f"{node.name}: firewall rules flushed")
-            node.exec(["sh", "-c", "pkill -CONT -x lab-mysqld || true"])  # frozen_server
-    return healed
+        except docker.errors.DockerException as exc:
+            healing.failed.append(f"{node.name}: cannot inspect the container: {exc}")
+            continue
+        try:
+            if status == "paused":
+                node.unpause()
+                healing.healed.append(f"{node.name}: unpaused")
+            elif status in ("exited", "created"):
+                node.start()
+                healing.healed.append(f"{node.name}: started")
+        except docker.errors.DockerException as exc:
+            healing.failed.append(f"{node.name}: could not start or unpause it ({status}): {exc}")
+            continue
+        for healed, command in LEFTOVER_STEPS:
+            try:
+                result = node.exec(["sh", "-c", command])
+            except docker.errors.DockerException as exc:
+                healing.failed.append(f"{node.name}: {healed} failed: {exc}")
+                continue
+            if result.exit_code != 0:
+                healing.failed.append(
+                    f"{node.name}: {healed} failed: {result.output.strip()[:200]}"
+                )
+            elif "healed" in result.output:
+                healing.healed.append(f"{node.name}: {healed}")
+    if say:
+        for line in healing.healed:
+            say(f"healed a leftover of an earlier run: {line}")
+        for line in healing.failed:
+            say(f"could NOT heal a leftover of an earlier run: {line}")
+    return healing

@@ -3,6 +3,7 @@ HAProxy's view of its backends, as `lab status` prints it."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import requests
@@ -13,13 +14,32 @@ from lab.haproxy_config import READ_PORT, STATS_PORT, WRITE_PORT
 from lab.lab import Lab
 
 
-def table(rows: Sequence[dict[str, str]], columns: Sequence[str]) -> str:
+def table(rows: Sequence[dict[str, str]], columns: Sequence[str], width: int | None = None) -> str:
+    """Columns padded to their widest cell. With `width` (terminal columns) the widest
+    columns are narrowed until a line fits, and their cells wrap onto further lines."""
     widths = [max(len(c), *(len(r.get(c, "")) for r in rows)) for c in columns]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    lines += [
-        "  ".join(r.get(c, "").ljust(w) for c, w in zip(columns, widths, strict=True)) for r in rows
-    ]
-    return "\n".join("  " + line.rstrip() for line in lines)
+    if width is not None:
+        while 2 + sum(w + 2 for w in widths) - 2 > width and max(widths) > MIN_COLUMN:
+            widths[widths.index(max(widths))] -= 1
+
+    def render(cells: Sequence[str]) -> list[str]:
+        parts = [textwrap.wrap(c, w) or [""] for c, w in zip(cells, widths, strict=True)]
+        height = max(len(p) for p in parts)
+        return [
+            "  "
+            + "  ".join(
+                (p[i] if i < len(p) else "").ljust(w) for p, w in zip(parts, widths, strict=True)
+            ).rstrip()
+            for i in range(height)
+        ]
+
+    lines = render(list(columns))
+    for r in rows:
+        lines += render([r.get(c, "") for c in columns])
+    return "\n".join(lines)
+
+
+MIN_COLUMN = 12
 
 
 def gtid_rows(lab: Lab) -> list[dict[str, str]]:

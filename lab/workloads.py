@@ -24,15 +24,29 @@ from lab.errors import LabError
 from lab.history import CONFLICT, History
 
 DATABASE = "oxlab_chaos"
-# MySQL errors after which the transaction is known to be rolled back or never ran.
+# MySQL errors, raised by a statement before COMMIT, after which the transaction is
+# known to be rolled back or never ran.
 ROLLED_BACK = {
     1205,  # ER_LOCK_WAIT_TIMEOUT
     1213,  # ER_LOCK_DEADLOCK: also Galera's certification failure
     1047,  # ER_UNKNOWN_COM_ERROR: WSREP has not yet prepared node for application use
-    1180,  # ER_ERROR_DURING_COMMIT (rolled back)
+    1180,  # ER_ERROR_DURING_COMMIT
 }
-CONNECT_TIMEOUT_S = 2.0
 DEADLOCK = 1213
+# At COMMIT only a certification failure (reported as a deadlock) says for certain that
+# the write set was rolled back; 1047 (the node left the Primary component) or 1180
+# while committing may come after the write set was replicated and applied elsewhere.
+ROLLED_BACK_AT_COMMIT = {DEADLOCK}
+CONNECT_TIMEOUT_S = 2.0
+
+
+def outcome_of(code: int, sent: bool, at_commit: bool) -> str:
+    """Jepsen's outcome of a failed transaction: `fail` only when it certainly did not
+    commit (nothing sent, or a rollback the server reported for certain), else `info`."""
+    if not sent:
+        return "fail"
+    known = ROLLED_BACK_AT_COMMIT if at_commit else ROLLED_BACK
+    return "fail" if code in known else "info"
 
 
 class Workload:
@@ -69,7 +83,7 @@ class Workload:
         while not self._stop.is_set():
             f, value = self.plan(rng)
             start = self.history.now()
-            sent = False
+            sent = at_commit = False
             try:
                 if conn is None:
                     conn = self.dblb.connect(write=self.write_listener, timeout=CONNECT_TIMEOUT_S)
@@ -79,6 +93,7 @@ class Workload:
                     sent = True
                     cur.execute("BEGIN")
                     value = self.execute(cur, f, value)
+                    at_commit = True
                     cur.execute("COMMIT")
                 self.history.record(process, f, value, start, "ok", node)
             except _Aborted as aborted:
@@ -88,11 +103,10 @@ class Workload:
             except (pymysql.err.MySQLError, OSError, LabError) as exc:
                 # LabError: HAProxy's container is down and has no address at all
                 code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
-                rolled_back = code in ROLLED_BACK
-                outcome = "fail" if (not sent or rolled_back) else "info"
+                outcome = outcome_of(code, sent, at_commit)
                 error = (CONFLICT if code == DEADLOCK else "") + str(exc)[:120]
                 self.history.record(process, f, value, start, outcome, error=error)
-                if rolled_back:
+                if sent and outcome == "fail":
                     _rollback(conn)  # the connection itself is fine
                     continue
                 if conn is not None:

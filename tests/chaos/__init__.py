@@ -1,0 +1,19 @@
+"""Chaos tests run scenarios through the registry (lab/chaos_scenarios.SCENARIOS), the
+same way `lab chaos run NAME` does; a unit test checks that every registered scenario
+has a test here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lab.chaos_report import publish
+from lab.chaos_runs import ChaosRun
+from lab.chaos_scenarios import SCENARIOS
+from lab.lab import Lab
+
+
+def run_scenario(name: str, lab: Lab, seed: int, report_dir: Path) -> ChaosRun:
+    """Run the registered scenario `name` on `lab` and publish its report."""
+    run = SCENARIOS[name].run(lab, seed)
+    publish(run, report_dir)
+    return run

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos_report import publish
-from lab.chaos_scenarios import filestore_outage, lagging_slave, oxgw_kill, rolling_restart
 from lab.lab import Lab
+from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.guide, pytest.mark.session, pytest.mark.docker]
 
@@ -18,8 +17,7 @@ pytestmark = [pytest.mark.chaos, pytest.mark.guide, pytest.mark.session, pytest.
 def test_killed_groupware_node_users_move_and_stay_logged_in(
     guide_lab: Lab, chaos_seed: int, chaos_report_dir: Path
 ) -> None:
-    run = oxgw_kill(guide_lab, chaos_seed)
-    publish(run, chaos_report_dir)
+    run = run_scenario("oxgw-kill", guide_lab, chaos_seed, chaos_report_dir)
     assert not run.violations(), run.violations()
     [kill] = run.measurements
     assert kill["recovery_s"] is not None, "users got service back while oxgw01 was down"
@@ -36,10 +34,9 @@ def test_killed_groupware_node_users_move_and_stay_logged_in(
 def test_rolling_restart_loses_no_session(
     guide_lab: Lab, chaos_seed: int, chaos_report_dir: Path
 ) -> None:
-    run = rolling_restart(guide_lab, chaos_seed)
-    publish(run, chaos_report_dir)
+    run = run_scenario("rolling-restart", guide_lab, chaos_seed, chaos_report_dir)
     assert not run.violations(), run.violations()
-    files = next(v for v in run.verdicts if v.checker == "files-intact")
+    files = run.verdict("files-intact")
     assert files.stats["uploads"] > 10 and files.stats["downloads"] > 5, files.stats
 
 
@@ -47,9 +44,8 @@ def test_rolling_restart_loses_no_session(
 def test_filestore_outage_fails_cleanly_and_recovers(
     guide_lab: Lab, chaos_seed: int, chaos_report_dir: Path
 ) -> None:
-    run = filestore_outage(guide_lab, chaos_seed)
-    publish(run, chaos_report_dir)
-    errors = next(v for v in run.verdicts if v.checker == "clear-storage-errors")
+    run = run_scenario("filestore-outage", guide_lab, chaos_seed, chaos_report_dir)
+    errors = run.verdict("clear-storage-errors")
     assert errors.stats["file_operations_failed"] > 0, "the outage was felt by uploads"
     assert run.probes[0]["upload_recovery_s"] is not None, "uploads work again after the heal"
     assert not run.violations(), run.violations()
@@ -58,8 +54,7 @@ def test_filestore_outage_fails_cleanly_and_recovers(
 def test_lagging_slave_never_hides_a_users_own_writes(
     guide_lab: Lab, chaos_seed: int, chaos_report_dir: Path
 ) -> None:
-    run = lagging_slave(guide_lab, chaos_seed)
-    publish(run, chaos_report_dir)
-    ryw = next(v for v in run.verdicts if v.checker == "read-your-writes")
+    run = run_scenario("lagging-slave", guide_lab, chaos_seed, chaos_report_dir)
+    ryw = run.verdict("read-your-writes")
     assert ryw.stats["listings"] > 20, "folders were listed while the slave lagged"
     assert not run.violations(), run.violations()

@@ -10,11 +10,10 @@ from pathlib import Path
 import docker
 import pytest
 
-from lab.chaos_report import publish
-from lab.chaos_scenarios import gtid_master_kill
 from lab.lab import Lab
 from lab.pytest_plugin import runnable_request
 from lab.topology import LabRequest
+from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.gtid, pytest.mark.docker]
 
@@ -29,8 +28,7 @@ def test_master_kill_then_promotion(
 ) -> None:
     request = runnable_request(docker_client, lab_request, flavour, "gtid")
     lab = lab_factory(request, name=f"chaos-promote-{flavour}")  # its own: promotion changes it
-    run = gtid_master_kill(lab, chaos_seed)
-    publish(run, chaos_report_dir)
+    run = run_scenario("gtid-master-kill", lab, chaos_seed, chaos_report_dir)
     probe = run.probes[0]
     assert probe["reads_served_while_master_down"] > 0, f"reads continue from the slave: {probe}"
     assert probe["writes_served_while_master_down"] == 0, f"no writes without a master: {probe}"

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from lab.chaos_report import publish
-from lab.chaos_scenarios import dblb_kill, galera_nemesis, galera_partition, health_truth
-from lab.faults import isolated
+from lab.chaos_scenarios import health_lie
+from lab.faults import frozen_server, isolated, lying_donor
+from lab.galera import GaleraNode
 from lab.lab import Lab
 from lab.nemesis import heal_leftovers
+from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.galera, pytest.mark.docker]
 
@@ -20,50 +22,62 @@ pytestmark = [pytest.mark.chaos, pytest.mark.galera, pytest.mark.docker]
 def test_list_append_under_random_faults_keeps_read_committed_and_loses_nothing(
     healthy_lab: Lab, chaos_seed: int, chaos_report_dir: Path
 ) -> None:
-    run = galera_nemesis(healthy_lab, chaos_seed)
-    publish(run, chaos_report_dir)
+    run = run_scenario("galera-nemesis", healthy_lab, chaos_seed, chaos_report_dir)
     assert not run.violations(), f"seed {chaos_seed}: {run.violations()}"
     assert len(run.measurements) == len(run.schedule.steps), "every fault was injected"
     assert all(m["recovery_s"] is not None for m in run.measurements), (
         "clients got service back after every fault"
     )
-    lost = next(v for v in run.verdicts if v.checker == "no-acknowledged-write-lost")
+    lost = run.verdict("no-acknowledged-write-lost")
     assert lost.stats["acknowledged_appends"] > 50, "the workload did real work"
 
 
 def test_partitioned_node_refuses_writes_and_rejoins(
     healthy_lab: Lab, chaos_seed: int, chaos_report_dir: Path
 ) -> None:
-    run = galera_partition(healthy_lab, chaos_seed)
-    publish(run, chaos_report_dir)
+    run = run_scenario("partition", healthy_lab, chaos_seed, chaos_report_dir)
     probe = run.probes[0]
     assert probe["minority_write_refused"], f"the minority must refuse writes: {probe}"
     assert run.probes[1]["rejoined_by_ist"], f"the minority rejoined by IST: {run.probes[1]}"
     assert not run.violations(), f"the bank's total changed: {run.violations()}"
-    bank = run.verdicts[0]
+    bank = run.verdict("bank")
     assert bank.stats["transfers_ok"] > 20, "the majority kept serving transfers"
     assert healthy_lab.health_problems() == [], "after the heal every node is Synced again"
 
 
 def test_next_run_heals_what_a_dead_run_left(healthy_lab: Lab) -> None:
-    """A run killed mid-fault leaves a frozen node and firewall rules; heal_leftovers
-    (the first step of every chaos run) must undo both."""
+    """A run killed mid-fault leaves a frozen node, firewall rules, a SIGSTOPped server
+    and a lying clustercheck with a donor lock; heal_leftovers (the first step of every
+    chaos run) must undo all of it and say what it did."""
     assert healthy_lab.galera
-    frozen, cut, *others = healthy_lab.galera.nodes
-    broken = isolated(cut, [frozen, *others])
-    broken.__enter__()  # the run "dies" here: no __exit__
-    frozen.pause()
-    healed = heal_leftovers(healthy_lab.nodes())
-    assert f"{frozen.name}: unpaused" in healed, healed
-    assert f"{cut.name}: firewall rules flushed" in healed, healed
+    frozen, cut, hung = healthy_lab.galera.nodes
+    lying = cut
+    try:
+        isolated(cut, [frozen, hung]).__enter__()  # the run "dies" here: no __exit__
+        lying_donor(GaleraNode(lying.container)).__enter__()
+        frozen_server(hung).__enter__()
+        frozen.pause()
+        said: list[str] = []
+        healing = heal_leftovers(healthy_lab.nodes(), say=said.append)
+        for line in (
+            f"{frozen.name}: unpaused",
+            f"{cut.name}: firewall rules flushed",
+            f"{hung.name}: mysqld continued",
+            f"{lying.name}: lying clustercheck settings removed",
+            f"{lying.name}: donor lock released",
+        ):
+            assert line in healing.healed, f"{line!r} not in {healing.healed}"
+        assert healing.failed == [], healing.failed
+        assert len(said) == len(healing.healed), "each healed leftover is said before a run"
+    finally:
+        heal_leftovers(healthy_lab.nodes())
     healthy_lab.wait_healthy(timeout=120)
 
 
 def test_haproxy_kill_is_measured_as_the_single_point_of_failure(
     healthy_lab: Lab, chaos_seed: int, chaos_report_dir: Path
 ) -> None:
-    run = dblb_kill(healthy_lab, chaos_seed)
-    publish(run, chaos_report_dir)
+    run = run_scenario("dblb-kill", healthy_lab, chaos_seed, chaos_report_dir)
     [kill] = run.measurements
     # completed while HAProxy was down (a request begun then may succeed once it is back)
     served = [
@@ -79,8 +93,24 @@ def test_haproxy_kill_is_measured_as_the_single_point_of_failure(
 def test_every_healthy_answer_of_clustercheck_is_writable(
     healthy_lab: Lab, chaos_seed: int, chaos_report_dir: Path
 ) -> None:
-    run = health_truth(healthy_lab, chaos_seed)
-    publish(run, chaos_report_dir)
-    truth = next(v for v in run.verdicts if v.checker == "health-check-truth")
+    run = run_scenario("health-truth", healthy_lab, chaos_seed, chaos_report_dir)
+    truth = run.verdict("health-check-truth")
     assert truth.stats["said_not_ready"] > 0, "the faults were visible to clustercheck"
+    assert truth.stats["said_200"] > 50, "healthy nodes were sampled throughout"
     assert not run.violations(), run.violations()
+
+
+def test_a_clustercheck_that_passes_a_locked_donor_is_caught(
+    healthy_lab: Lab, chaos_seed: int, chaos_report_dir: Path
+) -> None:
+    """The differential check must be able to fail: a node whose clustercheck passes
+    Donor nodes while it holds a donor's read lock answers 200 and cannot write."""
+    run = health_lie(healthy_lab, chaos_seed)
+    publish(run, chaos_report_dir)
+    fault = run.history.faults[0]
+    lies = run.verdict("health-check-truth").anomalies.get("healthy-but-unwritable", [])
+    assert lies, f"the lying check on {fault.target} was caught: {run.violations()}"
+    assert all(line.startswith(fault.target) for line in lies), (
+        f"only the lying node is blamed: {lies}"
+    )
+    assert any("health-check-truth" in v for v in run.violations()), "and it fails the run"

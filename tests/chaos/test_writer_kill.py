@@ -1,59 +1,85 @@
 """Before rollout: kill the Galera node that holds HAProxy's write role while a client
-writes through the write listener. Writes must move to a backup and nothing
-acknowledged may be lost. The write gap is printed (and benchmarked by
-`lab bench failover [--profile ox]`), not asserted: timing is a figure, not a verdict."""
+writes through the write listener, and freeze a non-writer. Writes must move to a backup
+(or go on around the frozen node) and nothing acknowledged may be lost. The write gap is
+printed (and benchmarked by `lab bench failover [--profile ox]`), not asserted: timing
+is a figure, not a verdict; the frozen node's stall is bounded by the profile's eviction
+timeout, which is configuration, not noise."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from lab.chaos import Op, kill_writer, longest_stall, lost_writes, pause_node, write_gap
+from lab.chaos_runs import longest_stall, write_gap
+from lab.history import History
 from lab.lab import Lab
+from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.galera, pytest.mark.docker]
+# a write blocked by the frozen member completes once it is evicted; allow the commit
+# and the client's round trip on top of the eviction time
+STALL_SLACK_S = 2.0
 
 
-def test_writer_kill_moves_writes_and_loses_nothing(healthy_lab: Lab) -> None:
-    result = kill_writer(healthy_lab)
+def test_writer_kill_moves_writes_and_loses_nothing(
+    healthy_lab: Lab, chaos_seed: int, chaos_report_dir: Path
+) -> None:
+    run = run_scenario("writer-kill", healthy_lab, chaos_seed, chaos_report_dir)
+    probe = run.probes[0]
     print(
-        f"write gap after killing {result.killed}: {result.gap_s:.2f} s "
-        f"(profile {result.profile}), {result.unknown} operation(s) of unknown outcome"
+        f"write gap after killing {probe['killed']}: {probe['write_gap_s']:.2f} s "
+        f"(profile {run.profile}), {probe['unknown']} operation(s) of unknown outcome"
     )
-    assert result.new_writer != result.killed, "writes moved to a backup"
-    assert result.lost == [], f"acknowledged writes lost: {result.lost[:5]}"
-    assert result.acked > 20
-
-
-def test_checkers_fire_on_crafted_histories() -> None:
-    history = [
-        Op(1, 0.0, 0.1, "ok", "galera1"),
-        Op(2, 0.2, 0.3, "info"),
-        Op(3, 0.4, 2.5, "ok", "galera2"),
-        Op(4, 2.6, 2.7, "fail"),
+    fault = run.history.faults[0]
+    after = [
+        op
+        for op in run.history.ops
+        if op.f == "insert" and op.outcome == "ok" and op.start > fault.start and op.process >= 0
     ]
-    assert lost_writes(history, {1, 3}) == [], "a clean history passes"
-    assert [op.value for op in lost_writes(history, {3})] == [1], "an acked write missing fires"
-    assert lost_writes(history, {1}) == [history[2]]
+    assert probe["new_writer"] != probe["killed"], "writes moved to a backup"
+    assert len(after) >= 20 and all(op.node != probe["killed"] for op in after), (
+        "after the kill, inserts are acknowledged by the new writer only"
+    )
+    assert probe["write_gap_s"] < 120, "writes resumed"
+    assert not run.violations(), run.violations()
+
+
+def test_frozen_node_is_evicted_and_writes_resume_within_the_profiles_bound(
+    healthy_lab: Lab, chaos_seed: int, chaos_report_dir: Path
+) -> None:
+    """Galera waits for a frozen member until the evs timeouts evict it; then the two
+    others go on. Nothing acknowledged is lost and the node rejoins after unpause."""
+    run = run_scenario("pause", healthy_lab, chaos_seed, chaos_report_dir)
+    probe = run.probes[-1]
+    print(
+        f"longest write stall with {probe['paused']} frozen: {probe['longest_stall_s']:.2f} s "
+        f"(profile {run.profile}, eviction after {probe['eviction_s']:g} s)"
+    )
+    assert probe["evicted"], f"{probe['paused']} was dropped from the cluster's view: {probe}"
+    bound = probe["eviction_s"] + STALL_SLACK_S
+    assert probe["longest_stall_s"] <= bound, (
+        f"writes resumed within the eviction timeout of profile {run.profile} ({bound:g} s)"
+    )
+    fault = run.history.faults[0]
+    assert any(
+        op.outcome == "ok" and fault.start + bound < op.end < (fault.end or 0)
+        for op in run.history.ops
+    ), "writes went on while the node was still frozen"
+    assert not run.violations(), run.violations()
+
+
+def test_write_gap_and_stall_are_measured_from_acknowledged_writes() -> None:
+    history = History.of(
+        [
+            (0, "insert", 1, "ok", 0.0, 0.1),
+            (0, "insert", 2, "info", 0.2, 0.3),
+            (0, "insert", 3, "ok", 0.4, 2.5),
+            (0, "insert", 4, "fail", 2.6, 2.7),
+            (0, "insert", 5, "ok", 2.8, 4.0),
+        ]
+    )
+    for op, node in zip(history.ops, ["galera1", "", "galera2", "", "galera2"], strict=True):
+        op.node = node
     assert write_gap(history, 0.15, "galera1") == pytest.approx(2.35), "unknown is not ok"
-
-
-def test_frozen_node_stalls_writes_at_most_until_evicted(healthy_lab: Lab) -> None:
-    """Flow control waits for a frozen member until the evs timeouts evict it; then the
-    two others go on. Nothing acknowledged is lost and the node rejoins after unpause."""
-    result = pause_node(healthy_lab)
-    print(
-        f"longest write stall with {result.paused} frozen: {result.longest_stall_s:.2f} s "
-        f"(profile {result.profile}; evicted: {result.evicted})"
-    )
-    assert result.lost == [], f"acknowledged writes lost: {result.lost[:5]}"
-    assert result.acked > 20, "writes went on around the frozen node"
-
-
-def test_longest_stall_is_measured_between_acknowledged_writes() -> None:
-    history = [
-        Op(1, 0.0, 1.0, "ok"),
-        Op(2, 1.0, 4.0, "ok"),
-        Op(3, 4.0, 4.5, "info"),
-        Op(4, 4.5, 5.0, "ok"),
-    ]
-    assert longest_stall(history, 0.5, 6.0) == pytest.approx(3.0)
+    assert longest_stall(history, 0.05, 4.5) == pytest.approx(2.4)

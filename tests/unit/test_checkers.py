@@ -159,7 +159,7 @@ def test_history_round_trips_and_measures_recovery(tmp_path: Path) -> None:
 
 
 def test_lost_acknowledged_append_is_found_and_unknown_ones_are_not() -> None:
-    from lab.checkers.list_append import check_lost_appends
+    from lab.checkers.writes import check_lost_appends
 
     history = History.of(
         [
@@ -190,10 +190,23 @@ def test_health_truth_checker_fires_on_a_200_that_cannot_write() -> None:
     from lab.history import Fault
 
     frozen_peer = [Fault("freeze-server", "galera2", 0.1, 0.3)]
-    verdict = check_health_truth(bad, frozen_peer)
+    verdict = check_health_truth(bad, frozen_peer, grace_s=0.5)
     assert list(verdict.anomalies) == ["stalled-by-peer"], "a frozen peer stalls every write"
+    paused_peer = [Fault("pause", "galera2", 0.1, 0.3)]
+    assert list(check_health_truth(bad, paused_peer, grace_s=0.5).anomalies) == [
+        "stalled-by-peer"
+    ]
+    too_late = check_health_truth(bad, frozen_peer, grace_s=0.05)
+    assert list(too_late.anomalies) == ["healthy-but-unwritable"], "past the eviction grace"
+    for fault in ("desync", "kill", "partition", "lying-donor"):
+        other = [Fault(fault, "galera2", 0.1, 0.3)]
+        assert list(check_health_truth(bad, other, grace_s=0.5).anomalies) == [
+            "healthy-but-unwritable"
+        ], f"a {fault} of another node does not stall every write: no excuse"
     on_itself = [Fault("freeze-server", "galera3", 0.1, 0.3)]
-    assert list(check_health_truth(bad, on_itself).anomalies) == ["healthy-but-unwritable"]
+    assert list(check_health_truth(bad, on_itself, grace_s=0.5).anomalies) == [
+        "healthy-but-unwritable"
+    ]
 
 
 def test_session_and_file_checkers() -> None:
@@ -219,7 +232,8 @@ def test_session_and_file_checkers() -> None:
 
 
 def test_storage_error_and_kept_insert_checkers() -> None:
-    from lab.chaos_scenarios import check_inserts_kept, check_storage_errors
+    from lab.checkers.filestore import check_storage_errors
+    from lab.checkers.writes import check_inserts_kept
 
     history = History.of(
         [
@@ -236,7 +250,7 @@ def test_storage_error_and_kept_insert_checkers() -> None:
         list(verdict.anomalies) == ["unclear-error"]
         and "op 3" in verdict.anomalies["unclear-error"][0]
     ), verdict.summary()
-    kept = check_inserts_kept(history, {1}, fault_at=5.0)
+    kept = check_inserts_kept(history, {1}, fault_at=5.0, window_s=1.0)
     assert list(kept.anomalies) == ["lost-in-replication-window"], kept.summary()
     assert list(check_inserts_kept(history, set(), 5.0, window_s=None).anomalies) == ["lost-write"]
 
@@ -272,3 +286,125 @@ def test_folder_cache_drops_a_store_older_than_an_invalidation() -> None:
     assert cache.get((1, 3)) is None, "the stale listing must not be cached"
     cache.put((1, 3), [{"title": "new"}], cache.generation(1))
     assert cache.get((1, 3)) == [{"title": "new"}]
+
+
+def test_clean_concurrent_history_with_unknown_writes_is_valid() -> None:
+    """No false positives: overlapping transactions, reads of an append whose
+    transaction's outcome is unknown (it committed after all), a read concurrent with an
+    append that misses it, and an unknown append nobody saw."""
+    history = History.of(
+        [
+            (0, "txn", txn(a(1, 1)), "ok", 0.0, 1.0),
+            (1, "txn", txn(r(1, [])), "ok", 0.5, 1.5),  # concurrent with the append: not stale
+            (2, "txn", txn(a(1, 2)), "info", 1.1, 3.0),  # unknown, yet read below: it committed
+            (0, "txn", txn(r(1, [1, 2]), a(2, 1)), "ok", 3.1, 3.5),
+            (1, "txn", txn(a(2, 2)), "info", 3.6, 4.0),  # unknown and never seen
+            (2, "txn", txn(r(2, [1])), "ok", 4.5, 4.6),  # misses the unknown append: fine
+            (0, "txn", txn(a(3, 1), r(3, [1]), a(3, 2), r(3, [1, 2])), "ok", 5.0, 5.5),
+        ]
+    )
+    verdict = check_list_append(history)
+    assert verdict.anomalies == {}, verdict.summary()
+
+
+def test_reading_a_failed_transactions_append_is_g1a_and_it_stays_out_of_the_graph() -> None:
+    """A failed transaction did not happen: reading its element is G1a, and it must not
+    take part in dependency cycles (here it would close a G-single cycle)."""
+    history = History.of(
+        [
+            (0, "txn", txn(a(1, 1)), "fail"),
+            (1, "txn", txn(r(1, [1]), a(2, 1)), "ok"),
+            (2, "txn", txn(a(2, 2), r(1, [])), "ok"),
+            (3, "txn", txn(r(2, [1, 2])), "ok"),
+        ]
+    )
+    verdict = check_list_append(history)
+    assert set(verdict.anomalies) == {"G1a"}, verdict.summary()
+
+
+@pytest.mark.parametrize(
+    ("ops", "why"),
+    [
+        ([(0, "txn", txn(a(1, 1), r(1, [])), "ok")], "does not see its own append"),
+        (
+            [(0, "txn", txn(a(1, 5)), "ok"), (1, "txn", txn(a(1, 1), r(1, [1, 5])), "ok")],
+            "its own append is not last",
+        ),
+        (
+            [
+                (0, "txn", txn(a(1, 1)), "ok"),
+                (1, "txn", txn(r(1, [1]), a(1, 2), r(1, [1])), "ok"),
+            ],
+            "a later read misses its own append",
+        ),
+        (
+            [(0, "txn", txn(a(1, 1)), "ok"), (1, "txn", txn(r(1, []), r(1, [1])), "ok")],
+            "non-repeatable read inside one transaction",
+        ),
+    ],
+)
+def test_internal_inconsistency_is_forbidden(ops: list[tuple[object, ...]], why: str) -> None:
+    verdict = check_list_append(History.of(ops))
+    assert "internal" in verdict.anomalies, f"{why}: {verdict.summary()}"
+    assert not verdict.valid(READ_COMMITTED_ANOMALIES), f"{why} must fail the run"
+
+
+def test_garbage_read_is_a_violation() -> None:
+    verdict = check_list_append(
+        History.of([(0, "txn", txn(a(1, 1)), "ok"), (1, "txn", txn(r(1, [1, 99])), "ok")])
+    )
+    assert "garbage-read" in verdict.anomalies, verdict.summary()
+    assert not verdict.valid(READ_COMMITTED_ANOMALIES), "a value nobody wrote fails the run"
+
+
+def test_unknown_append_missing_later_is_not_a_stale_read() -> None:
+    history = History.of(
+        [(0, "txn", txn(a(1, 1)), "info", 0.0, 1.0), (1, "txn", txn(r(1, [])), "ok", 2.0, 2.5)]
+    )
+    assert "stale-read" not in check_list_append(history).anomalies
+
+
+def test_every_cycle_class_of_one_component_is_reported() -> None:
+    """One strongly connected component holding a G0 cycle (T0/T1 ordered both ways),
+    a G1c cycle (wr edges) and a G-single cycle: each class is named, not only G0."""
+    history = History.of(
+        [
+            (0, "txn", txn(a(1, 1), a(2, 1), r(3, [1]), r(5, [1])), "ok"),
+            (1, "txn", txn(a(1, 2), a(2, 2), a(3, 1), r(4, [])), "ok"),
+            (2, "txn", txn(a(4, 1), a(5, 1)), "ok"),
+            (3, "txn", txn(r(1, [1, 2]), r(2, [2, 1]), r(4, [1])), "ok"),
+        ]
+    )
+    verdict = check_list_append(history)
+    assert {"G0", "G1c", "G-single"} <= set(verdict.anomalies), verdict.summary()
+
+
+def test_bank_checker_finds_money_created_and_missing_accounts() -> None:
+    created = History.of([(1, "read", {"0": 15, "1": 10}, "ok")])
+    verdict = check_bank(created, accounts=2, total=20)
+    assert "wrong-total" in verdict.anomalies, f"money created: {verdict.summary()}"
+    missing = History.of([(1, "read", {"0": 20}, "ok")])
+    verdict = check_bank(missing, accounts=2, total=20)
+    assert "wrong-accounts" in verdict.anomalies, f"an account vanished: {verdict.summary()}"
+    extra = History.of([(1, "read", {"0": 10, "1": 10, "2": 0}, "ok")])
+    assert "wrong-accounts" in check_bank(extra, accounts=2, total=20).anomalies
+
+
+@pytest.mark.parametrize(
+    ("code", "sent", "at_commit", "outcome"),
+    [
+        (2003, False, False, "fail"),  # cannot connect: nothing sent
+        (1213, True, False, "fail"),  # deadlock in a statement: rolled back
+        (1205, True, False, "fail"),  # lock wait timeout: rolled back
+        (1047, True, False, "fail"),  # non-Primary before COMMIT: refused
+        (1213, True, True, "fail"),  # certification failure at COMMIT: rolled back
+        (1047, True, True, "info"),  # lost the Primary while committing: may have committed
+        (1180, True, True, "info"),  # error during COMMIT: may have committed
+        (2013, True, True, "info"),  # connection lost at COMMIT
+        (2013, True, False, "info"),  # connection lost after sending
+    ],
+)
+def test_failed_transaction_outcomes(code: int, sent: bool, at_commit: bool, outcome: str) -> None:
+    from lab.workloads import outcome_of
+
+    assert outcome_of(code, sent, at_commit) == outcome

@@ -74,3 +74,20 @@ def test_options_from_environment() -> None:
     )
     assert o.available_when_donor and not o.available_when_readonly
     assert o.db.timeout == 0.5, "a hung mysqld must not hang the check"
+
+
+def test_a_frozen_server_still_gets_the_node_named() -> None:
+    v = cc.evaluate(None, None, cc.Options(node_name="galera2"), False, "timed out")
+    assert not v.available
+    assert v.body().startswith("galera2 is not available: cannot query mysqld: timed out"), v.body()
+
+
+def test_percona_sysconfig_file_overrides_the_environment() -> None:
+    settings = cc.read_settings(
+        '# lab\nAVAILABLE_WHEN_DONOR="1"\n\nCLUSTERCHECK_PEER_TIMEOUT=0.5\n'
+    )
+    opts = cc.Options.from_env({"AVAILABLE_WHEN_DONOR": "0", **settings})
+    assert opts.available_when_donor and opts.peer_timeout == 0.5
+    donor = verdict({"wsrep_local_state": "2"}, available_when_donor=True)
+    assert donor.available, "a Donor passes when AVAILABLE_WHEN_DONOR=1"
+    assert not verdict({"wsrep_local_state": "2"}).available, "and not by default"

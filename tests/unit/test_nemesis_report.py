@@ -6,11 +6,15 @@ import itertools
 import json
 from pathlib import Path
 
+import docker.errors
+
 from lab.chaos_report import write_run_report
 from lab.chaos_runs import ChaosRun, measure
 from lab.checkers import Verdict
+from lab.checkers.registry import Check
 from lab.history import Fault, History
-from lab.nemesis import Schedule
+from lab.nemesis import Schedule, heal_leftovers
+from lab.nodes import ExecResult
 
 
 def test_same_seed_same_schedule_other_seed_other_schedule() -> None:
@@ -37,6 +41,7 @@ def crafted_run() -> ChaosRun:
     schedule = Schedule.random(1, ["galera1"], count=1)
     run = ChaosRun("crafted", "fast", schedule, history)
     run.verdicts = [Verdict("bank", {"wrong-total": ["op 3 totals 90"]})]
+    run.checks = [Check.of("bank", accounts=2, total=100)]
     run.measurements = measure(history)
     return run
 
@@ -76,3 +81,42 @@ def test_recovery_reads_grastate_and_never_picks_a_stale_node() -> None:
     assert choose_bootstrap(positions).node == "galera3"
     tie = [Position("galera1", uuid, 7, False, "x"), Position("galera2", uuid, 7, True, "x")]
     assert choose_bootstrap(tie).node == "galera2", "on a tie, the node marked safe"
+
+
+class StandInNode:
+    """What heal_leftovers needs of a node, with a container that will not start."""
+
+    name = "galera3"
+    status = "exited"
+
+    def start(self) -> None:
+        raise docker.errors.APIError("cannot start: no space left on device")
+
+    def unpause(self) -> None:
+        raise AssertionError("not paused")
+
+    def exec(self, cmd: list[str]) -> ExecResult:
+        return ExecResult(0, "healed")
+
+
+def test_a_leftover_that_cannot_be_healed_is_one_line_said_before_the_run() -> None:
+    said: list[str] = []
+    healing = heal_leftovers([StandInNode()], say=said.append)  # type: ignore[list-item]
+    assert healing.failed == [
+        "galera3: could not start or unpause it (exited): cannot start: no space left on device"
+    ]
+    assert healing.healed == []
+    assert said == [f"could NOT heal a leftover of an earlier run: {healing.failed[0]}"]
+
+
+def test_failed_heal_steps_are_reported_per_resource() -> None:
+    class Running(StandInNode):
+        status = "running"
+
+        def exec(self, cmd: list[str]) -> ExecResult:
+            return ExecResult(1, "iptables: Permission denied")
+
+    healing = heal_leftovers([Running()])  # type: ignore[list-item]
+    assert len(healing.failed) == 4 and all(
+        line.startswith("galera3: ") and "Permission denied" in line for line in healing.failed
+    ), healing.failed

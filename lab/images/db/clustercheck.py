@@ -10,7 +10,8 @@ GET /master  200 on exactly one healthy node: the healthy member of this node's 
              UUID), which would move the writer whenever any node rejoins; names are
              stable and match the order of HAProxy's write servers.
 
-Settings (environment, Percona's names where it has them):
+Settings (environment, Percona's names where it has them), overridden per request by
+KEY=VALUE lines in /etc/sysconfig/clustercheck, the file Percona's clustercheck reads:
   AVAILABLE_WHEN_DONOR=0     a Donor/Desynced node (state 2) counts as available when 1
   AVAILABLE_WHEN_READONLY=1  a read_only node counts as available when 1
   CLUSTERCHECK_CONNECT_TIMEOUT=2  seconds; a hung mysqld is a 503, not a hang (checkhttp)
@@ -23,6 +24,7 @@ function so it is unit-tested without a server.
 from __future__ import annotations
 
 import os
+import socket
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ class Options:
     available_when_readonly: bool = True
     drain_file: str = "/var/tmp/clustercheck.disabled"
     peer_timeout: float = 0.2
+    node_name: str = field(default_factory=socket.gethostname)  # when mysqld cannot say
     db: Connection = field(default_factory=Connection)
 
     @classmethod
@@ -74,7 +77,7 @@ def evaluate(
     error: str = "",
 ) -> Verdict:
     """Decide availability from SHOW GLOBAL STATUS / VARIABLES (None: no answer)."""
-    node = (variables or {}).get("wsrep_node_name", "?")
+    node = (variables or {}).get("wsrep_node_name") or opts.node_name
     failures: list[str] = []
     if drained:
         failures.append(f"drained for maintenance ({opts.drain_file} exists)")
@@ -157,9 +160,34 @@ def answer(path: str, opts: Options) -> Answer:
     return (200 if verdict.available else 503), body, {"X-Node-Name": verdict.node}
 
 
+SETTINGS_FILE = "/etc/sysconfig/clustercheck"
+
+
+def read_settings(text: str) -> dict[str, str]:
+    """KEY=VALUE lines of a sysconfig file (comments, blanks and quotes allowed)."""
+    settings = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            settings[key.strip()] = value.strip().strip("\"'")
+    return settings
+
+
+def current_options() -> Options:
+    """Environment, then the sysconfig file, read again for every request (Percona's
+    script is started per request by xinetd, so an edit there takes effect at once)."""
+    env = dict(os.environ)
+    try:
+        with open(SETTINGS_FILE) as f:
+            env.update(read_settings(f.read()))
+    except OSError:
+        pass
+    return Options.from_env(env)
+
+
 def main() -> None:
-    opts = Options.from_env(dict(os.environ))
-    serve("clustercheck", lambda path: answer(path, opts))
+    serve("clustercheck", lambda path: answer(path, current_options()))
 
 
 if __name__ == "__main__":

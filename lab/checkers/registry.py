@@ -1,0 +1,149 @@
+"""Every checker by name, as a chaos run judges its history and as `lab check` judges a
+recorded one again: the same function, the same parameters, the same forbidden kinds,
+so a checker fix can be replayed on the histories operators kept.
+
+A run's checks are written into its history's meta line; `lab check` reads them back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lab.checkers import Verdict
+from lab.checkers.bank import check_bank
+from lab.checkers.filestore import check_storage_errors_in, filestore_consistency_in
+from lab.checkers.list_append import READ_COMMITTED_ANOMALIES, check_list_append
+from lab.checkers.writes import check_writes_kept
+from lab.errors import ConfigError, lookup
+from lab.groupware_load import check_files, check_read_your_writes, check_sessions
+from lab.health_truth import check_health_truth_in
+from lab.history import History
+
+
+@dataclass(frozen=True)
+class Checker:
+    name: str
+    judge: Callable[..., Verdict]  # (history, **params) -> Verdict
+    forbidden: tuple[str, ...] | None  # kinds that fail a run; None: every kind
+    summary: str
+    needs: tuple[str, ...] = ()  # parameters without a default (from the meta line)
+
+
+CHECKERS: dict[str, Checker] = {
+    c.name: c
+    for c in (
+        Checker(
+            "list-append",
+            lambda history: check_list_append(history),
+            READ_COMMITTED_ANOMALIES,
+            "Elle-style dependency cycles, aborted/intermediate/garbage reads, internal "
+            "consistency; G-single, G2-item, lost updates and stale reads are findings",
+        ),
+        Checker(
+            "no-acknowledged-write-lost",
+            check_writes_kept,
+            ("lost-write", "no-final-read"),
+            "every acknowledged append or insert is in the final read",
+        ),
+        Checker(
+            "bank",
+            check_bank,
+            None,
+            "every read of all balances has every account and the starting total",
+            needs=("accounts", "total"),
+        ),
+        Checker(
+            "sessions-kept",
+            lambda history: check_sessions(history),
+            None,
+            "nobody logs in twice or sees a session error",
+        ),
+        Checker(
+            "files-intact",
+            lambda history: check_files(history),
+            None,
+            "every download is byte-identical to its upload",
+        ),
+        Checker(
+            "read-your-writes",
+            lambda history: check_read_your_writes(history),
+            None,
+            "a listing begun after one's own folder creation shows it",
+        ),
+        Checker(
+            "clear-storage-errors",
+            lambda history: check_storage_errors_in(history),
+            None,
+            "file operations fail with OX's FLS error while the filestore is down",
+        ),
+        Checker(
+            "filestore-consistent",
+            lambda history: filestore_consistency_in(history),
+            None,
+            "no partial file, orphan file or orphan metadata appeared",
+        ),
+        Checker(
+            "health-check-truth",
+            check_health_truth_in,
+            ("healthy-but-unwritable",),
+            "every clustercheck 200 can write (a frozen peer's stall is a finding)",
+            needs=("grace_s",),
+        ),
+    )
+}
+
+
+@dataclass
+class Check:
+    """One checker applied to a run: what the history's meta line records."""
+
+    checker: str
+    params: dict[str, Any] = field(default_factory=dict)
+    forbidden: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(
+        cls, name: str, forbidden: tuple[str, ...] | str | None = "default", **params: Any
+    ) -> Check:
+        checker = lookup(CHECKERS, name, "checker")
+        chosen = checker.forbidden if forbidden == "default" else forbidden
+        return cls(name, params, None if chosen is None else tuple(chosen))
+
+    @classmethod
+    def from_meta(cls, record: dict[str, Any]) -> Check:
+        forbidden = record.get("forbidden")
+        return cls(
+            str(record["checker"]),
+            dict(record.get("params") or {}),
+            None if forbidden is None else tuple(forbidden),
+        )
+
+    def judge(self, history: History) -> Verdict:
+        checker = lookup(CHECKERS, self.checker, "checker")
+        missing = [p for p in checker.needs if p not in self.params]
+        if missing:
+            raise ConfigError(
+                f"checker {self.checker} needs {', '.join(missing)} (a history the lab "
+                "wrote has them in its meta line)"
+            )
+        return checker.judge(history, **self.params)
+
+    def violated(self, verdict: Verdict) -> bool:
+        return not verdict.valid(self.forbidden)
+
+
+def checks_of(history: History, only: str | None = None) -> list[Check]:
+    """The checks to replay: the run's own (meta line), or one named checker with the
+    run's parameters for it when the run used it."""
+    recorded = [Check.from_meta(c) for c in history.meta.get("checks", [])]
+    if only is None:
+        if not recorded:
+            raise ConfigError(
+                "the history names no checks (no meta line): choose one with --checker "
+                f"({', '.join(CHECKERS)})"
+            )
+        return recorded
+    same = [c for c in recorded if c.checker == only]
+    return same or [Check.of(only)]
