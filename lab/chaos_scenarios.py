@@ -568,3 +568,10 @@ SCENARIOS: dict[str, Scenario] = {
         ),
     )
 }
+
+
+def markdown_table() -> str:
+    """The README's scenario table (a unit test keeps the README equal to it)."""
+    rows = ["| scenario | topology | fault | what it proves |", "|---|---|---|---|"]
+    rows += [f"| `{s.name}` | {s.topology} | {s.fault} | {s.proves} |" for s in SCENARIOS.values()]
+    return "\n".join(rows)

@@ -141,8 +141,11 @@ def cmd_chaos(args: argparse.Namespace) -> int:
 
 
 def cmd_chaos_list(args: argparse.Namespace) -> int:
-    from lab.chaos_scenarios import SCENARIOS
+    from lab.chaos_scenarios import SCENARIOS, markdown_table
 
+    if args.markdown:
+        print(markdown_table())
+        return 0
     rows = [
         {"scenario": s.name, "topology": s.topology, "fault": s.fault, "proves": s.proves}
         for s in SCENARIOS.values()
@@ -311,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_chaos)
     listing = chaos_sub.add_parser("list", help="the scenarios: topology, fault, what each proves")
     listing.add_argument("--width", type=int, default=100, help="terminal columns")
+    listing.add_argument("--markdown", action="store_true", help="the README's table")
     listing.set_defaults(func=cmd_chaos_list)
 
     check = sub.add_parser("check", help="judge a recorded history (.jsonl) with the checkers")

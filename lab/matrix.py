@@ -1,6 +1,10 @@
 """The nightly flavour x topology matrix, runnable locally: one pytest run per cell
 (`-m TOPOLOGY --flavour FLAVOUR`), its JUnit XML kept as the report, and a table of
-pass / fail / skip (reason) at the end."""
+pass / fail / skip (reason) at the end.
+
+The nightly workflow (.github/workflows/nightly.yml) runs NIGHTLY_JOBS beside the
+matrix cells; together they select every test of the suite (a unit test collects the
+suite and compares), so no test is an orphan that never runs at night."""
 
 from __future__ import annotations
 
@@ -14,6 +18,34 @@ from pathlib import Path
 
 from lab.flavours import get_flavour
 from lab.status import table
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What one nightly job or matrix cell runs: test paths and a marker expression."""
+
+    name: str
+    paths: tuple[str, ...]
+    marker: str | None = None
+
+    def args(self) -> list[str]:
+        return [*self.paths, *(["-m", self.marker] if self.marker else [])]
+
+
+MATRIX_TESTS = "tests/integration"
+# flavour-independent jobs, run once with the default flavour
+NIGHTLY_JOBS = (
+    Selection("unit", ("tests/unit",)),  # incl. every checker's self-tests
+    Selection("chaos", ("tests/chaos",)),  # reports uploaded
+)
+
+
+def topology_marker(topology: str) -> str:
+    return topology.replace("-", "_")  # pytest markers are identifiers
+
+
+def cell_selection(topology: str, tests: str = MATRIX_TESTS) -> Selection:
+    return Selection(topology, (tests,), topology_marker(topology))
 
 
 @dataclass
@@ -68,9 +100,7 @@ def run_cell(
         sys.executable,
         "-m",
         "pytest",
-        tests,
-        "-m",
-        topology.replace("-", "_"),  # pytest markers are identifiers
+        *cell_selection(topology, tests).args(),
         "--flavour",
         flavour,
         "-q",

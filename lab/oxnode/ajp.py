@@ -77,7 +77,7 @@ class ForwardRequest:
     uri: str
     protocol: str = "HTTP/1.1"
     remote_addr: str = ""
-    remote_host: str = ""
+    remote_host: str | None = None  # mod_proxy_ajp sends a null string
     server_name: str = ""
     server_port: int = 80
     is_ssl: bool = False
@@ -193,7 +193,7 @@ def decode_forward_request(payload: bytes) -> ForwardRequest:
         protocol=r.text(),
         uri=r.text(),
         remote_addr=r.text(),
-        remote_host=r.text(),
+        remote_host=r.string(),
         server_name=r.text(),
         server_port=r.integer(),
         is_ssl=r.boolean(),
@@ -239,7 +239,9 @@ def encode_forward_request(req: ForwardRequest) -> bytes:
         w.string(value)
     codes = {v: k for k, v in ATTRIBUTES.items()}
     for name, value in req.attributes.items():
-        if name in codes:
+        if name == "ssl_key_size":  # the one integer attribute
+            w.byte(codes[name]).integer(int(value))
+        elif name in codes:
             w.byte(codes[name]).string(value)
         else:
             w.byte(REQ_ATTRIBUTE).string(name).string(value)
@@ -316,7 +318,10 @@ def decode_response(stream: Duplex, body: bytes = b"") -> Response:
             for _ in range(r.integer()):
                 peek = r.integer()
                 if peek & 0xFF00 == 0xA000:
-                    name = RESPONSE_HEADERS[(peek & 0xFF) - 1]
+                    index = (peek & 0xFF) - 1
+                    if not 0 <= index < len(RESPONSE_HEADERS):
+                        raise AjpError(f"unknown response header code {peek:#x}")
+                    name = RESPONSE_HEADERS[index]
                 else:
                     r.pos -= 2
                     name = r.text()

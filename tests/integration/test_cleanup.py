@@ -11,19 +11,18 @@ import pytest
 
 from lab.docker_env import LABEL_OWNER, RunIdentity, owner_token, sweep_stale
 from lab.flavours import get_flavour
-from lab.images import dblb_image
+from lab.images import build_images, dblb_image
 
-pytestmark = pytest.mark.docker
+# flavour-independent; it runs in the nightly galera cell, which has HAProxy's image
+pytestmark = [pytest.mark.docker, pytest.mark.galera]
 
 
 @pytest.fixture
 def idle_image(docker_client: docker.DockerClient) -> str:
-    tag = dblb_image(get_flavour("mariadb-10.11")).tag
-    try:
-        docker_client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        pytest.skip(f"{tag} is not built yet (the Galera tests build it)")
-    return tag
+    """Any small lab image will do; HAProxy's is built here if no test built it yet."""
+    spec = dblb_image(get_flavour("mariadb-10.11"))
+    build_images(docker_client, [spec])
+    return spec.tag
 
 
 @pytest.fixture

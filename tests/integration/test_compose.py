@@ -113,6 +113,7 @@ def test_guide_compose_file_brings_the_cluster_up(
         )
 
 
+@pytest.mark.guide
 def test_a_drifted_compose_file_fails_the_setup_naming_what_differs(
     docker_client: docker.DockerClient, compose_images: None, tmp_path: Path
 ) -> None:

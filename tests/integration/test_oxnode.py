@@ -40,6 +40,7 @@ def slave_sql_stopped(pair: GtidPair) -> Iterator[None]:
         pair.wait_caught_up()
 
 
+@pytest.mark.gtid
 def test_guide_sequence_yields_a_context_with_users(ox_cluster: OxCluster) -> None:
     for node in ox_cluster.nodes:
         assert node.identity()["route"] in ("OX1", "OX2")
@@ -52,6 +53,7 @@ def test_guide_sequence_yields_a_context_with_users(ox_cluster: OxCluster) -> No
     assert exc.value.code == "LGI-0006"
 
 
+@pytest.mark.gtid
 def test_admin_commands_fail_the_ox_way(ox_cluster: OxCluster) -> None:
     node = ox_cluster.nodes[0]
     wrong = node.exec(
@@ -94,6 +96,7 @@ def test_admin_commands_fail_the_ox_way(ox_cluster: OxCluster) -> None:
     assert unknown.exit_code != 0 and "Context 42 does not exist" in unknown.output
 
 
+@pytest.mark.gtid
 def test_login_writes_the_guides_log_line_on_one_node_and_logout_ends_the_session(
     ox_cluster: OxCluster,
 ) -> None:
@@ -109,6 +112,7 @@ def test_login_writes_the_guides_log_line_on_one_node_and_logout_ends_the_sessio
     assert exc.value.code == "SES-0203", "a logged-out session is refused"
 
 
+@pytest.mark.gtid
 def test_forged_session_or_secret_is_refused(ox_cluster: OxCluster) -> None:
     node = ox_cluster.nodes[0]
     session = OxSession.login(node.url, "testuser", "secret")
@@ -121,6 +125,7 @@ def test_forged_session_or_secret_is_refused(ox_cluster: OxCluster) -> None:
         session.folders()
 
 
+@pytest.mark.gtid
 def test_session_created_on_one_node_is_valid_on_the_other_and_after_a_restart(
     ox_cluster: OxCluster,
 ) -> None:
@@ -135,6 +140,7 @@ def test_session_created_on_one_node_is_valid_on_the_other_and_after_a_restart(
     assert "Test User" in session.folder_titles(), "a node restart loses no session"
 
 
+@pytest.mark.gtid
 def test_upload_on_one_node_downloads_identically_on_the_other(ox_cluster: OxCluster) -> None:
     node1, node2 = ox_cluster.nodes
     on1 = OxSession.login(node1.url, "testuser", "secret")
@@ -179,6 +185,7 @@ def share_scenario(cluster: OxCluster) -> tuple[OxSession, str, str]:
     return reader, parent, title
 
 
+@pytest.mark.gtid
 def test_share_on_node_one_is_seen_on_node_two_at_once(
     ox_cluster: OxCluster, gtid_pair: GtidPair
 ) -> None:
@@ -195,6 +202,7 @@ def test_share_on_node_one_is_seen_on_node_two_at_once(
     assert peers["events_received"] >= 1, f"the invalidation came over the cluster: {peers}"
 
 
+@pytest.mark.gtid
 def test_without_clustering_the_other_node_serves_its_stale_cache(
     lab_factory: Callable[..., Lab], gtid_lab: Lab
 ) -> None:
@@ -211,6 +219,7 @@ def test_without_clustering_the_other_node_serves_its_stale_cache(
         lab.down()
 
 
+@pytest.mark.gtid
 def test_replication_monitor_reads_own_writes_from_the_master(
     ox_cluster: OxCluster, gtid_pair: GtidPair
 ) -> None:
@@ -228,6 +237,7 @@ def test_replication_monitor_reads_own_writes_from_the_master(
         assert after > before, "the read went to the master instead of the slave (counted)"
 
 
+@pytest.mark.gtid
 def test_monitor_memory_is_per_node(ox_cluster: OxCluster, gtid_pair: GtidPair) -> None:
     """OX keeps the expected counter in each node's memory: a write through node 1
     followed at once by a read through node 2 reads the lagging slave (stale)."""
@@ -257,6 +267,7 @@ def test_monitor_memory_is_per_node(ox_cluster: OxCluster, gtid_pair: GtidPair) 
     )
 
 
+@pytest.mark.gtid
 def test_without_the_monitor_own_writes_read_stale(
     ox_cluster: OxCluster, gtid_pair: GtidPair
 ) -> None:
@@ -295,6 +306,7 @@ def _reconfigure(node: OxNode, replication_monitor: bool) -> None:
     )
 
 
+@pytest.mark.galera
 def test_guide_sequence_on_galera_behind_haproxy(ox_galera_cluster: OxCluster) -> None:
     """The Galera variant: configdb and the user database registered as HAProxy's write
     (3306) and read (3307) listeners; login and an upload/download across the nodes."""
@@ -308,6 +320,7 @@ def test_guide_sequence_on_galera_behind_haproxy(ox_galera_cluster: OxCluster) -
     assert monitor["enabled"] is True, "read and write URLs differ, so the monitor runs"
 
 
+@pytest.mark.gtid
 def test_ajp_listener_serves_the_same_api_with_the_balancers_route(ox_cluster: OxCluster) -> None:
     node = ox_cluster.nodes[0]
     forward = ajp.ForwardRequest(
@@ -326,6 +339,7 @@ def test_ajp_listener_serves_the_same_api_with_the_balancers_route(ox_cluster: O
         assert sock.recv(5) == ajp.CPONG_PACKET, "CPing/CPong for the balancer's health probe"
 
 
+@pytest.mark.gtid
 def test_unreachable_slave_falls_back_to_the_master(
     ox_cluster: OxCluster, gtid_pair: GtidPair
 ) -> None:

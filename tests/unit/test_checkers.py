@@ -193,9 +193,7 @@ def test_health_truth_checker_fires_on_a_200_that_cannot_write() -> None:
     verdict = check_health_truth(bad, frozen_peer, grace_s=0.5)
     assert list(verdict.anomalies) == ["stalled-by-peer"], "a frozen peer stalls every write"
     paused_peer = [Fault("pause", "galera2", 0.1, 0.3)]
-    assert list(check_health_truth(bad, paused_peer, grace_s=0.5).anomalies) == [
-        "stalled-by-peer"
-    ]
+    assert list(check_health_truth(bad, paused_peer, grace_s=0.5).anomalies) == ["stalled-by-peer"]
     too_late = check_health_truth(bad, frozen_peer, grace_s=0.05)
     assert list(too_late.anomalies) == ["healthy-but-unwritable"], "past the eviction grace"
     for fault in ("desync", "kill", "partition", "lying-donor"):

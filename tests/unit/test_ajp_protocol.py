@@ -1,0 +1,232 @@
+"""AJP13 pinned to the protocol, not to the lab's own encoder: golden byte sequences
+written from the AJP13 specification's tables (ajpv13a: method codes, request header
+codes 0xA001.., attribute codes, response header codes, packet layouts), a Forward
+Request that real Apache mod_proxy_ajp sent (captured by tools/capture_ajp.py), and
+fuzzing of both decoders, which may raise only AjpError."""
+
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lab.oxnode import ajp
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def s(text: str) -> bytes:
+    """An AJP13 string: 2-byte length, bytes, NUL."""
+    raw = text.encode()
+    return struct.pack(">H", len(raw)) + raw + b"\x00"
+
+
+def packet(magic: bytes, payload: bytes) -> bytes:
+    return magic + struct.pack(">H", len(payload)) + payload
+
+
+# GET /ajax/login over HTTPS, two coded headers and one plain one, route, secret, query
+GOLDEN_FORWARD_REQUEST = packet(
+    b"\x12\x34",
+    b"\x02"  # JK_AJP13_FORWARD_REQUEST
+    + b"\x02"  # method: GET is 2 (OPTIONS 1, GET 2, HEAD 3, POST 4)
+    + s("HTTP/1.1")
+    + s("/ajax/login")
+    + s("10.0.0.7")
+    + s("")
+    + s("web")
+    + b"\x01\xbb"  # server_port 443
+    + b"\x01"  # is_ssl
+    + b"\x00\x03"  # num_headers
+    + b"\xa0\x0b"
+    + s("web")  # SC_REQ_HOST
+    + b"\xa0\x09"
+    + s("JSESSIONID=a.OX1")  # SC_REQ_COOKIE
+    + s("X-Forwarded-For")
+    + s("192.0.2.1")  # not coded: sent by name
+    + b"\x06"
+    + s("OX1")  # SC_A_ROUTE
+    + b"\x0c"
+    + s("s3cret")  # SC_A_SECRET
+    + b"\x05"
+    + s("action=login")  # SC_A_QUERY_STRING
+    + b"\xff",  # SC_A_ARE_DONE
+)
+GOLDEN_REQUEST = ajp.ForwardRequest(
+    method="GET",
+    uri="/ajax/login",
+    remote_addr="10.0.0.7",
+    remote_host="",
+    server_name="web",
+    server_port=443,
+    is_ssl=True,
+    headers=[("host", "web"), ("cookie", "JSESSIONID=a.OX1"), ("X-Forwarded-For", "192.0.2.1")],
+    attributes={"route": "OX1", "secret": "s3cret", "query_string": "action=login"},
+)
+
+
+def test_forward_request_decodes_and_encodes_the_golden_bytes() -> None:
+    payload = ajp.read_packet(io.BytesIO(GOLDEN_FORWARD_REQUEST), ajp.SERVER_MAGIC)
+    assert payload is not None
+    assert ajp.decode_forward_request(payload) == GOLDEN_REQUEST
+    assert ajp.encode_forward_request(GOLDEN_REQUEST) == GOLDEN_FORWARD_REQUEST
+
+
+@pytest.mark.parametrize(
+    ("code", "method"),
+    [(1, "OPTIONS"), (2, "GET"), (3, "HEAD"), (4, "POST"), (5, "PUT"), (6, "DELETE")],
+)
+def test_method_codes_are_the_specifications(code: int, method: str) -> None:
+    body = GOLDEN_FORWARD_REQUEST[4:]
+    payload = body[:1] + bytes([code]) + body[2:]
+    assert ajp.decode_forward_request(payload).method == method
+    encoded = ajp.encode_forward_request(ajp.ForwardRequest(method=method, uri="/", attributes={}))
+    assert encoded[5] == code, f"{method} is method code {code}"
+
+
+@pytest.mark.parametrize(
+    ("attribute", "code"),
+    [
+        ("context", 0x01),
+        ("servlet_path", 0x02),
+        ("remote_user", 0x03),
+        ("auth_type", 0x04),
+        ("query_string", 0x05),
+        ("route", 0x06),
+        ("ssl_cert", 0x07),
+        ("ssl_cipher", 0x08),
+        ("ssl_session", 0x09),
+        ("secret", 0x0C),
+        ("stored_method", 0x0D),
+    ],
+)
+def test_attribute_codes_are_the_specifications(attribute: str, code: int) -> None:
+    encoded = ajp.encode_forward_request(
+        ajp.ForwardRequest(method="GET", uri="/", attributes={attribute: "v"})
+    )
+    assert encoded.endswith(bytes([code]) + s("v") + b"\xff"), f"{attribute} is {code:#04x}"
+
+
+GOLDEN_SEND_HEADERS = packet(
+    b"AB",
+    b"\x04"  # JK_AJP13_SEND_HEADERS
+    + b"\x00\xc8"
+    + s("OK")
+    + b"\x00\x04"
+    + b"\xa0\x01"
+    + s("application/json")  # Content-Type
+    + b"\xa0\x07"
+    + s("JSESSIONID=a.OX1; Path=/")  # Set-Cookie
+    + b"\xa0\x08"
+    + s("legacy=1")  # Set-Cookie2
+    + s("X-Ox-Node")
+    + s("oxgw01"),
+)
+GOLDEN_HEADERS = [
+    ("Content-Type", "application/json"),
+    ("Set-Cookie", "JSESSIONID=a.OX1; Path=/"),
+    ("Set-Cookie2", "legacy=1"),
+    ("X-Ox-Node", "oxgw01"),
+]
+GOLDEN_BODY_CHUNK = packet(b"AB", b"\x03" + b"\x00\x04" + b"{ok}" + b"\x00")
+GOLDEN_END_RESPONSE = packet(b"AB", b"\x05\x01")  # reuse the connection
+GOLDEN_GET_BODY_CHUNK = packet(b"AB", b"\x06\x1f\xfa")  # up to 8186 bytes
+
+
+def test_response_packets_are_the_golden_bytes() -> None:
+    assert ajp.encode_send_headers(200, "OK", GOLDEN_HEADERS) == GOLDEN_SEND_HEADERS
+    assert list(ajp.encode_body_chunks(b"{ok}")) == [GOLDEN_BODY_CHUNK]
+    assert ajp.encode_end_response(True) == GOLDEN_END_RESPONSE
+    assert ajp.encode_get_body_chunk(8186) == GOLDEN_GET_BODY_CHUNK
+    assert ajp.CPING_PACKET == bytes.fromhex("1234 0001 0a")
+    assert ajp.CPONG_PACKET == b"AB" + bytes.fromhex("0001 09")
+
+
+class Wire(io.BytesIO):
+    """A connection's incoming bytes; what the client writes back is kept apart."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.sent = b""
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.sent += bytes(data)
+        return len(data)
+
+
+def test_golden_response_decodes_on_the_client_side() -> None:
+    wire = Wire(
+        GOLDEN_SEND_HEADERS + GOLDEN_GET_BODY_CHUNK + GOLDEN_BODY_CHUNK + GOLDEN_END_RESPONSE
+    )
+    response = ajp.decode_response(wire, body=b"name=x")
+    assert (response.status, response.reason, response.body, response.reuse) == (
+        200,
+        "OK",
+        b"{ok}",
+        True,
+    )
+    assert response.headers == GOLDEN_HEADERS
+    assert wire.sent == b"\x12\x34\x00\x08\x00\x06name=x", "Get Body Chunk is answered"
+
+
+def test_the_forward_request_real_apache_sent_decodes() -> None:
+    """Captured once from the lab's `web` image (Debian's Apache 2.4, mod_proxy_ajp) by
+    tools/capture_ajp.py: GET through the guide's balancer with a sticky cookie."""
+    raw = bytes.fromhex((FIXTURES / "apache-forward-request.hex").read_text())
+    payload = ajp.read_packet(io.BytesIO(raw), ajp.SERVER_MAGIC)
+    assert payload is not None
+    request = ajp.decode_forward_request(payload)
+    assert (request.method, request.uri, request.protocol) == ("GET", "/ajax/login", "HTTP/1.1")
+    assert request.is_ssl and request.server_port == 443
+    assert request.attributes["query_string"] == "action=login"
+    assert request.header("cookie") == "JSESSIONID=a.OX1"
+    assert request.header("user-agent") == "oxlab-capture"
+    assert request.header("host") == "localhost"
+    assert "AJP_REMOTE_PORT" in request.attributes, "Apache sends the client's port by name"
+    assert ajp.encode_forward_request(request) == raw, "re-encoded byte for byte"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=300))
+def test_decoding_any_request_bytes_raises_only_ajp_errors(data: bytes) -> None:
+    for payload in (data, b"\x02" + data, b"\x02\x02" + data):
+        try:
+            ajp.decode_forward_request(payload)
+        except ajp.AjpError:
+            pass
+        try:
+            ajp.read_packet(io.BytesIO(b"\x12\x34" + data), ajp.SERVER_MAGIC)
+        except ajp.AjpError:
+            pass
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.binary(max_size=60), max_size=5), st.sampled_from([3, 4, 5, 6, 9, 0xA0]))
+def test_decoding_any_response_bytes_raises_only_ajp_errors(parts: list[bytes], kind: int) -> None:
+    stream = b"".join(packet(b"AB", bytes([kind]) + p) for p in parts)
+    for data in (stream, stream[:-1], GOLDEN_SEND_HEADERS[:-3] + stream):
+        try:
+            ajp.decode_response(Wire(data))
+        except ajp.AjpError:
+            pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(ajp.METHODS),
+    st.text(max_size=40),
+    st.lists(
+        st.tuples(st.sampled_from([*ajp.REQUEST_HEADERS, "X-A"]), st.text(max_size=20)), max_size=4
+    ),
+)
+def test_any_request_round_trips(method: str, uri: str, headers: list[tuple[str, str]]) -> None:
+    request = ajp.ForwardRequest(
+        method=method, uri=uri, headers=headers, attributes={"route": "OX2"}
+    )
+    raw = ajp.encode_forward_request(request)
+    payload = ajp.read_packet(io.BytesIO(raw), ajp.SERVER_MAGIC)
+    assert payload is not None and ajp.decode_forward_request(payload) == request

@@ -1,0 +1,61 @@
+"""No orphan tests: the nightly workflow's jobs (unit, chaos, one lab cell per flavour
+and topology) together select every test the suite collects."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from lab.flavours import DEFAULT_FLAVOUR
+from lab.matrix import NIGHTLY_JOBS, Selection, cell_selection
+from lab.topology import TOPOLOGIES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def collected(*args: str) -> set[str]:
+    """Test ids pytest collects (default flavour, no Docker touched)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "--flavour",
+            DEFAULT_FLAVOUR,
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode in (0, 5), proc.stdout + proc.stderr
+    return {line for line in proc.stdout.splitlines() if "::" in line}
+
+
+def test_every_collected_test_belongs_to_a_nightly_job_or_cell() -> None:
+    selections: list[Selection] = [*NIGHTLY_JOBS, *(cell_selection(t) for t in TOPOLOGIES)]
+    selected: set[str] = set()
+    for selection in selections:
+        ids = collected(*selection.args())
+        assert ids, f"nightly {selection.name} selects no test"
+        selected |= ids
+    everything = collected("tests")
+    orphans = sorted(everything - selected)
+    assert not orphans, f"tests no nightly job runs: {orphans}"
+
+
+def test_the_workflow_runs_the_nightly_jobs() -> None:
+    text = (ROOT / ".github/workflows/nightly.yml").read_text()
+    for job in NIGHTLY_JOBS:
+        assert f"  {job.name}:\n" in text, f"job {job.name} in the workflow"
+        assert f"./oxlab test {' '.join(job.args())}" in text, f"job {job.name} runs its tests"
+    assert "name: chaos-reports" in text, "the chaos job uploads its reports"
+    assert "./oxlab matrix --flavour ${{ matrix.flavour }} --topology" in text
