@@ -31,7 +31,8 @@ class Backend:
     status: str  # UP, DOWN, "UP 1/2" (rising), MAINT, no check
     check: str  # last check result, e.g. L7OK, L7STS (503), L4TOUT
     backup: bool
-    sessions: int
+    sessions: int  # current (scur)
+    total_sessions: int = 0  # since HAProxy started (stot)
 
 
 class Dblb(Node):
@@ -62,6 +63,7 @@ class Dblb(Node):
                 check=r.get("check_status", ""),
                 backup=r.get("bck") == "1",
                 sessions=int(r.get("scur") or 0),
+                total_sessions=int(r.get("stot") or 0),
             )
             for r in rows
             if r["svname"] not in ("FRONTEND", "BACKEND")

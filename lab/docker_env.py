@@ -9,8 +9,11 @@ unlabelled.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 import socket
+import tempfile
 import uuid
 from dataclasses import dataclass
 
@@ -106,17 +109,31 @@ class RunIdentity:
     def resource_name(self, role: str) -> str:
         return f"oxlab-{self.lab_name}-{self.run_id}-{role}"
 
+    def ca_file(self) -> str:
+        """Where the run's CA certificate is kept for clients (curl --cacert, requests
+        verify); removed with the run's resources (remove_resources)."""
+        return os.path.join(tempfile.gettempdir(), f"oxlab-{self.lab_name}-{self.run_id}-ca.pem")
+
+
+def _run_files(run_id: str) -> list[str]:
+    """Files on the Docker host that belong to a run (its CA certificate)."""
+    return glob.glob(os.path.join(tempfile.gettempdir(), f"oxlab-*-{run_id}-ca.pem"))
+
 
 def remove_resources(client: docker.DockerClient, filters: dict[str, str | list[str]]) -> int:
-    """Remove labelled containers, then their networks and volumes; returns how many."""
+    """Remove labelled containers, then their networks and volumes, and the runs' files
+    on this host (CA certificates); returns how many resources."""
     removed = 0
+    runs: set[str] = set()
     for container in client.containers.list(all=True, filters={"label": filters["label"]}):
+        runs.add(container.labels.get(LABEL_RUN, ""))
         try:
             container.remove(force=True, v=True)
             removed += 1
         except docker.errors.NotFound:
             pass
     for network in client.networks.list(filters={"label": filters["label"]}):
+        runs.add((network.attrs.get("Labels") or {}).get(LABEL_RUN, ""))
         try:
             network.remove()
             removed += 1
@@ -128,6 +145,10 @@ def remove_resources(client: docker.DockerClient, filters: dict[str, str | list[
             removed += 1
         except docker.errors.NotFound:
             pass
+    for run_id in runs - {""}:
+        for path in _run_files(run_id):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
     return removed
 
 

@@ -144,9 +144,10 @@ def lying_donor(node: GaleraNode, timeout_s: float = 30.0) -> Iterator[None]:
         _must(node, ["rm", "-f", CLUSTERCHECK_SETTINGS])
 
 
-# the sessions holding the lock (the query that finds them names the mark too)
+# the sessions holding the lock (the query that finds them names the mark too); no
+# causal wait, so that it answers on a node that has lost the Primary component
 DONOR_LOCK_SESSIONS_SQL = (
-    "SELECT id FROM information_schema.processlist "
+    "SET SESSION wsrep_sync_wait=0; SELECT id FROM information_schema.processlist "
     f"WHERE info LIKE '%{DONOR_LOCK_MARK}%' AND info NOT LIKE '%processlist%'"
 )
 

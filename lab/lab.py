@@ -4,11 +4,8 @@ and by the pytest plugin (one lab per session and xdist worker, removed at the e
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -237,7 +234,7 @@ class Lab:
         members = [Member(n.name, n.route) for n in self.ox.nodes]
         gateway = _gateway(self.network)
         self.web = WebNode.launch(
-            self.client, self.run, self.network, members, [gateway], ca_file(self.run), protocol
+            self.client, self.run, self.network, members, [gateway], self.run.ca_file(), protocol
         )
         return self.web
 
@@ -346,7 +343,7 @@ class Lab:
                 lab.web = WebNode(c)
                 # from the container, always: a file left by an earlier lab of the same
                 # name (a compose lab's run id repeats) would name another CA
-                lab.web.ca_path = ca_file(lab.run)
+                lab.web.ca_path = lab.run.ca_file()
                 ca = lab.web.exec(["cat", CA_FILE]).output
                 with open(lab.web.ca_path, "w", encoding="ascii") as f:
                     f.write(ca)
@@ -357,9 +354,7 @@ class Lab:
     def down(self) -> None:
         """Remove everything this lab's run created (by label), and nothing else."""
         if self.client is not None and self.run is not None:
-            remove_run(self.client, self.run.run_id)
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(ca_file(self.run))
+            remove_run(self.client, self.run.run_id)  # the CA file too
 
     def nodes(self) -> list[Node]:
         return [
@@ -398,11 +393,6 @@ def find_lab_runs(client: docker.DockerClient, name: str) -> set[str]:
     return {
         r.attrs.get("Labels", r.attrs.get("Config", {}).get("Labels", {}))[LABEL_RUN] for r in found
     }
-
-
-def ca_file(run: RunIdentity) -> str:
-    """Where the run's CA certificate is kept for clients (curl --cacert, requests verify)."""
-    return os.path.join(tempfile.gettempdir(), f"oxlab-{run.lab_name}-{run.run_id}-ca.pem")
 
 
 def _gateway(network: Network) -> str:

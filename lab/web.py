@@ -44,19 +44,38 @@ class Member:
     loadfactor: int = 50
 
 
+# The guide's <Location /servlet/axis2/services> misses "/servlet/axis2/services;x":
+# Apache compares the (decoded, dot-segment-resolved, slash-merged) path with its path
+# parameters, while the servlet container strips ";..." from every segment before it maps
+# the request (lab/oxnode/servlet.py). This pattern also takes path parameters on every
+# segment and any letter case.
+PROVISIONING_PATTERN = r"(?i)^/servlet(;[^/]*)?/axis2(;[^/]*)?/services(;[^/]*)?(/|$)"
+LOCKDOWNS = ("strict", "guide")  # "guide": the guide's literal block, to show the bypass
+
+
 def render_proxy_ajp_conf(
-    members: Sequence[Member], provisioning_allowed: Sequence[str], protocol: str = "ajp"
+    members: Sequence[Member],
+    provisioning_allowed: Sequence[str],
+    protocol: str = "ajp",
+    lockdown: str = "strict",
 ) -> str:
     """The guide's proxy_ajp.conf; protocol "http" gives the mod_proxy_http variant
-    (BalancerMember http://host:8080), the rest unchanged."""
+    (BalancerMember http://host:8080), the rest unchanged. The SOAP lock-down is the
+    guide's block with a LocationMatch that path parameters cannot walk around
+    (lockdown="guide" renders the guide's <Location> as written)."""
     port = 8009 if protocol == "ajp" else 8080
+    section = (
+        ("<Location /servlet/axis2/services>", "</Location>")
+        if lockdown == "guide"
+        else (f'<LocationMatch "{PROVISIONING_PATTERN}">', "</LocationMatch>")
+    )
     lines = [
-        "<Location /servlet/axis2/services>",
+        section[0],
         "   # restrict access to the soap provisioning API",
         "   Order Deny,Allow",
         "   Deny from all",
         f"   Allow from {' '.join(provisioning_allowed)}",
-        "</Location>",
+        section[1],
         "",
         "<IfModule mod_proxy_ajp.c>",
         "  ProxyRequests Off",
@@ -136,10 +155,13 @@ class WebNode(Node):
         node.wait_serving()
         return node
 
-    def reconfigure(self, members: Sequence[Member], protocol: str = "ajp") -> None:
-        """Rewrite proxy_ajp.conf (load factors, AJP or HTTP members) and reload Apache
-        gracefully, as an operator would after editing it."""
-        put_file(self, CONF, render_proxy_ajp_conf(members, ["127.0.0.1"], protocol).encode())
+    def reconfigure(
+        self, members: Sequence[Member], protocol: str = "ajp", lockdown: str = "strict"
+    ) -> None:
+        """Rewrite proxy_ajp.conf (load factors, AJP or HTTP members, the lock-down) and
+        reload Apache gracefully, as an operator would after editing it."""
+        conf = render_proxy_ajp_conf(members, ["127.0.0.1"], protocol, lockdown)
+        put_file(self, CONF, conf.encode())
         result = self.exec(["apache2ctl", "graceful"])
         if result.exit_code != 0:
             raise StartupError(f"apache2ctl graceful failed: {result.output.strip()}")

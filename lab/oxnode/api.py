@@ -27,6 +27,7 @@ from lab.oxnode.config import check_password
 from lab.oxnode.errors import OXException
 from lab.oxnode.filestore import Filestore, open_filestore
 from lab.oxnode.listeners import Request, Response
+from lab.oxnode.servlet import BadPath, is_provisioning, servlet_path
 from lab.oxnode.store import Cursor, Databases
 
 log = logging.getLogger("oxnode")
@@ -134,7 +135,13 @@ class OxApp:
             "/ajax/oxnode": self.identity,  # the same, through the front end's /ajax
             "/oxnode/status": self.status,
         }
-        handler = routes.get(request.path.rstrip("/"))
+        try:
+            path = servlet_path(request.path)
+        except BadPath as exc:
+            return _json({"error": str(exc), "code": "SVL-0003"}, 400)
+        if is_provisioning(path):
+            return self.provisioning(request)
+        handler = routes.get(path)
         if handler is None:
             return _json({"error": f"unknown path {request.path}", "code": "SVL-0002"}, 404)
         try:
@@ -151,6 +158,18 @@ class OxApp:
             value = f"{secrets.token_hex(16)}.{self.route}"
             response.headers.append(("Set-Cookie", f"JSESSIONID={value}; Path=/; HttpOnly"))
         return response
+
+    def provisioning(self, request: Request) -> Response:
+        """OX's SOAP provisioning API (axis2's service list): whoever reaches it could
+        create contexts and users, so the guide locks it down in Apache. Answering here
+        makes a bypass of the lock-down visible, and the node logs every call."""
+        self._log(
+            f"provisioning API reached: {request.method} {request.path} from "
+            f"{request.remote_addr} via {request.via}"
+        )
+        services = "OXContextService, OXUserService, OXGroupService, OXResourceService"
+        body = f"Available services: {services}\n".encode()
+        return Response(200, body, [("Content-Type", "text/plain")])
 
     # -- identity and status -------------------------------------------------------------
 

@@ -120,3 +120,59 @@ def test_admin_errors_print_like_ox_and_exit_non_zero(
     monkeypatch.setattr("lab.oxnode.config.ETC", tmp_path)
     assert admin.main(["registerserver", "-n", "x", "-A", "oxadminmaster", "-P", "p"]) == 1
     assert capsys.readouterr().err.startswith("Server response:\n Authentication failed")
+
+
+@pytest.mark.parametrize(
+    ("raw", "mapped"),
+    [
+        ("/servlet/axis2/services", "/servlet/axis2/services"),
+        ("/servlet/axis2/services;x", "/servlet/axis2/services"),
+        ("/servlet;a=1/axis2;b/services;jsessionid=abc/", "/servlet/axis2/services"),
+        ("/servlet/axis2/%73ervices", "/servlet/axis2/services"),
+        ("//servlet//axis2/services", "/servlet/axis2/services"),
+        ("/servlet/./axis2/services", "/servlet/axis2/services"),
+        ("/servlet/x/../axis2/services", "/servlet/axis2/services"),
+        ("/SERVLET/axis2/services", "/SERVLET/axis2/services"),  # mapping is case-sensitive
+        ("/servlet/axis2/services%3Bx", "/servlet/axis2/services;x"),  # decoded after params
+        ("/ajax/login/", "/ajax/login"),
+    ],
+)
+def test_request_paths_are_mapped_as_a_servlet_container_does(raw: str, mapped: str) -> None:
+    from lab.oxnode.servlet import servlet_path
+
+    assert servlet_path(raw) == mapped
+
+
+@pytest.mark.parametrize("raw", ["/../etc/passwd", "/servlet/%2F..%2Faxis2"])
+def test_paths_a_servlet_container_refuses(raw: str) -> None:
+    from lab.oxnode.servlet import BadPath, servlet_path
+
+    with pytest.raises(BadPath):
+        servlet_path(raw)
+
+
+def test_apache_lockdown_pattern_catches_what_the_servlet_maps_to_provisioning() -> None:
+    """Every decoded path the servlet container maps to the provisioning API is matched
+    by the LocationMatch (Apache itself decodes, merges slashes and resolves dots first;
+    it does not strip path parameters, which is what the pattern is for)."""
+    import re
+
+    from lab.oxnode.servlet import is_provisioning, servlet_path
+    from lab.web import PROVISIONING_PATTERN, render_proxy_ajp_conf
+
+    pattern = re.compile(PROVISIONING_PATTERN)
+    for decoded in (
+        "/servlet/axis2/services",
+        "/servlet/axis2/services/",
+        "/servlet/axis2/services;x",
+        "/servlet;a/axis2;b/services;c/OXContextService",
+        "/Servlet/AXIS2/Services",
+    ):
+        assert pattern.search(decoded), decoded
+        assert is_provisioning(servlet_path(decoded)) or decoded != decoded.lower()
+    for other in ("/servlet/axis2/servicesX", "/ajax/login", "/servlet/axis2"):
+        assert not pattern.search(other) and not is_provisioning(servlet_path(other))
+    conf = render_proxy_ajp_conf([], ["127.0.0.1"])
+    assert f'<LocationMatch "{PROVISIONING_PATTERN}">' in conf and "Deny from all" in conf
+    guide = render_proxy_ajp_conf([], ["127.0.0.1"], lockdown="guide")
+    assert "<Location /servlet/axis2/services>" in guide, "the guide's block, as written"
