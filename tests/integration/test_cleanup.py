@@ -3,13 +3,21 @@ live run's resources, kept labs and anything unlabelled are never touched."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import docker
 import docker.errors
 import pytest
 
-from lab.docker_env import LABEL_OWNER, RunIdentity, owner_token, sweep_stale
+from lab.docker_env import (
+    LABEL_OWNER,
+    LABEL_RUN,
+    RunIdentity,
+    owner_token,
+    remove_resources,
+    sweep_stale,
+)
 from lab.flavours import get_flavour
 from lab.images import build_images, dblb_image
 
@@ -63,3 +71,17 @@ def test_sweep_removes_dead_runs_only(
     )
     with pytest.raises(docker.errors.NotFound):
         docker_client.networks.get(network.id)
+
+
+def test_removing_a_run_removes_its_ca_file_too(
+    docker_client: docker.DockerClient, idle_image: str, containers: list
+) -> None:
+    """`lab down` removes by label; the run's CA certificate on this host goes with it."""
+    run = RunIdentity.new("ca-leak", keep=True)
+    containers.append(
+        docker_client.containers.run(idle_image, ["sleep", "300"], detach=True, labels=run.labels())
+    )
+    with open(run.ca_file(), "w", encoding="ascii") as f:
+        f.write("-----BEGIN CERTIFICATE-----\n")
+    assert remove_resources(docker_client, {"label": [f"{LABEL_RUN}={run.run_id}"]}) == 1
+    assert not os.path.exists(run.ca_file()), "the run's CA file is removed with the run"

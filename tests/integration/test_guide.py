@@ -259,17 +259,29 @@ def test_soap_provisioning_api_is_closed_from_outside_in_every_spelling(guide_la
             assert status == 403, f"{path}: Apache denies it ({status})"
 
 
+# spellings Apache proxies to a node (a path parameter on /servlet itself is not
+# proxied by the guide's <Location /servlet> ProxyPass at all: Apache's 404)
+REACHABLE_FROM_INSIDE = (
+    "/servlet/axis2/services",
+    "/servlet/axis2/services/OXContextService",
+    "/servlet/axis2/services;x",
+    "/servlet/axis2;y/services",
+    "//servlet//axis2/services",
+    "/servlet/./axis2/services",
+)
+
+
 @pytest.mark.balancer
 def test_soap_provisioning_api_is_open_from_the_allowed_network(guide_lab: Lab) -> None:
     web = web_of(guide_lab)
-    for path in PROVISIONING_VARIANTS:
-        if "%2F" in path:
-            continue
+    for path in REACHABLE_FROM_INSIDE:
         status, body = from_inside(web, path)
         assert status == 200 and REACHED in body, f"{path} from 127.0.0.1: {status} {body!r}"
-    for path in CASE_VARIANTS:
+    for path in (*PROVISIONING_VARIANTS, *CASE_VARIANTS):
         status, body = from_inside(web, path)
-        assert status == 404 and REACHED not in body, f"{path} maps to no servlet: {status}"
+        assert status != 403, f"{path}: the allowed network is never denied"
+        if path in CASE_VARIANTS:
+            assert REACHED not in body, f"{path}: servlet mapping is case-sensitive"
 
 
 @pytest.mark.balancer

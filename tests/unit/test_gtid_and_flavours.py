@@ -7,7 +7,7 @@ import pytest
 
 import lab
 from lab.failover import get_profile
-from lab.flavours import FLAVOURS, get_flavour
+from lab.flavours import FLAVOURS, MARIADB_DIALECT, ORACLE_DIALECT, Dialect, get_flavour
 from lab.gtid import transactions_behind
 from lab.gtid_config import render_gtid_cnf, render_gtid_host_cnf, render_read_only_cnf
 from lab.haproxy_config import READ_LISTENER, WRITE_LISTENER, render_gtid_haproxy_cfg
@@ -142,3 +142,44 @@ def test_nightly_workflow_covers_every_flavour_and_topology() -> None:
         for t in TOPOLOGIES:
             excluded = f"{{flavour: {f.name}, topology: {t}}}" in text
             assert excluded == (t not in f.topologies), f"{f.name} x {t}"
+
+
+def test_replcheck_refuses_a_replica_whose_lag_is_unknown() -> None:
+    """Seconds_Behind_Master is NULL while threads run only in odd states (a relay log
+    not yet read): HAProxy must not read from a replica whose lag nobody knows."""
+    for empty in ("", "None", "NULL"):
+        unknown = verdict({**REPLICA_OK, "Seconds_Behind_Master": empty})
+        assert not unknown.available and "replication lag is unknown" in unknown.body(), empty
+
+
+@pytest.mark.parametrize(
+    ("dialect", "statement", "expected"),
+    [
+        (MARIADB_DIALECT, "delay_sql", "CHANGE MASTER TO MASTER_DELAY={seconds}"),
+        (MARIADB_DIALECT, "stop_sql_thread", "STOP SLAVE SQL_THREAD"),
+        (MARIADB_DIALECT, "start_sql_thread", "START SLAVE SQL_THREAD"),
+        (MARIADB_DIALECT, "stop_io_thread", "STOP SLAVE IO_THREAD"),
+        (MARIADB_DIALECT, "reset_replica_all", "RESET SLAVE ALL"),
+        (ORACLE_DIALECT, "delay_sql", "CHANGE REPLICATION SOURCE TO SOURCE_DELAY={seconds}"),
+        (ORACLE_DIALECT, "stop_sql_thread", "STOP REPLICA SQL_THREAD"),
+        (ORACLE_DIALECT, "start_sql_thread", "START REPLICA SQL_THREAD"),
+        (ORACLE_DIALECT, "stop_io_thread", "STOP REPLICA IO_THREAD"),
+        (ORACLE_DIALECT, "reset_replica_all", "RESET REPLICA ALL"),
+    ],
+)
+def test_dialect_statements_are_each_servers_own(
+    dialect: Dialect, statement: str, expected: str
+) -> None:
+    """MySQL 8.4+ removed MASTER_DELAY, STOP SLAVE and RESET SLAVE; MariaDB never had
+    their REPLICA/SOURCE forms in 10.11's CHANGE MASTER (lagging-slave, promotion and the
+    lag tests depend on these)."""
+    assert getattr(dialect, statement) == expected
+
+
+def test_replication_monitor_reads_the_slave_only_once_it_has_the_nodes_writes() -> None:
+    from lab.oxnode.replication import slave_is_current
+
+    assert slave_is_current(None, None), "no write remembered: the slave will do"
+    assert slave_is_current(7, 7) and slave_is_current(7, 9), "the slave has seen it"
+    assert not slave_is_current(7, 6), "the slave lags behind this node's last write"
+    assert not slave_is_current(7, None), "the slave cannot say: read the master"

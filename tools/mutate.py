@@ -1,0 +1,280 @@
+"""Mutation check for the lab's pure decision code: each mutation below breaks one
+checker, codec table or decision on purpose, in a copy of the repository, and the tests
+that guard it must go red. Prints which test caught each mutation; exit 1 if any survived.
+
+    .venv/bin/python tools/mutate.py            # every mutation
+    .venv/bin/python tools/mutate.py -k ajp     # those whose name contains "ajp"
+
+Each mutation is an exact text replacement that must match once, so a refactor that
+moves the code makes this tool fail loudly instead of silently testing nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+UNIT = ("tests/unit",)
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...] = UNIT
+
+
+MUTATIONS = (
+    Mutation(
+        "list-append: reads of unknown (info) writes counted as G1a",
+        "lab/checkers/list_append.py",
+        'elif source.outcome == "fail" and source is not op:',
+        'elif source.outcome != "ok" and source is not op:',
+    ),
+    Mutation(
+        "list-append: failed transactions kept in the graph",
+        "lab/checkers/list_append.py",
+        'if a is not None and b is not None and a is not b and "fail" not in (a.outcome, b.outcome):',
+        "if a is not None and b is not None and a is not b:",
+    ),
+    Mutation(
+        "list-append: concurrent reads flagged as stale",
+        "lab/checkers/list_append.py",
+        "w for end, value, w in acknowledged[key] if end < op.start and value not in present",
+        "w for end, value, w in acknowledged[key] if end < op.end and value not in present",
+    ),
+    Mutation(
+        "list-append: info appends treated as acknowledged in the stale-read check",
+        "lab/checkers/list_append.py",
+        '    for op in txns:\n        if op.outcome == "ok":\n            for f, key, value in _mops(op):\n                if f == "append":\n                    acknowledged',
+        '    for op in txns:\n        if op.outcome != "fail":\n            for f, key, value in _mops(op):\n                if f == "append":\n                    acknowledged',
+    ),
+    Mutation(
+        "list-append: garbage-read detection removed",
+        "lab/checkers/list_append.py",
+        "            if source is None:\n                verdict.add(",
+        "            if source is None:\n                continue\n                verdict.add(",
+    ),
+    Mutation(
+        "list-append: garbage reads only a finding",
+        "lab/checkers/list_append.py",
+        '    "garbage-read",\n    "internal",',
+        '    "internal",',
+    ),
+    Mutation(
+        "list-append: internal consistency not checked",
+        "lab/checkers/list_append.py",
+        "    _internal(txns, verdict)\n",
+        "",
+    ),
+    Mutation(
+        "list-append: only the most specific cycle class per component",
+        "lab/checkers/list_append.py",
+        "            if cycle:\n                verdict.add(kind, _explain(cycle, by_index))\n",
+        "            if cycle:\n                verdict.add(kind, _explain(cycle, by_index))\n                break\n",
+    ),
+    Mutation(
+        "bank: money created (total above the start) missed",
+        "lab/checkers/bank.py",
+        "if sum(balances.values()) != total:",
+        "if sum(balances.values()) < total:",
+    ),
+    Mutation(
+        "bank: wrong number of accounts missed",
+        "lab/checkers/bank.py",
+        "if len(balances) != accounts:",
+        "if False:",
+    ),
+    Mutation(
+        "workloads: 1047/1180 at COMMIT counted as failed",
+        "lab/workloads.py",
+        "known = ROLLED_BACK_AT_COMMIT if at_commit else ROLLED_BACK",
+        "known = ROLLED_BACK",
+    ),
+    Mutation(
+        "health-truth: any fault of another node excuses a stall",
+        "lab/health_truth.py",
+        "                and f.name in PEER_FREEZES\n",
+        "",
+    ),
+    Mutation(
+        "AJP13: route and ssl_cert attribute codes swapped",
+        "lab/oxnode/ajp.py",
+        '0x06: "route", 0x07: "ssl_cert"',
+        '0x06: "ssl_cert", 0x07: "route"',
+    ),
+    Mutation(
+        "AJP13: GET and HEAD method codes swapped",
+        "lab/oxnode/ajp.py",
+        '"OPTIONS", "GET", "HEAD",',
+        '"OPTIONS", "HEAD", "GET",',
+    ),
+    Mutation(
+        "AJP13: Set-Cookie and Set-Cookie2 response codes swapped",
+        "lab/oxnode/ajp.py",
+        '"Location", "Set-Cookie", "Set-Cookie2",',
+        '"Location", "Set-Cookie2", "Set-Cookie",',
+    ),
+    Mutation(
+        "AJP13: unknown response header code not checked",
+        "lab/oxnode/ajp.py",
+        "                    if not 0 <= index < len(RESPONSE_HEADERS):\n",
+        "                    if False:\n",
+    ),
+    Mutation(
+        "oxnode: replication monitor's decision ignored",
+        "lab/oxnode/replication.py",
+        "return seen_on_slave is not None and seen_on_slave >= expected",
+        "return True",
+    ),
+    Mutation(
+        "oxnode: path parameters not removed before mapping",
+        "lab/oxnode/servlet.py",
+        'segment = unquote(part.split(";", 1)[0])',
+        "segment = unquote(part)",
+    ),
+    Mutation(
+        "web: the guide's plain <Location> pattern (path parameters pass)",
+        "lab/web.py",
+        'PROVISIONING_PATTERN = r"(?i)^/servlet(;[^/]*)?/axis2(;[^/]*)?/services(;[^/]*)?(/|$)"',
+        'PROVISIONING_PATTERN = r"(?i)^/servlet/axis2/services(/|$)"',
+    ),
+    Mutation(
+        "dialect: Oracle delayed replication with MASTER_DELAY",
+        "lab/flavours.py",
+        'delay_sql="CHANGE REPLICATION SOURCE TO SOURCE_DELAY={seconds}"',
+        'delay_sql="CHANGE MASTER TO MASTER_DELAY={seconds}"',
+    ),
+    Mutation(
+        "dialect: MariaDB stops the IO thread instead of the SQL thread",
+        "lab/flavours.py",
+        'stop_sql_thread="STOP SLAVE SQL_THREAD"',
+        'stop_sql_thread="STOP SLAVE IO_THREAD"',
+    ),
+    Mutation(
+        "dialect: Oracle RESET REPLICA without ALL",
+        "lab/flavours.py",
+        'reset_replica_all="RESET REPLICA ALL"',
+        'reset_replica_all="RESET REPLICA"',
+    ),
+    Mutation(
+        "replcheck: a NULL lag taken for healthy",
+        "lab/images/db/replcheck.py",
+        '            failures.append("replication lag is unknown")',
+        "            pass",
+    ),
+    Mutation(
+        "clustercheck: a frozen server's 503 says '?' instead of the node",
+        "lab/images/db/clustercheck.py",
+        'node = (variables or {}).get("wsrep_node_name") or opts.node_name',
+        'node = (variables or {}).get("wsrep_node_name", "?")',
+    ),
+    Mutation(
+        "nemesis: a leftover that cannot be healed is not reported",
+        "lab/nemesis.py",
+        '            healing.failed.append(f"{node.name}: could not start or unpause it ({status}): {exc}")\n',
+        "            pass\n",
+    ),
+    Mutation(
+        "history: an unknown outcome accepted when loading",
+        "lab/history.py",
+        '            if record["outcome"] not in OUTCOMES:\n',
+        "            if False:\n",
+    ),
+    Mutation(
+        "nightly: the cleanup test leaves every nightly cell",
+        "tests/integration/test_cleanup.py",
+        "pytestmark = [pytest.mark.docker, pytest.mark.galera]",
+        "pytestmark = [pytest.mark.docker]",
+        ("tests/unit/test_nightly_coverage.py",),
+    ),
+)
+
+
+def copy_repository(target: Path) -> None:
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in files:
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def run_tests(where: Path, tests: tuple[str, ...]) -> tuple[bool, str]:
+    """(went red, the first failing test)"""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *tests,
+            "-x",
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            "--tb=no",
+            "-rf",
+        ],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", proc.stdout, re.M)
+    return proc.returncode != 0, failed[0] if failed else proc.stdout.strip()[-200:]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-k", default="", help="only mutations whose name contains this")
+    args = parser.parse_args()
+    chosen = [m for m in MUTATIONS if args.k.lower() in m.name.lower()]
+    survived = 0
+    with tempfile.TemporaryDirectory(prefix="oxlab-mutate-") as tmp:
+        copy = Path(tmp)
+        copy_repository(copy)
+        clean, detail = run_tests(copy, UNIT)
+        if clean:
+            print(f"the unmutated suite is red already: {detail}", file=sys.stderr)
+            return 2
+        for mutation in chosen:
+            path = copy / mutation.path
+            original = path.read_text()
+            if original.count(mutation.old) != 1:
+                print(f"{mutation.name}: the text to mutate is not found once in {mutation.path}")
+                return 2
+            path.write_text(original.replace(mutation.old, mutation.new))
+            started = time.monotonic()
+            try:
+                red, caught_by = run_tests(copy, mutation.tests)
+            finally:
+                path.write_text(original)
+            survived += not red
+            verdict = f"caught by {caught_by}" if red else "SURVIVED"
+            print(f"{mutation.name}: {verdict} ({time.monotonic() - started:.0f} s)", flush=True)
+    print(f"{len(chosen) - survived} of {len(chosen)} mutations caught")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
