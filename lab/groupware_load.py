@@ -3,7 +3,11 @@ once and then creating folders, uploading and downloading files, every request r
 in a History (f = login, create-folder, upload, download; node = the session's route).
 
 A session that has to log in again has been lost; an upload that downloads different
-bytes is corrupt. Both are checked over the history (check_sessions, check_files).
+bytes is corrupt; a listing begun after one's own acknowledged folder creation that
+misses it is a stale read. The checkers here (sessions-kept, files-intact,
+read-your-writes) forbid every anomaly they find: OX promises session migration,
+byte-identical files and, with its replication monitor, that a user reads their own
+writes, whatever the database's isolation level.
 """
 
 from __future__ import annotations

@@ -1,6 +1,11 @@
 """The bank workload's invariant: transfers move money between accounts, so every read
 of all balances must add up to the starting total, and no balance may go negative
-(transfers check the balance inside their transaction)."""
+(transfers check the balance inside their transaction).
+
+Forbids every anomaly it finds: `wrong-total` (money lost or created), `wrong-accounts`
+(an account vanished or appeared), `negative-balance`. Transfers take their locks with
+SELECT ... FOR UPDATE, which even Galera's certification keeps consistent at the
+flavours' default isolation, so none of these is an allowed finding."""
 
 from __future__ import annotations
 

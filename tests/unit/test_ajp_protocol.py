@@ -230,3 +230,17 @@ def test_any_request_round_trips(method: str, uri: str, headers: list[tuple[str,
     raw = ajp.encode_forward_request(request)
     payload = ajp.read_packet(io.BytesIO(raw), ajp.SERVER_MAGIC)
     assert payload is not None and ajp.decode_forward_request(payload) == request
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"\x04\x00\xc8" + s("OK") + b"\x00\x01\xa0\xff" + s("x"),  # no response header 0xA0FF
+        b"\x04\x00\xc8" + s("OK") + b"\x00\x01\xa0\x00" + s("x"),  # nor 0xA000
+        b"\x04\x00\xc8" + s("OK") + b"\x00\x02\xa0\x01" + s("x"),  # fewer headers than said
+        b"\x03\x00\x10abc",  # a body chunk shorter than its length
+    ],
+)
+def test_malformed_responses_are_ajp_errors(payload: bytes) -> None:
+    with pytest.raises(ajp.AjpError):
+        ajp.decode_response(Wire(packet(b"AB", payload)))
