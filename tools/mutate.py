@@ -85,6 +85,18 @@ MUTATIONS = (
         "            if cycle:\n                verdict.add(kind, _explain(cycle, by_index))\n                break\n",
     ),
     Mutation(
+        "list-append: a non-simple walk reported as a G2-item cycle",
+        "lab/checkers/list_append.py",
+        "if path is not None and _simple([(a, b, kind), *path]):",
+        "if path is not None:",
+    ),
+    Mutation(
+        "list-append: non-repeatable reads inside a transaction forbidden",
+        "lab/checkers/list_append.py",
+        "            elif earlier is not None and seen != earlier + own:\n                verdict.add(\n                    \"non-repeatable-read\",",
+        "            elif earlier is not None and seen != earlier + own:\n                verdict.add(\n                    \"internal\",",
+    ),
+    Mutation(
         "bank: money created (total above the start) missed",
         "lab/checkers/bank.py",
         "if sum(balances.values()) != total:",
