@@ -499,8 +499,8 @@ SCENARIOS: dict[str, Scenario] = {
             "health-truth",
             "galera",
             "desync, SIGSTOP of mysqld, docker pause",
-            "every clustercheck 200 can write; a frozen peer's stall (within the eviction "
-            "timeout) is reported as stalled-by-peer",
+            "every clustercheck 200 can write; a stall caused by a frozen peer (until it "
+            "is evicted, and while it is seen rejoining) is reported as stalled-by-peer",
             health_truth,
         ),
         Scenario(

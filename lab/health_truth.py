@@ -31,6 +31,9 @@ from lab.workloads import DATABASE
 DEADLINE_S = 5.0
 PROBE = "clustercheck"  # the history's probe kind for one sample
 PEER_FREEZES = ("freeze-server", "pause")  # faults of a peer that stall every write
+# a not-ready answer of the rejoining peer this shortly before the write began counts
+# (each node is sampled every 0.2 s plus the check's own time, up to its 2 s timeout)
+REJOIN_EVIDENCE_S = 2.0
 
 
 @dataclass
@@ -94,6 +97,31 @@ class HealthTruthSampler:
             yield self
 
 
+def _peer_excuse(
+    sample: Sample, fault: Fault, samples: Sequence[Sample], grace_s: float
+) -> str | None:
+    """Why `fault` of another node stalled this sample's write, or None."""
+    if fault.target == sample.node or fault.name not in PEER_FREEZES or fault.start > sample.at:
+        return None
+    ended = fault.end if fault.end is not None else sample.at
+    if sample.at <= ended + grace_s:
+        return f" during {fault.name} of {fault.target}"
+    write_end = sample.at + sample.latency_s
+    rejoining = [
+        p
+        for p in samples
+        if p.node == fault.target
+        and p.status != 200
+        and max(ended, sample.at - REJOIN_EVIDENCE_S) <= p.at <= write_end
+    ]
+    if rejoining:
+        return (
+            f" while {fault.target} rejoined after its {fault.name} (its clustercheck "
+            f"{rejoining[0].status or 'silent'} at {rejoining[0].at:.2f}s)"
+        )
+    return None
+
+
 def samples_in(history: History) -> list[Sample]:
     fields = Sample.__dataclass_fields__
     return [
@@ -119,11 +147,16 @@ def check_health_truth(
     """A 200 must be followed by a write that commits within the deadline, unless the
     check itself turned to not-ready by then (caught: the check lagged, did not lie).
 
-    While another member is frozen, every write waits for it until the cluster evicts
-    it, and clustercheck, which sees only its own node's state, still says 200: that is
-    reported as `stalled-by-peer` (a limit of clustercheck worth knowing, within the
-    eviction timeouts); a 200 that cannot write outside such a window, or on the faulty
-    node itself, is `healthy-but-unwritable`, a health check that lies."""
+    While another member is frozen (SIGSTOP of its server, or docker pause), every write
+    waits for it until the cluster evicts it, and clustercheck, which sees only its own
+    node's state, still says 200. After the freeze the evicted member rejoins, and until
+    it is Synced again the cluster's flow control can stall writes everywhere. Both are
+    reported as `stalled-by-peer`, a limit of clustercheck worth knowing: within
+    `grace_s` (the profile's eviction time) after the freeze ended, or later only while
+    the recorded samples show that frozen peer's own check not ready during the write.
+    Any other fault of a peer (desync, kill, partition) excuses nothing, and neither does
+    a fault of the node itself: a 200 that cannot write is `healthy-but-unwritable`, a
+    health check that lies."""
     verdict = Verdict("health-check-truth")
     caught = 0
     for s in samples:
@@ -133,22 +166,14 @@ def check_health_truth(
             caught += 1
             continue
         outcome = f"failed: {s.error}" if not s.committed else f"took {s.latency_s:.2f}s"
-        peer = next(
-            (
-                f
-                for f in faults
-                if f.target != s.node
-                and f.name in PEER_FREEZES
-                and f.start <= s.at <= (f.end if f.end is not None else s.at) + grace_s
-            ),
-            None,
+        excuse = next(
+            (e for f in faults if (e := _peer_excuse(s, f, samples, grace_s)) is not None), None
         )
-        kind = "stalled-by-peer" if peer else "healthy-but-unwritable"
-        during = f" during {peer.name} of {peer.target}" if peer else ""
+        kind = "stalled-by-peer" if excuse else "healthy-but-unwritable"
         verdict.add(
             kind,
-            f"{s.node} at {s.at:.2f}s{during}: clustercheck 200 before and after a write "
-            f"that {outcome}",
+            f"{s.node} at {s.at:.2f}s{excuse or ''}: clustercheck 200 before and after a "
+            f"write that {outcome}",
         )
     said_200 = [s for s in samples if s.status == 200]
     verdict.stats = {

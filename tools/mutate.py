@@ -121,6 +121,12 @@ MUTATIONS = (
         "",
     ),
     Mutation(
+        "health-truth: a rejoining peer excuses a stall without evidence",
+        "lab/health_truth.py",
+        "        and p.status != 200\n",
+        "",
+    ),
+    Mutation(
         "AJP13: route and ssl_cert attribute codes swapped",
         "lab/oxnode/ajp.py",
         '0x06: "route", 0x07: "ssl_cert"',

@@ -207,6 +207,35 @@ def test_health_truth_checker_fires_on_a_200_that_cannot_write() -> None:
     ]
 
 
+def test_health_truth_excuses_a_frozen_peers_rejoin_only_while_it_is_seen_not_ready() -> None:
+    """After a freeze the evicted peer rejoins, and flow control can stall every write
+    until it is Synced (seen on real runs ~8 and ~19 s after the freeze ended). The
+    excuse needs evidence in the recorded samples: the frozen peer's own check not
+    ready while the write hung."""
+    from lab.health_truth import Sample, check_health_truth
+    from lab.history import Fault
+
+    stalled = Sample(8.0, "galera1", 200, False, 5.0, "timed out", status_after=200)
+    rejoining = Sample(9.0, "galera3", 503, None, 0.0)
+    back = Sample(9.0, "galera3", 200, True, 0.01)
+    freeze = [Fault("freeze-server", "galera3", 1.0, 3.0)]
+    excused = check_health_truth([stalled, rejoining], freeze, grace_s=1.0)
+    assert list(excused.anomalies) == ["stalled-by-peer"], excused.summary()
+    assert (
+        "while galera3 rejoined after its freeze-server" in excused.anomalies["stalled-by-peer"][0]
+    )
+    lie = check_health_truth([stalled, back], freeze, grace_s=1.0)
+    assert list(lie.anomalies) == ["healthy-but-unwritable"], "the peer was Synced: a lie"
+    desync = [Fault("desync", "galera3", 1.0, 3.0)]
+    assert list(check_health_truth([stalled, rejoining], desync, grace_s=1.0).anomalies) == [
+        "healthy-but-unwritable"
+    ], "a desynced peer does not stall others: no excuse"
+    later = [Fault("pause", "galera3", 10.0, 12.0)]
+    assert list(check_health_truth([stalled, rejoining], later, grace_s=1.0).anomalies) == [
+        "healthy-but-unwritable"
+    ], "a freeze that began after the write excuses nothing"
+
+
 def test_session_and_file_checkers() -> None:
     from lab.groupware_load import check_files, check_sessions
 
