@@ -157,6 +157,12 @@ MUTATIONS = (
         "return True",
     ),
     Mutation(
+        "oxnode: a connection the restarted peer closed taken for alive",
+        "lab/oxnode/cluster.py",
+        "        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))",
+        "        return True",
+    ),
+    Mutation(
         "oxnode: path parameters not removed before mapping",
         "lab/oxnode/servlet.py",
         'segment = unquote(part.split(";", 1)[0])',

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 import socket
 import struct
 import threading
@@ -92,7 +93,10 @@ class Cluster:
             peer.address = address
             peer.last_seen = time.monotonic()
             if peer.sock is not None:
-                return
+                if alive(peer.sock):
+                    return
+                peer.sock.close()  # the peer closed it (restarted): connect anew
+                peer.sock = None
         try:
             sock = socket.create_connection((address, TCP_PORT), timeout=2)
         except OSError:
@@ -103,18 +107,37 @@ class Cluster:
     # -- events --------------------------------------------------------------------------------
 
     def invalidate(self, cid: int) -> None:
-        """Tell every peer to drop its cached folders of context `cid`."""
+        """Tell every known peer to drop its cached folders of context `cid`. A connection
+        the peer has closed (it restarted) is replaced before sending: a send on it would
+        succeed into the kernel's buffer and the event would be lost without an error."""
         line = (json.dumps({"type": "invalidate", "region": "folders", "cid": cid}) + "\n").encode()
         with self._lock:
-            peers = [p for p in self.peers.values() if p.sock is not None]
+            peers = list(self.peers.values())
         for peer in peers:
+            sock = peer.sock if peer.sock is not None and alive(peer.sock) else None
+            if sock is None:
+                sock = self._reconnect(peer)
+            if sock is None:
+                continue
             try:
-                assert peer.sock is not None
-                peer.sock.sendall(line)
+                sock.sendall(line)
                 self.sent += 1
             except OSError:
                 with self._lock:
-                    peer.sock = None  # reconnected on the next announcement
+                    peer.sock = None  # reconnected on the next event or announcement
+
+    def _reconnect(self, peer: Peer) -> socket.socket | None:
+        with self._lock:
+            if peer.sock is not None:
+                peer.sock.close()
+                peer.sock = None
+        try:
+            sock = socket.create_connection((peer.address, TCP_PORT), timeout=2)
+        except OSError:
+            return None
+        with self._lock:
+            peer.sock = sock
+        return sock
 
     def _accept(self) -> None:
         server = socket.create_server(("", TCP_PORT), reuse_port=False)
@@ -136,7 +159,7 @@ class Cluster:
     def status(self) -> dict[str, object]:
         with self._lock:
             peers = {
-                p.name: {"address": p.address, "connected": p.sock is not None}
+                p.name: {"address": p.address, "connected": p.sock is not None and alive(p.sock)}
                 for p in self.peers.values()
             }
         return {
@@ -147,3 +170,15 @@ class Cluster:
             if self.settings.static_members
             else f"multicast {self.settings.group}:{self.settings.udp_port}",
         }
+
+
+def alive(sock: socket.socket) -> bool:
+    """A peer never writes on an event connection, so a readable one has been closed or
+    reset by the peer (it stopped or restarted)."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        if not readable:
+            return True
+        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except (OSError, ValueError):
+        return False

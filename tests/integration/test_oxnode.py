@@ -142,6 +142,7 @@ def test_session_created_on_one_node_is_valid_on_the_other_and_after_a_restart(
 
 @pytest.mark.gtid
 def test_upload_on_one_node_downloads_identically_on_the_other(ox_cluster: OxCluster) -> None:
+    ox_cluster.wait_ready()  # an earlier test may have restarted a node: peers reconnected
     node1, node2 = ox_cluster.nodes
     on1 = OxSession.login(node1.url, "testuser", "secret")
     on2 = OxSession.login(node2.url, "testuser", "secret")
@@ -174,6 +175,7 @@ def _try_download(session: OxSession, doc: str) -> bytes | None:
 def share_scenario(cluster: OxCluster) -> tuple[OxSession, str, str]:
     """User B (testuser) on node 2 has listed folders (and so cached them); user A (the
     context admin) on node 1 then creates a folder and shares it with B."""
+    cluster.wait_ready()  # an earlier test may have restarted a node: peers reconnected
     node1, node2 = cluster.nodes
     owner = OxSession.login(node1.url, "oxadmin", "secret")
     reader = OxSession.login(node2.url, "testuser", "secret")
@@ -242,6 +244,7 @@ def test_replication_monitor_reads_own_writes_from_the_master(
 def test_monitor_memory_is_per_node(ox_cluster: OxCluster, gtid_pair: GtidPair) -> None:
     """OX keeps the expected counter in each node's memory: a write through node 1
     followed at once by a read through node 2 reads the lagging slave (stale)."""
+    ox_cluster.wait_ready()  # an earlier test may have restarted a node: peers reconnected
     node1, node2 = ox_cluster.nodes
     on1 = OxSession.login(node1.url, "testuser", "secret")
     on2 = OxSession.login(node2.url, "testuser", "secret")

@@ -176,3 +176,62 @@ def test_apache_lockdown_pattern_catches_what_the_servlet_maps_to_provisioning()
     assert f'<LocationMatch "{PROVISIONING_PATTERN}">' in conf and "Deny from all" in conf
     guide = render_proxy_ajp_conf([], ["127.0.0.1"], lockdown="guide")
     assert "<Location /servlet/axis2/services>" in guide, "the guide's block, as written"
+
+
+def test_a_peer_connection_the_peer_closed_is_not_alive() -> None:
+    """After a peer restarts, a send on the old connection would succeed and the
+    invalidation would be lost: the node must see the connection is dead first."""
+    import socket
+
+    from lab.oxnode.cluster import alive
+
+    ours, theirs = socket.socketpair()
+    try:
+        assert alive(ours), "an idle open connection is alive"
+        theirs.close()
+        assert not alive(ours), "closed by the peer: not alive"
+    finally:
+        ours.close()
+    assert not alive(ours), "a socket we closed ourselves is not alive either"
+
+
+def test_an_invalidation_after_a_peer_restart_reaches_the_new_peer() -> None:
+    """End to end on loopback: peer B's listener restarts (new process, same address);
+    node A's next invalidation must reach the new B, not vanish on the old connection."""
+    import socket
+    import threading
+
+    from lab.oxnode import cluster as cluster_module
+    from lab.oxnode.cluster import Cluster, ClusterSettings, Peer
+
+    received: list[bytes] = []
+
+    def listener(server: socket.socket, done: threading.Event) -> None:
+        conn, _ = server.accept()
+        with conn:
+            data = conn.recv(4096)
+            if data:
+                received.append(data)
+        done.set()
+
+    first = socket.create_server(("127.0.0.1", 0))
+    port = first.getsockname()[1]
+    node = Cluster(ClusterSettings(node="oxgw01", static_members=("oxgw02",)), lambda cid: None)
+    original_port = cluster_module.TCP_PORT
+    cluster_module.TCP_PORT = port
+    try:
+        peer = Peer("oxgw02", "127.0.0.1")
+        node.peers["oxgw02"] = peer
+        peer.sock = socket.create_connection(("127.0.0.1", port))
+        old_side, _ = first.accept()
+        old_side.close()  # the peer restarts: its end of the connection is gone
+        first.close()
+        second = socket.create_server(("127.0.0.1", port))
+        done = threading.Event()
+        threading.Thread(target=listener, args=(second, done), daemon=True).start()
+        node.invalidate(7)
+        assert done.wait(5), "the restarted peer got a connection"
+        assert received and b'"cid": 7' in received[0], f"and the event: {received}"
+        second.close()
+    finally:
+        cluster_module.TCP_PORT = original_port
