@@ -15,7 +15,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 from lab.docker_env import RunIdentity
-from lab.errors import StartupError
+from lab.errors import StartupError, lookup
 from lab.images import build_images, web_image
 from lab.nodes import Node, container_spec, put_file, start_container
 from lab.tls import make_certificates
@@ -63,6 +63,7 @@ def render_proxy_ajp_conf(
     (BalancerMember http://host:8080), the rest unchanged. The SOAP lock-down is the
     guide's block with a LocationMatch that path parameters cannot walk around
     (lockdown="guide" renders the guide's <Location> as written)."""
+    lookup({name: name for name in LOCKDOWNS}, lockdown, "SOAP lock-down")
     port = 8009 if protocol == "ajp" else 8080
     section = (
         ("<Location /servlet/axis2/services>", "</Location>")

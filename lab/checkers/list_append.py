@@ -51,8 +51,6 @@ READ_COMMITTED_ANOMALIES = (
     "garbage-read",
     "internal",
 )
-# Allowed at the flavours' default isolation, reported as findings.
-FINDINGS_ONLY = ("G-single", "G2-item", "lost-update", "stale-read", "non-repeatable-read")
 
 Edge = tuple[int, int, str]  # from op index, to op index, ww/wr/rw
 
