@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from lab.checkers import Verdict
-from lab.checkers.registry import Check
+from lab.checkers.registry import RUN_DEFAULT, Check, Forbidden
 from lab.history import FINAL, History, recovery_time
 from lab.lab import Lab
 from lab.nemesis import Healing, Schedule, Step, heal_leftovers, injected
@@ -48,7 +48,7 @@ class ChaosRun:
         lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
 
     def judge(
-        self, checker: str, forbidden: tuple[str, ...] | str | None = "default", **params: Any
+        self, checker: str, forbidden: Forbidden | str = RUN_DEFAULT, **params: Any
     ) -> Verdict:
         """Run a checker (lab/checkers/registry.py) on this run's history and keep the
         check, so `lab check` can replay it on the saved history with the same settings."""

@@ -23,6 +23,7 @@ from lab.chaos_runs import (
     write_gap,
 )
 from lab.checkers.filestore import INVENTORY, Inventory, inventory_probe
+from lab.checkers.registry import RUN_DEFAULT
 from lab.checkers.writes import READ_INSERTS
 from lab.db import NotReady
 from lab.failover import get_profile
@@ -342,7 +343,7 @@ def galera_crash(lab: Lab, seed: int, flush_log_at_trx_commit: int = 1) -> Chaos
     run.measurements = measure(history)
     history.final(READ_INSERTS, sorted(writes.present()))
     # flush=0 is report-only: losing acknowledged writes is what it demonstrates
-    run.judge("no-acknowledged-write-lost", "default" if flush == 1 else ())
+    run.judge("no-acknowledged-write-lost", RUN_DEFAULT if flush == 1 else ())
     return run
 
 

@@ -52,19 +52,14 @@ def main() -> int:
     run = RunIdentity.new("capture-ajp", keep=False)
     network = client.networks.create(f"oxlab-capture-{run.run_id}", labels=run.labels())
     try:
-        client.containers.run(
+        stand_in = client.containers.create(
             oxnode_image().tag,
             ["python3", "-c", STAND_IN],
-            detach=True,
-            name=f"oxnode-{run.run_id}",
-            network=network.name,
-            labels=run.labels(),
-            hostname="oxgw01",
             entrypoint=[],
+            labels=run.labels(),
         )
-        stand_in = client.containers.get(f"oxnode-{run.run_id}")
-        network.disconnect(stand_in)
-        network.connect(stand_in, aliases=["oxgw01"])
+        network.connect(stand_in, aliases=["oxgw01"])  # the name the balancer uses
+        stand_in.start()
         web = Node(
             client.containers.run(
                 web_image().tag, detach=True, network=network.name, labels=run.labels()

@@ -93,8 +93,8 @@ MUTATIONS = (
     Mutation(
         "list-append: non-repeatable reads inside a transaction forbidden",
         "lab/checkers/list_append.py",
-        "            elif earlier is not None and seen != earlier + own:\n                verdict.add(\n                    \"non-repeatable-read\",",
-        "            elif earlier is not None and seen != earlier + own:\n                verdict.add(\n                    \"internal\",",
+        '            elif earlier is not None and seen != earlier + own:\n                verdict.add(\n                    "non-repeatable-read",',
+        '            elif earlier is not None and seen != earlier + own:\n                verdict.add(\n                    "internal",',
     ),
     Mutation(
         "bank: money created (total above the start) missed",

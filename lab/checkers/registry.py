@@ -21,12 +21,15 @@ from lab.groupware_load import check_files, check_read_your_writes, check_sessio
 from lab.health_truth import check_health_truth_in
 from lab.history import History
 
+RUN_DEFAULT = "default"  # Check.of: the checker's own forbidden kinds
+Forbidden = tuple[str, ...] | None  # kinds that fail a run; None: every kind
+
 
 @dataclass(frozen=True)
 class Checker:
     name: str
     judge: Callable[..., Verdict]  # (history, **params) -> Verdict
-    forbidden: tuple[str, ...] | None  # kinds that fail a run; None: every kind
+    forbidden: Forbidden
     summary: str
     needs: tuple[str, ...] = ()  # parameters without a default (from the meta line)
 
@@ -36,10 +39,11 @@ CHECKERS: dict[str, Checker] = {
     for c in (
         Checker(
             "list-append",
-            lambda history: check_list_append(history),
+            check_list_append,
             READ_COMMITTED_ANOMALIES,
             "Elle-style dependency cycles, aborted/intermediate/garbage reads, internal "
-            "consistency; G-single, G2-item, lost updates and stale reads are findings",
+            "consistency; G-single, G2-item, lost updates, stale and non-repeatable reads "
+            "are findings",
         ),
         Checker(
             "no-acknowledged-write-lost",
@@ -56,31 +60,31 @@ CHECKERS: dict[str, Checker] = {
         ),
         Checker(
             "sessions-kept",
-            lambda history: check_sessions(history),
+            check_sessions,
             None,
             "nobody logs in twice or sees a session error",
         ),
         Checker(
             "files-intact",
-            lambda history: check_files(history),
+            check_files,
             None,
             "every download is byte-identical to its upload",
         ),
         Checker(
             "read-your-writes",
-            lambda history: check_read_your_writes(history),
+            check_read_your_writes,
             None,
             "a listing begun after one's own folder creation shows it",
         ),
         Checker(
             "clear-storage-errors",
-            lambda history: check_storage_errors_in(history),
+            check_storage_errors_in,
             None,
             "file operations fail with OX's FLS error while the filestore is down",
         ),
         Checker(
             "filestore-consistent",
-            lambda history: filestore_consistency_in(history),
+            filestore_consistency_in,
             None,
             "no partial file, orphan file or orphan metadata appeared",
         ),
@@ -101,14 +105,12 @@ class Check:
 
     checker: str
     params: dict[str, Any] = field(default_factory=dict)
-    forbidden: tuple[str, ...] | None = None
+    forbidden: Forbidden = None
 
     @classmethod
-    def of(
-        cls, name: str, forbidden: tuple[str, ...] | str | None = "default", **params: Any
-    ) -> Check:
+    def of(cls, name: str, forbidden: Forbidden | str = RUN_DEFAULT, **params: Any) -> Check:
         checker = lookup(CHECKERS, name, "checker")
-        chosen = checker.forbidden if forbidden == "default" else forbidden
+        chosen = checker.forbidden if forbidden == RUN_DEFAULT else forbidden
         return cls(name, params, None if chosen is None else tuple(chosen))
 
     @classmethod
