@@ -117,8 +117,8 @@ MUTATIONS = (
     Mutation(
         "health-truth: any fault of another node excuses a stall",
         "lab/health_truth.py",
-        "                and f.name in PEER_FREEZES\n",
-        "",
+        "if fault.target == sample.node or fault.name not in PEER_FREEZES or fault.start > sample.at:",
+        "if fault.target == sample.node or fault.start > sample.at:",
     ),
     Mutation(
         "health-truth: a rejoining peer excuses a stall without evidence",
