@@ -12,6 +12,7 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import docker
@@ -22,20 +23,35 @@ from lab.bench import bench_build, bench_failover, bench_oxnode, bench_up
 from lab.chaos_scenarios import SCENARIOS
 from lab.checkers.registry import CHECKERS
 from lab.docker_env import LABEL_RUN, connect, remove_resources
-from lab.errors import ClusterFormationError, LabError
+from lab.errors import ClusterFormationError, ConfigError, LabError
 from lab.failover import DEFAULT_PROFILE, PROFILES
 from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
 from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
 from lab.images import build_images, groupware_images, image_present, images_for
 from lab.lab import Lab, LabOptions, find_lab_runs, stderr_progress
 from lab.matrix import run_matrix
+from lab.operator.project import Project, find_project, load_project
 from lab.status import render_status, table
 from lab.topology import DEFAULT_TOPOLOGY, TOPOLOGIES, LabRequest
 
 
+def _project(args: argparse.Namespace) -> Project | None:
+    """--config PATH, else ./oxlab.toml if there is one, else none (the lab's own files)."""
+    path = getattr(args, "config", None)
+    if path:
+        return load_project(Path(path))
+    found = find_project(Path.cwd())
+    return load_project(found) if found else None
+
+
 def _request(args: argparse.Namespace) -> LabRequest:
-    return LabRequest(
-        topology=args.topology, flavour=args.flavour, profile=args.profile, sst_method=args.sst
+    """Flags win over oxlab.toml, which wins over the lab's defaults."""
+    return LabRequest.of(
+        _project(args),
+        topology=getattr(args, "topology", None),
+        flavour=getattr(args, "flavour", None),
+        profile=getattr(args, "profile", None),
+        sst_method=getattr(args, "sst", None),
     )
 
 
@@ -74,6 +90,50 @@ def cmd_down(args: argparse.Namespace) -> int:
     removed = sum(remove_resources(client, {"label": [f"{LABEL_RUN}={r}"]}) for r in runs)
     print(f"lab {args.name!r} removed ({removed} resources)")
     return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write a starter oxlab.toml and the lab's reference files into DIR."""
+    from lab.operator.init import init_project
+
+    directory = Path(args.directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    plan = LabRequest.of(topology=args.topology, flavour=args.flavour).plan()
+    written = init_project(directory, plan, force=args.force)
+    for path in written:
+        print(f"wrote {path}")
+    print(
+        f"next: `lab lint --config {directory / 'oxlab.toml'}`, then `lab up --config ...`; "
+        "replace the reference files with yours one by one"
+    )
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    """The operator's files against the rule catalogue (and the real tools' syntax
+    checks where Docker and the role images are there); exit 1 on errors."""
+    from lab.operator.lint import ERROR, RULES, lint
+    from lab.operator.syntax import syntax_findings
+
+    if args.rules:
+        for rule_id, (summary, _) in RULES.items():
+            print(f"{rule_id}  {summary}")
+        return 0
+    project = _project(args)
+    if project is None:
+        raise ConfigError("no oxlab.toml here; `lab init` writes one, or give --config PATH")
+    request = _request(args)
+    plans = [replace(request, flavour=f).plan() for f in project.flavours or (request.flavour,)]
+    plan = plans[0]
+    findings = lint(project, plan.topology, tuple(p.flavour for p in plans))
+    if not args.no_syntax:
+        findings += syntax_findings(plan, stderr_progress)
+    base = project.path.parent
+    for finding in findings:
+        print(finding.render(base))
+    errors = sum(f.severity == ERROR for f in findings)
+    print(f"{project.path}: {len(project.files)} files, {len(findings)} findings, {errors} errors")
+    return 1 if errors else 0
 
 
 def cmd_images_build(args: argparse.Namespace) -> int:
@@ -251,20 +311,53 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _add_lab_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--topology", default=DEFAULT_TOPOLOGY, help=f"one of {', '.join(TOPOLOGIES)}")
-    p.add_argument("--flavour", default=DEFAULT_FLAVOUR, help=f"one of {', '.join(FLAVOURS)}")
+    """Flags that override oxlab.toml (defaults: oxlab.toml's, then the lab's)."""
     p.add_argument(
-        "--profile", default=DEFAULT_PROFILE, help=f"failover profile: {', '.join(PROFILES)}"
+        "--topology", help=f"one of {', '.join(TOPOLOGIES)} (default {DEFAULT_TOPOLOGY})"
+    )
+    p.add_argument("--flavour", help=f"one of {', '.join(FLAVOURS)} (default {DEFAULT_FLAVOUR})")
+    p.add_argument(
+        "--profile", help=f"failover profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})"
     )
     p.add_argument(
-        "--sst", default=DEFAULT_SST_METHOD, help=f"SST method: {', '.join(SST_METHODS)}"
+        "--sst", help=f"SST method: {', '.join(SST_METHODS)} (default {DEFAULT_SST_METHOD})"
     )
+
+
+def _config_parent() -> argparse.ArgumentParser:
+    """--config on every command (before or after the command's name)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="the operator's oxlab.toml (default: ./oxlab.toml if present)",
+    )
+    return parent
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lab", description=__doc__.splitlines()[0])
+    config = _config_parent()
+    parser = argparse.ArgumentParser(
+        prog="lab", description=__doc__.splitlines()[0], parents=[config]
+    )
     parser.add_argument("--version", action="version", version=f"ox-cluster-lab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser = partial(sub.add_parser, parents=[config])  # type: ignore[method-assign]
+
+    init = sub.add_parser("init", help="write a starter oxlab.toml and reference files")
+    init.add_argument("directory", nargs="?", default=".", help="where (default: here)")
+    init.add_argument("--topology", default="guide-galera", help=f"one of {', '.join(TOPOLOGIES)}")
+    init.add_argument("--flavour", help=f"one of {', '.join(FLAVOURS)}")
+    init.add_argument("--force", action="store_true", help="overwrite existing files")
+    init.set_defaults(func=cmd_init)
+
+    lint_parser = sub.add_parser("lint", help="check the operator's files (no Docker needed)")
+    lint_parser.add_argument(
+        "--no-syntax", action="store_true", help="skip the real tools' syntax checks (Docker)"
+    )
+    lint_parser.add_argument("--rules", action="store_true", help="list the rule catalogue")
+    lint_parser.set_defaults(func=cmd_lint)
 
     up = sub.add_parser("up", help="bring a lab up and print its status")
     _add_lab_flags(up)
@@ -301,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     chaos = sub.add_parser("chaos", help="failover under injected faults")
     chaos_sub = chaos.add_subparsers(dest="chaos_command", required=True)
+    chaos_sub.add_parser = partial(chaos_sub.add_parser, parents=[config])  # type: ignore[method-assign]
     run = chaos_sub.add_parser("run", help="run one scenario on a fresh lab of its topology")
     run.add_argument(
         "scenario",
@@ -341,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     images = sub.add_parser("images", help="image pipeline")
     images_sub = images.add_subparsers(dest="images_command", required=True)
+    images_sub.add_parser = partial(images_sub.add_parser, parents=[config])  # type: ignore[method-assign]
     build = images_sub.add_parser("build", help="build role images (base made if needed)")
     build.add_argument("--flavour", action="append", help="repeatable; default: " + DEFAULT_FLAVOUR)
     build.set_defaults(func=cmd_images_build)

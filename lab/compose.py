@@ -24,12 +24,10 @@ from typing import Any
 
 from testcontainers.core.container import DockerContainer
 
-from lab.dblb import dblb_spec
+from lab.dblb import HaproxySetup, dblb_spec
 from lab.docker_env import LABEL_LAB, LABEL_OWNER, RunIdentity, connect
 from lab.errors import ConfigError, LabError
-from lab.failover import get_profile
 from lab.filestore import EXPORT_VOLUME, filestore_spec
-from lab.flavours import get_flavour
 from lab.galera import GaleraPlan, galera_node_spec
 from lab.galera_config import GaleraSettings
 from lab.gtid import GtidPlan, gtid_node_names, gtid_node_spec
@@ -66,7 +64,7 @@ def compose_request(topology: str) -> LabRequest:
 def compose_run(topology: str) -> RunIdentity:
     """The labels a compose lab carries: those of a kept `lab up` lab called
     compose-<topology>, so `lab status`/`lab down --name compose-<topology>` work on it."""
-    request = compose_request(topology)
+    plan = compose_request(topology).plan()
     return RunIdentity(
         f"compose-{topology}",
         f"compose-{topology}",
@@ -74,10 +72,10 @@ def compose_run(topology: str) -> RunIdentity:
         tuple(
             sorted(
                 {
-                    "topology": request.topology,
-                    "flavour": request.flavour,
-                    "profile": request.profile,
-                    "sst": request.sst_method,
+                    "topology": plan.topology.name,
+                    "flavour": plan.flavour.name,
+                    "profile": plan.profile.name,
+                    "sst": plan.sst_method,
                 }.items()
             )
         ),
@@ -87,9 +85,8 @@ def compose_run(topology: str) -> RunIdentity:
 def node_specs(topology: str) -> tuple[list[DockerContainer], dict[str, str]]:
     """The specs Lab.up would start for the topology with default options, in start
     order, and each node's address on the compose network."""
-    request = compose_request(topology)
-    shape = TOPOLOGIES[topology]
-    flavour, profile = get_flavour(request.flavour), get_profile(request.profile)
+    lab_plan = compose_request(topology).plan()
+    shape, flavour, profile = lab_plan.topology, lab_plan.flavour, lab_plan.profile
     run, options = compose_run(topology), LabOptions()
     names = [*shape.galera_members]
     gtid_plan = None
@@ -104,7 +101,7 @@ def node_specs(topology: str) -> tuple[list[DockerContainer], dict[str, str]]:
     specs = []
     if shape.galera_members:
         plan = GaleraPlan(
-            GaleraSettings(flavour, profile, shape.galera_members, request.sst_method),
+            GaleraSettings(flavour, profile, shape.galera_members, lab_plan.sst_method),
             db_image(flavour).tag,
         )
         specs += [galera_node_spec(run, None, plan, i) for i in range(len(shape.galera_members))]
@@ -114,7 +111,11 @@ def node_specs(topology: str) -> tuple[list[DockerContainer], dict[str, str]]:
             for name, server_id in gtid_node_names(gtid_plan).items()
         ]
     if shape.dblb:
-        specs.append(dblb_spec(run, None, dblb_image(flavour).tag, haproxy_config_for(request)))
+        specs.append(
+            dblb_spec(
+                run, None, dblb_image(flavour).tag, HaproxySetup(haproxy_config_for(lab_plan))
+            )
+        )
     specs += [oxnode_spec(run, None, None, True, name) for name, _ in OX_NODES]
     specs.append(filestore_spec(run, None, EXPORT_VOLUME, [ips[n] for n, _ in OX_NODES]))
     members = [Member(name, route) for name, route in OX_NODES]

@@ -21,7 +21,7 @@ from lab.haproxy_config import (
     WRITE_LISTENER,
     WRITE_PORT,
 )
-from lab.nodes import Node, container_spec, start_container
+from lab.nodes import Node, Placement, container_spec, start_container, with_files
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,11 @@ class Dblb(Node):
         run: RunIdentity,
         network: Network,
         image: str,
-        config: str,
+        setup: HaproxySetup,
     ) -> Dblb:
-        """Start HAProxy; it need not wait for the databases (servers resolve at run time)."""
-        return cls(start_container(dblb_spec(run, network, image, config)).container)
+        """Start HAProxy with the lab's haproxy.cfg (its servers resolve at run time, so
+        it need not wait for the databases) or the operator's."""
+        return cls(start_container(dblb_spec(run, network, image, setup)).container)
 
     def backends(self, timeout: float = 3.0) -> list[Backend]:
         """HAProxy's own view, from the stats page's CSV export."""
@@ -74,9 +75,21 @@ class Dblb(Node):
         return connect_as_ox(self.ip, WRITE_PORT if write else READ_PORT, timeout=timeout)
 
 
+@dataclass(frozen=True)
+class HaproxySetup:
+    """haproxy.cfg (the lab's or the operator's), files added beside it, the command."""
+
+    config: str
+    extra: tuple[Placement, ...] = ()
+    command: tuple[str, ...] | None = None  # None: the image's
+
+
 def dblb_spec(
-    run: RunIdentity, network: Network | None, image: str, config: str
+    run: RunIdentity, network: Network | None, image: str, setup: HaproxySetup
 ) -> DockerContainer:
-    return container_spec(run, network, image, "dblb", "dblb").with_copy_into_container(
-        config.encode(), "/etc/haproxy/haproxy.cfg"
+    spec = container_spec(run, network, image, "dblb", "dblb").with_copy_into_container(
+        setup.config.encode(), "/etc/haproxy/haproxy.cfg"
     )
+    if setup.command:
+        spec = spec.with_command(list(setup.command))
+    return with_files(spec, setup.extra)

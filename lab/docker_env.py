@@ -90,10 +90,18 @@ class RunIdentity:
     lab_name: str
     keep: bool
     details: tuple[tuple[str, str], ...] = ()  # e.g. topology and flavour, for `lab status`
+    # (lab node, host name): the operator's names for lab nodes (oxlab.toml [hosts])
+    aliases: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def new(cls, lab_name: str, keep: bool, **details: str) -> RunIdentity:
-        return cls(uuid.uuid4().hex[:8], lab_name, keep, tuple(sorted(details.items())))
+    def new(
+        cls,
+        lab_name: str,
+        keep: bool,
+        aliases: tuple[tuple[str, str], ...] = (),
+        **details: str,
+    ) -> RunIdentity:
+        return cls(uuid.uuid4().hex[:8], lab_name, keep, tuple(sorted(details.items())), aliases)
 
     def labels(self, **extra: str) -> dict[str, str]:
         return {
@@ -105,6 +113,9 @@ class RunIdentity:
             **{f"ox-lab.{key}": value for key, value in self.details},
             **extra,
         }
+
+    def aliases_of(self, node: str) -> tuple[str, ...]:
+        return tuple(alias for name, alias in self.aliases if name == node)
 
     def resource_name(self, role: str) -> str:
         return f"oxlab-{self.lab_name}-{self.run_id}-{role}"

@@ -80,7 +80,10 @@ PROFILES: dict[str, FailoverProfile] = {
                 ("evs.suspect_timeout", "PT1S"),
                 ("evs.inactive_timeout", "PT3S"),
                 ("evs.inactive_check_period", "PT0.5S"),
-                ("evs.install_timeout", "PT3S"),
+                # Codership: install_timeout must exceed inactive_timeout; equal values
+                # let the survivors' install round time out while a peer is frozen and
+                # both fall back to non-Primary singletons (seen on 2 cores under load)
+                ("evs.install_timeout", "PT4S"),
             ),
         ),
     )

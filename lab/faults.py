@@ -14,6 +14,10 @@ from lab.waiting import poll
 
 DRAIN_FILE = "/var/tmp/clustercheck.disabled"  # clustercheck's CLUSTERCHECK_DRAIN_FILE
 CLUSTERCHECK_SETTINGS = "/etc/sysconfig/clustercheck"  # Percona's settings file
+# the line the lying-donor fault appends (an operator's own settings stay around it);
+# a later KEY=VALUE line wins in clustercheck's reader
+LYING_DONOR_LINE = "AVAILABLE_WHEN_DONOR=1  # oxlab fault: lying-donor"
+REMOVE_LYING_DONOR = f"sed -i '/# oxlab fault: lying-donor$/d' {CLUSTERCHECK_SETTINGS}"
 SERVER_PROCESS = "lab-mysqld"  # the database server's process name in the lab's images
 DONOR_LOCK_MARK = "oxlab_donor_lock"  # names the session that holds a donor's read lock
 
@@ -117,7 +121,7 @@ def lying_donor(node: GaleraNode, timeout_s: float = 30.0) -> Iterator[None]:
         [
             "sh",
             "-c",
-            f"mkdir -p /etc/sysconfig && echo AVAILABLE_WHEN_DONOR=1 > {CLUSTERCHECK_SETTINGS}",
+            f"mkdir -p /etc/sysconfig && echo '{LYING_DONOR_LINE}' >> {CLUSTERCHECK_SETTINGS}",
         ],
     )
     try:
@@ -141,7 +145,7 @@ def lying_donor(node: GaleraNode, timeout_s: float = 30.0) -> Iterator[None]:
         for session in donor_lock_sessions(node):
             node.sql(f"KILL {session}")  # the server's session: a dead client keeps it
         node.sql("SET GLOBAL wsrep_desync=OFF")
-        _must(node, ["rm", "-f", CLUSTERCHECK_SETTINGS])
+        _must(node, ["sh", "-c", REMOVE_LYING_DONOR])
 
 
 # the sessions holding the lock (the query that finds them names the mark too); no

@@ -3,7 +3,8 @@ groupware nodes only, owned by open-xchange (1001:1001), served by nfs-ganesha."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import docker
 from testcontainers.core.container import DockerContainer
@@ -13,6 +14,7 @@ from lab.docker_env import RunIdentity
 from lab.errors import StartupError
 from lab.images import build_images, filestore_image
 from lab.nodes import Node, container_spec, lab_volume, start_container
+from lab.operator.parsers import Export
 from lab.waiting import poll
 
 EXPORT_PATH = "/var/opt/filestore"
@@ -20,9 +22,60 @@ PSEUDO_PATH = "/filestore"
 EXPORT_VOLUME = "filestore-export"
 
 
-def render_ganesha_conf(clients: Sequence[str]) -> str:
+@dataclass(frozen=True)
+class ExportRule:
+    """One client of an export with what /etc/exports says for it, in ganesha's terms."""
+
+    clients: str  # an address, a network, or *
+    access: str = "RW"
+    squash: str = "No_Root_Squash"
+    anon_uid: str | None = None
+    anon_gid: str | None = None
+
+    def block(self) -> str:
+        anon = "".join(
+            f" {name} = {value};"
+            for name, value in (("Anonymous_Uid", self.anon_uid), ("Anonymous_Gid", self.anon_gid))
+            if value is not None
+        )
+        return (
+            f"    CLIENT {{ Clients = {self.clients}; Access_Type = {self.access}; "
+            f"Squash = {self.squash};{anon} }}"
+        )
+
+
+def rules_from_exports(
+    entries: Sequence[Export], address_of: Callable[[str], str]
+) -> list[ExportRule]:
+    """An operator's /etc/exports as ganesha client blocks: rw/ro, root_squash (the NFS
+    default), no_root_squash, all_squash with anonuid/anongid, as knfsd would apply them.
+    Names become the lab nodes' addresses; networks and * stay as they are (and open
+    the export as wide as the operator's file does)."""
+    rules = []
+    for entry in entries:
+        for client in entry.clients:
+            squash = "Root_Squash"
+            if client.option("no_root_squash") is not None:
+                squash = "No_Root_Squash"
+            if client.option("all_squash") is not None:
+                squash = "All_Squash"
+            rules.append(
+                ExportRule(
+                    clients=address_of(client.host),
+                    access="RO" if client.option("ro") is not None else "RW",
+                    squash=squash,
+                    anon_uid=client.option("anonuid"),
+                    anon_gid=client.option("anongid"),
+                )
+            )
+    return rules
+
+
+def render_ganesha_conf(clients: Sequence[str], rules: Sequence[ExportRule] = ()) -> str:
     """The guide's /etc/exports line, in ganesha's words: RW for the listed clients only,
-    uids kept as they are (the nodes and the server share open-xchange's uid/gid)."""
+    uids kept as they are (the nodes and the server share open-xchange's uid/gid). With
+    `rules` (the operator's /etc/exports), their clients and options instead."""
+    blocks = [r.block() for r in rules] or [ExportRule(", ".join(clients)).block()]
     return "\n".join(
         [
             "NFS_CORE_PARAM { Protocols = 4; Enable_NLM = false; Enable_RQUOTA = false; }",
@@ -35,9 +88,8 @@ def render_ganesha_conf(clients: Sequence[str]) -> str:
             "    Protocols = 4;",
             "    Transports = TCP;",
             "    SecType = sys;",
-            "    Squash = No_Root_Squash;",
             "    FSAL { Name = VFS; }",
-            f"    CLIENT {{ Clients = {', '.join(clients)}; Access_Type = RW; }}",
+            *blocks,
             "}",
             "LOG { Default_Log_Level = WARN; }",
             "",
@@ -53,10 +105,11 @@ class FilestoreNode(Node):
         run: RunIdentity,
         network: Network,
         clients: Sequence[str],
+        rules: Sequence[ExportRule] = (),
     ) -> FilestoreNode:
         build_images(client, [filestore_image()])
         volume = lab_volume(client, run, EXPORT_VOLUME)
-        spec = filestore_spec(run, network, volume, clients)
+        spec = filestore_spec(run, network, volume, clients, rules)
         node = cls(start_container(spec).container)
         node.wait_exporting()
         return node
@@ -75,7 +128,11 @@ class FilestoreNode(Node):
 
 
 def filestore_spec(
-    run: RunIdentity, network: Network | None, volume: str, clients: Sequence[str]
+    run: RunIdentity,
+    network: Network | None,
+    volume: str,
+    clients: Sequence[str],
+    rules: Sequence[ExportRule] = (),
 ) -> DockerContainer:
     """ganesha exporting `volume` to `clients` (the oxnodes' addresses) only."""
     return (
@@ -89,6 +146,6 @@ def filestore_spec(
         )
         .with_volume_mapping(volume, EXPORT_PATH, "rw")
         .with_copy_into_container(
-            render_ganesha_conf(clients).encode(), "/etc/ganesha/ganesha.conf"
+            render_ganesha_conf(clients, rules).encode(), "/etc/ganesha/ganesha.conf"
         )
     )

@@ -17,7 +17,7 @@ from lab.diagnosis import FATAL, diagnose
 from lab.docker_env import RunIdentity
 from lab.errors import ClusterFormationError, StartupError
 from lab.galera_config import OX_CONF_D, GaleraSettings, render_host_cnf, render_wsrep_cnf
-from lab.nodes import container_spec, start_container
+from lab.nodes import Placement, container_spec, start_container, with_files
 from lab.waiting import poll
 
 # The guide's verification table: what every node must show.
@@ -53,6 +53,7 @@ class GaleraPlan:
     settings: GaleraSettings
     image: str
     create_sst_user: bool = True
+    files: tuple[Placement, ...] = ()  # the operator's .cnf and clustercheck settings
 
 
 class GaleraCluster:
@@ -150,7 +151,7 @@ def galera_node_spec(
 ) -> DockerContainer:
     """Member `index` of the plan: the first bootstraps, the others join."""
     name = plan.settings.members[index]
-    return (
+    spec = (
         container_spec(run, network, plan.image, "galera", name, cap_add=["NET_ADMIN"])
         .with_env("LAB_CHECK", "clustercheck")
         .with_env("LAB_BOOTSTRAP", "1" if index == 0 else "0")
@@ -162,3 +163,4 @@ def galera_node_spec(
             render_host_cnf(name, index + 1).encode(), f"{OX_CONF_D}/host.cnf"
         )
     )
+    return with_files(spec, plan.files)

@@ -23,7 +23,7 @@ from lab.gtid_config import (
     render_gtid_host_cnf,
     render_read_only_cnf,
 )
-from lab.nodes import container_spec, copy_file, start_container
+from lab.nodes import Placement, container_spec, copy_file, start_container, with_files
 from lab.waiting import poll
 
 # The guide's replication user and password.
@@ -43,6 +43,7 @@ class GtidPlan:
     master: str = "dbmaster"
     slave: str = "dbslave"
     max_lag_s: float = 10.0  # replcheck's threshold for taking the slave out of reads
+    files: tuple[Placement, ...] = ()  # the operator's .cnf and replcheck settings
 
 
 class GtidNode(DbNode):
@@ -216,7 +217,7 @@ def transactions_behind(master: str, slave: str) -> int:
 def gtid_node_spec(
     run: RunIdentity, network: Network | None, plan: GtidPlan, name: str, server_id: int
 ) -> DockerContainer:
-    return (
+    spec = (
         container_spec(run, network, plan.image, "gtid", name, cap_add=["NET_ADMIN"])
         .with_env("LAB_CHECK", "replcheck")
         .with_env("LAB_SUPERVISE", "1")
@@ -226,6 +227,7 @@ def gtid_node_spec(
         )
         .with_copy_into_container(render_gtid_host_cnf(server_id).encode(), f"{OX_CONF_D}/host.cnf")
     )
+    return with_files(spec, plan.files)
 
 
 def _start_node(spec: DockerContainer) -> DbNode:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from typing import Any
 
 import docker
@@ -32,7 +33,6 @@ from lab.docker_env import (
     sweep_stale,
 )
 from lab.errors import FlavourUnavailable, ImageError, LabError, StartupError
-from lab.failover import get_profile
 from lab.flavours import get_flavour
 from lab.galera import GaleraCluster, GaleraNode, GaleraPlan
 from lab.galera_config import GaleraSettings
@@ -47,7 +47,16 @@ from lab.images import (
     registry_unavailable_reason,
 )
 from lab.nodes import ComposeProject, Node, adopting
+from lab.operator import parsers
+from lab.operator.placement import (
+    database_files,
+    groupware_files,
+    haproxy_setup,
+    operator_notes,
+    web_files,
+)
 from lab.oxcluster import DbHosts, OxCluster
+from lab.plan import Plan
 from lab.topology import TOPOLOGIES, LabRequest
 from lab.waiting import poll
 from lab.web import CA_FILE, Member, WebNode
@@ -89,6 +98,11 @@ class Lab:
     ox: OxCluster | None = None
     web: WebNode | None = None
 
+    @cached_property
+    def plan(self) -> Plan:
+        """The request resolved once (raises ConfigError before Docker is touched)."""
+        return self.request.plan()
+
     # -- bringing up ---------------------------------------------------------------------
 
     def up(self) -> Lab:
@@ -96,7 +110,7 @@ class Lab:
 
         Anything half-started is removed before the error propagates.
         """
-        self.request.validate()
+        plan = self.plan
         client = self.client = self.client or connect()
         compose = self.options.compose
         if compose:
@@ -111,10 +125,14 @@ class Lab:
         self.run = RunIdentity.new(
             self.options.name,
             self.options.keep,
-            topology=self.request.topology,
-            flavour=self.request.flavour,
-            profile=self.request.profile,
-            sst=self.request.sst_method,
+            aliases=tuple(
+                (node, alias) for alias, node in plan.host_map().items() if alias != node
+            ),
+            topology=plan.topology.name,
+            flavour=plan.flavour.name,
+            profile=plan.profile.name,
+            sst=plan.sst_method,
+            config=str(plan.project.path) if plan.project else "",
         )
         started = time.monotonic()
         try:
@@ -143,7 +161,7 @@ class Lab:
 
     def _ensure_images(self, client: docker.DockerClient) -> None:
         """Build what is missing or stale (an up-to-date image costs one API call)."""
-        flavour = get_flavour(self.request.flavour)
+        flavour = self.plan.flavour
         reason = registry_unavailable_reason(client, flavour)
         if reason:
             raise FlavourUnavailable(reason)
@@ -158,50 +176,52 @@ class Lab:
     def _start_topology(self, create: bool = True) -> None:
         run = self.run
         assert run is not None
-        topology = TOPOLOGIES[self.request.topology]
-        flavour = get_flavour(self.request.flavour)
-        profile = get_profile(self.request.profile)
+        plan = self.plan
+        topology, flavour, profile = plan.topology, plan.flavour, plan.profile
+        for note in operator_notes(plan):
+            self.progress(note)
         if create:
             self.network = create_network(run)
         network = self.network
         assert network is not None
         ox_user_host = mysql_host_mask(network)
         started = time.monotonic()
-        # HAProxy needs no database to start (its servers resolve at run time), so it
-        # starts beside the databases, which follow the guide's order among themselves.
+        db_files = database_files(plan)
+        haproxy = haproxy_setup(plan, haproxy_config_for(plan))
+        launch_dblb = partial(Dblb.launch, run, network, dblb_image(flavour).tag, haproxy)
+        # The lab's haproxy.cfg needs no database to start (its servers resolve at run
+        # time), so HAProxy starts beside the databases, which follow the guide's order
+        # among themselves. An operator's resolves its servers at start: it waits.
+        early = topology.dblb and plan.file("dblb", "haproxy_cfg") is None
         with ThreadPoolExecutor(max_workers=1) as pool:
-            dblb = (
-                pool.submit(
-                    Dblb.launch,
-                    run,
-                    network,
-                    dblb_image(flavour).tag,
-                    haproxy_config_for(self.request),
-                )
-                if topology.dblb
-                else None
-            )
+            dblb = pool.submit(launch_dblb) if early else None
             if topology.galera_members:
-                plan = GaleraPlan(
+                galera_plan = GaleraPlan(
                     settings=GaleraSettings(
                         flavour=flavour,
                         profile=profile,
                         members=topology.galera_members,
-                        sst_method=self.request.sst_method,
+                        sst_method=plan.sst_method,
                         provider_path=self.options.provider_path,
                     ),
                     image=db_image(flavour).tag,
                     create_sst_user=self.options.create_sst_user,
+                    files=db_files,
                 )
-                self.galera = GaleraCluster.start(run, network, ox_user_host, plan, self.progress)
+                self.galera = GaleraCluster.start(
+                    run, network, ox_user_host, galera_plan, self.progress
+                )
             if topology.gtid_pair:
                 master, slave = topology.gtid_pair
                 gtid_plan = GtidPlan(
-                    flavour, db_image(flavour).tag, master, slave, self.options.max_lag_s
+                    flavour, db_image(flavour).tag, master, slave, self.options.max_lag_s, db_files
                 )
                 self.gtid = GtidPair.start(run, network, ox_user_host, gtid_plan, self.progress)
             self.timings["databases_ready"] = time.monotonic() - started
-            self.dblb = dblb.result() if dblb else None
+            if dblb:
+                self.dblb = dblb.result()
+            elif topology.dblb:
+                self.dblb = launch_dblb()
         if self.dblb:
             self.wait_writable()
             self.timings["dblb_serving_writes"] = time.monotonic() - started
@@ -220,6 +240,11 @@ class Lab:
             hosts = DbHosts(self.gtid.master.name, self.gtid.slave.name)
         else:
             hosts = DbHosts(f"dblb:{WRITE_PORT}", f"dblb:{READ_PORT}")
+        plan = self.plan
+        options.setdefault("files", groupware_files(plan))
+        exports = plan.file("filestore", "exports")
+        options.setdefault("exports", parsers.exports(exports.text) if exports else ())
+        options.setdefault("host_map", plan.host_map())
         self.ox = OxCluster.start(
             self.client, self.run, self.network, hosts, progress=self.progress, **options
         )
@@ -234,7 +259,14 @@ class Lab:
         members = [Member(n.name, n.route) for n in self.ox.nodes]
         gateway = _gateway(self.network)
         self.web = WebNode.launch(
-            self.client, self.run, self.network, members, [gateway], self.run.ca_file(), protocol
+            self.client,
+            self.run,
+            self.network,
+            members,
+            [gateway],
+            self.run.ca_file(),
+            protocol,
+            web_files(self.plan),
         )
         return self.web
 
@@ -376,13 +408,11 @@ class Lab:
         self.down()
 
 
-def haproxy_config_for(request: LabRequest) -> str:
-    """dblb's haproxy.cfg for the request's topology and failover profile."""
-    topology = TOPOLOGIES[request.topology]
-    profile = get_profile(request.profile)
-    if topology.gtid_pair:
-        return render_gtid_haproxy_cfg(*topology.gtid_pair, profile)
-    return render_haproxy_cfg(topology.galera_members, profile)
+def haproxy_config_for(plan: Plan) -> str:
+    """The lab's haproxy.cfg for the plan's topology and failover profile."""
+    if plan.topology.gtid_pair:
+        return render_gtid_haproxy_cfg(*plan.topology.gtid_pair, plan.profile)
+    return render_haproxy_cfg(plan.topology.galera_members, plan.profile)
 
 
 def find_lab_runs(client: docker.DockerClient, name: str) -> set[str]:

@@ -20,6 +20,7 @@ from lab.errors import StartupError
 from lab.faults import (
     CLUSTERCHECK_SETTINGS,
     DONOR_LOCK_SESSIONS_SQL,
+    REMOVE_LYING_DONOR,
     SERVER_PROCESS,
     desynced,
     frozen_server,
@@ -219,7 +220,8 @@ LEFTOVER_STEPS: tuple[tuple[str, str], ...] = (
     ),
     (
         "lying clustercheck settings removed",
-        f"if [ -e {CLUSTERCHECK_SETTINGS} ]; then rm -f {CLUSTERCHECK_SETTINGS} && echo healed; fi",
+        f"if grep -qs 'oxlab fault' {CLUSTERCHECK_SETTINGS}; then {REMOVE_LYING_DONOR} "
+        "&& echo healed; fi",
     ),
     (
         "donor lock released",

@@ -8,7 +8,7 @@ import contextlib
 import io
 import os
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,16 +211,33 @@ def container_spec(
     run: RunIdentity, network: Network | None, image: str, role: str, name: str, **kwargs: Any
 ) -> DockerContainer:
     """A testcontainers spec for one lab node: named and labelled for its run, reachable
-    on the lab network by its guide hostname, with an init process to reap children."""
+    on the lab network by its guide hostname (and the operator's names for it, from
+    oxlab.toml's [hosts]), with an init process to reap children."""
     spec = DockerContainer(image).with_name(run.resource_name(name))
     if network is not None:
         spec = spec.with_network(network)
-    return spec.with_network_aliases(name).with_kwargs(
+    return spec.with_network_aliases(name, *run.aliases_of(name)).with_kwargs(
         hostname=name,
         labels=run.labels(**{LABEL_ROLE: role, LABEL_NODE: name}),
         init=True,
         **kwargs,
     )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One file into a container: an operator's file (or the lab's addition to it)."""
+
+    target: str
+    data: bytes
+    source: str  # the operator's path, or "lab"
+
+
+def with_files(spec: DockerContainer, placements: Sequence[Placement]) -> DockerContainer:
+    """The spec with these files copied in before the container starts."""
+    for placement in placements:
+        spec = spec.with_copy_into_container(placement.data, placement.target)
+    return spec
 
 
 def put_file(node: Node, path: str, data: bytes, mode: int = 0o644) -> None:

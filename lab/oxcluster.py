@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +23,10 @@ import lab
 from lab.db import OX_DB_PASSWORD, OX_DB_USER
 from lab.docker_env import RunIdentity
 from lab.errors import StartupError
-from lab.filestore import PSEUDO_PATH, FilestoreNode
+from lab.filestore import PSEUDO_PATH, FilestoreNode, rules_from_exports
 from lab.images import build_images, oxnode_image
-from lab.nodes import Node, container_spec, lab_volume, start_container
+from lab.nodes import Node, Placement, container_spec, lab_volume, put_file, start_container
+from lab.operator.parsers import Export
 from lab.waiting import poll
 
 OXNODE_CODE = Path(lab.__file__).parent / "oxnode"
@@ -109,9 +110,14 @@ class OxCluster:
         clustering: bool = True,
         nfs: bool = True,
         progress: Callable[[str], None] = lambda _: None,
+        files: Sequence[Placement] = (),
+        exports: Sequence[Export] = (),
+        host_map: Mapping[str, str] | None = None,
     ) -> OxCluster:
         """nfs=True: the filestore is the guide's NFS export (a `filestore` ganesha
-        container, RW for these nodes only); False: a Docker volume both nodes mount."""
+        container, RW for these nodes only); False: a Docker volume both nodes mount.
+        `files`: the operator's configdb.properties / server.properties, in place before
+        the nodes start; `exports`: their /etc/exports (names through `host_map`)."""
         build_images(client, [oxnode_image()], progress)
         shared = None if nfs else lab_volume(client, run, "filestore")
         started = time.monotonic()
@@ -121,14 +127,21 @@ class OxCluster:
             )
         cluster = cls(nodes)
         if nfs:
-            cluster.filestore = FilestoreNode.launch(client, run, network, [n.ip for n in nodes])
-        cluster.guide_setup(hosts, replication_monitor)
+            ips = {n.name: n.ip for n in nodes}
+            aliases = host_map or {}
+            rules = rules_from_exports(exports, lambda h: ips.get(aliases.get(h, h), h))
+            cluster.filestore = FilestoreNode.launch(
+                client, run, network, list(ips.values()), rules
+            )
+        cluster.guide_setup(hosts, replication_monitor, files)
         progress(
             f"groupware nodes set up by the guide's sequence in {time.monotonic() - started:.1f}s"
         )
         return cluster
 
-    def guide_setup(self, hosts: DbHosts, replication_monitor: bool) -> None:
+    def guide_setup(
+        self, hosts: DbHosts, replication_monitor: bool, files: Sequence[Placement] = ()
+    ) -> None:
         first = self.nodes[0]
         read = hosts.read or hosts.write
         first.admin(
@@ -187,6 +200,8 @@ class OxCluster:
                 f"--masterid={master_id.group(1)}",
             )
         for node in self.nodes:
+            for placement in files:  # the operator's, over what oxinstaller wrote
+                put_file(node, placement.target, placement.data)
             node.service("start")
         first.admin("createcontext", *CREATECONTEXT)
         first.admin(

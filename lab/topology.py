@@ -4,11 +4,16 @@ whole lab request happens here, before Docker is touched, and reports every prob
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lab.errors import ConfigError, lookup
 from lab.failover import DEFAULT_PROFILE, PROFILES
 from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS
 from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
+
+if TYPE_CHECKING:
+    from lab.operator.project import Project
+    from lab.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,37 @@ class Topology:
     gtid_pair: tuple[str, str] | None = None  # (master, slave)
     dblb: bool = False
     groupware: bool = False  # oxgw01, oxgw02, the NFS filestore and the web front end
+
+    @property
+    def database_nodes(self) -> tuple[str, ...]:
+        return self.galera_members + (self.gtid_pair or ())
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        """Every container's guide hostname: what an operator's [hosts] may map to."""
+        return (
+            *self.database_nodes,
+            *(("dblb",) if self.dblb else ()),
+            *(GROUPWARE_NODES if self.groupware else ()),
+        )
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The oxlab.toml role tables this topology has a place for."""
+        return (
+            "database",
+            *(("dblb",) if self.dblb else ()),
+            "clustercheck" if self.galera_members else "replcheck",
+            *(("web", "groupware", "filestore") if self.groupware else ()),
+        )
+
+    @property
+    def family(self) -> str:
+        """galera or gtid: an operator's files describe one kind of database cluster."""
+        return "galera" if self.galera_members else "gtid"
+
+
+GROUPWARE_NODES = ("oxgw01", "oxgw02", "filestore", "web")
 
 
 TOPOLOGIES: dict[str, Topology] = {
@@ -57,12 +93,33 @@ DEFAULT_TOPOLOGY = "galera"
 
 @dataclass(frozen=True)
 class LabRequest:
-    """What a user asked for (CLI flags or pytest options), unvalidated."""
+    """What a user asked for (CLI flags, pytest options, oxlab.toml), unvalidated; the
+    plan (lab/plan.py) is what it resolves to, once."""
 
     topology: str = DEFAULT_TOPOLOGY
     flavour: str = DEFAULT_FLAVOUR
     profile: str = DEFAULT_PROFILE
     sst_method: str = DEFAULT_SST_METHOD
+    project: Project | None = None  # the operator's oxlab.toml and files
+
+    @classmethod
+    def of(
+        cls,
+        project: Project | None = None,
+        topology: str | None = None,
+        flavour: str | None = None,
+        profile: str | None = None,
+        sst_method: str | None = None,
+    ) -> LabRequest:
+        """A flag wins over oxlab.toml, which wins over the lab's default."""
+        p = project
+        return cls(
+            topology=topology or (p and p.topology) or DEFAULT_TOPOLOGY,
+            flavour=flavour or (p and p.flavours and p.flavours[0]) or DEFAULT_FLAVOUR,
+            profile=profile or (p and p.profile) or DEFAULT_PROFILE,
+            sst_method=sst_method or (p and p.sst_method) or DEFAULT_SST_METHOD,
+            project=project,
+        )
 
     def problems(self) -> list[str]:
         problems = []
@@ -83,9 +140,48 @@ class LabRequest:
                     f"flavour {flavour.name} cannot run topology {topology.name} "
                     f"(it runs: {', '.join(flavour.topologies)})"
                 )
+        if not problems and self.project:
+            problems += project_problems(self.project, TOPOLOGIES[self.topology])
         return problems
 
     def validate(self) -> None:
         problems = self.problems()
         if problems:
             raise ConfigError("; ".join(problems))
+
+    def plan(self) -> Plan:
+        """Validate and resolve once: everything after this reads the plan's objects."""
+        from lab.plan import Plan
+
+        self.validate()
+        return Plan.of(self)
+
+
+def project_problems(project: Project, topology: Topology) -> list[str]:
+    """What in oxlab.toml this topology cannot honour: a role it has no place for, a host
+    mapped to a node it does not have, a file written for the other database family."""
+    problems = []
+    for name in project.flavours:
+        if name not in FLAVOURS:
+            problems.append(
+                f"{project.where('flavours', 'lab')}: unknown flavour {name!r}; "
+                f"known: {', '.join(sorted(FLAVOURS))}"
+            )
+    if project.topology and TOPOLOGIES.get(project.topology, topology).family != topology.family:
+        problems.append(
+            f"{project.where('topology', 'lab')}: the operator's files describe a "
+            f"{project.topology} cluster; topology {topology.name} is a {topology.family} one"
+        )
+    for f in project.files:
+        if f.role not in topology.roles:
+            problems.append(
+                f"{project.where(f.role)}: topology {topology.name} has no {f.role} role "
+                f"(it has: {', '.join(topology.roles)})"
+            )
+    for host, node in project.hosts:
+        if node not in topology.node_names:
+            problems.append(
+                f"{project.where(host, 'hosts')}: {host} maps to {node!r}, which topology "
+                f"{topology.name} does not have (it has: {', '.join(topology.node_names)})"
+            )
+    return problems

@@ -34,7 +34,24 @@ PROXIED_PATHS = (
 CONF = "/etc/apache2/oxlab/proxy_ajp.conf"
 SITE = "/etc/apache2/sites-enabled/oxlab.conf"
 CA_FILE = "/etc/apache2/ssl/lab-ca.pem"
+CERT_FILE = "/etc/apache2/ssl/web.pem"
+KEY_FILE = "/etc/apache2/ssl/web.key"
 BALANCER = "oxcluster"  # the guide's balancer://oxcluster
+
+
+@dataclass(frozen=True)
+class WebFiles:
+    """The operator's Apache files, used as they are, and the paths their site names
+    for the certificate and for proxy_ajp.conf (the lab puts its own there too)."""
+
+    proxy_ajp_conf: bytes | None = None
+    site: bytes | None = None
+    cert_paths: tuple[str, ...] = ()
+    key_paths: tuple[str, ...] = ()
+    proxy_ajp_paths: tuple[str, ...] = ()
+
+
+NO_WEB_FILES = WebFiles()
 
 
 @dataclass(frozen=True)
@@ -112,8 +129,8 @@ def render_site_conf(server_name: str, admin_allowed: Sequence[str]) -> str:
             "<VirtualHost *:443>",
             f"    ServerName {server_name}",
             "    SSLEngine on",
-            "    SSLCertificateFile /etc/apache2/ssl/web.pem",
-            "    SSLCertificateKeyFile /etc/apache2/ssl/web.key",
+            f"    SSLCertificateFile {CERT_FILE}",
+            f"    SSLCertificateKeyFile {KEY_FILE}",
             f"    Include {CONF}",
             "    <Location /balancer-manager>",
             "        SetHandler balancer-manager",
@@ -140,15 +157,20 @@ class WebNode(Node):
         admin_allowed: Sequence[str],
         ca_path: str,
         protocol: str = "ajp",
+        files: WebFiles = NO_WEB_FILES,
     ) -> WebNode:
         build_images(client, [web_image()])
-        spec = web_spec(run, network, members, admin_allowed, protocol)
+        spec = web_spec(run, network, members, admin_allowed, protocol, files)
         node = cls(start_container(spec).container)
         # Apache waits for its certificate, which names the address it just got.
         certs = make_certificates(["web", "localhost"], [node.ip, "127.0.0.1"], run.run_id)
         put_file(node, CA_FILE, certs.ca_pem)
-        put_file(node, "/etc/apache2/ssl/web.pem", certs.cert_pem)
-        put_file(node, "/etc/apache2/ssl/web.key", certs.key_pem, 0o600)
+        for path in files.cert_paths:  # where the operator's site looks for them
+            put_file(node, path, certs.cert_pem)
+        for path in files.key_paths:
+            put_file(node, path, certs.key_pem, 0o600)
+        put_file(node, CERT_FILE, certs.cert_pem)
+        put_file(node, KEY_FILE, certs.key_pem, 0o600)
         node.ca_pem = certs.ca_pem
         with open(ca_path, "wb") as f:
             f.write(certs.ca_pem)
@@ -242,12 +264,13 @@ def web_spec(
     members: Sequence[Member],
     admin_allowed: Sequence[str],
     protocol: str = "ajp",
+    files: WebFiles = NO_WEB_FILES,
 ) -> DockerContainer:
-    """Apache with proxy_ajp.conf and the vhosts; its certificate comes once it runs."""
-    return (
-        container_spec(run, network, web_image().tag, "web", "web")
-        .with_copy_into_container(
-            render_proxy_ajp_conf(members, ["127.0.0.1"], protocol).encode(), CONF
-        )
-        .with_copy_into_container(render_site_conf("web", admin_allowed).encode(), SITE)
-    )
+    """Apache with proxy_ajp.conf and the vhosts (the lab's or the operator's); its
+    certificate comes once it runs."""
+    conf = files.proxy_ajp_conf or render_proxy_ajp_conf(members, ["127.0.0.1"], protocol).encode()
+    site = files.site or render_site_conf("web", admin_allowed).encode()
+    spec = container_spec(run, network, web_image().tag, "web", "web")
+    for path in (CONF, *files.proxy_ajp_paths):
+        spec = spec.with_copy_into_container(conf, path)
+    return spec.with_copy_into_container(site, SITE)

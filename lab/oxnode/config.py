@@ -62,6 +62,43 @@ class DbAddress:
 
 
 @dataclass(frozen=True)
+class PoolSettings:
+    """OX's JDBC and pool settings from configdb.properties (OX's documented defaults):
+    the JDBC connection properties (readProperty.N=connectTimeout=15000) and the pool's
+    maxIdleTime, maxLifeTime, maxActive, maxWait, all in milliseconds."""
+
+    connect_timeout_ms: int = 15000
+    socket_timeout_ms: int = 15000  # 0: no limit, as in Connector/J
+    max_idle_time_ms: int = 60000
+    max_life_time_ms: int = 600000
+    max_active: int = 100
+    max_wait_ms: int = 10000
+
+    @classmethod
+    def from_properties(cls, values: dict[str, str]) -> PoolSettings:
+        jdbc = {}
+        for name, value in values.items():
+            if name.startswith(("readProperty.", "writeProperty.")) and "=" in value:
+                key, _, setting = value.partition("=")
+                jdbc[key.strip()] = setting.strip()
+        merged = {**jdbc, **values}
+
+        def ms(key: str, default: int) -> int:
+            raw = merged.get(key, "")
+            return int(raw) if raw.lstrip("-").isdigit() else default
+
+        d = cls()
+        return cls(
+            connect_timeout_ms=ms("connectTimeout", d.connect_timeout_ms),
+            socket_timeout_ms=ms("socketTimeout", d.socket_timeout_ms),
+            max_idle_time_ms=ms("maxIdleTime", d.max_idle_time_ms),
+            max_life_time_ms=ms("maxLifeTime", d.max_life_time_ms),
+            max_active=ms("maxActive", d.max_active),
+            max_wait_ms=ms("maxWait", d.max_wait_ms),
+        )
+
+
+@dataclass(frozen=True)
 class ConfigDb:
     """configdb.properties: where the node reads and writes the configuration database."""
 
@@ -70,15 +107,33 @@ class ConfigDb:
     user: str
     password: str
     replication_monitor: bool = True
+    pool: PoolSettings = PoolSettings()
 
     def properties(self) -> dict[str, str]:
+        """configdb.properties as OX ships it: the URLs and user, the JDBC connection
+        properties readProperty.N / writeProperty.N, the pool settings."""
+        p = self.pool
+        jdbc = [
+            f"user={self.user}",
+            f"password={self.password}",
+            "useUnicode=true",
+            "characterEncoding=UTF-8",
+            "autoReconnect=false",
+            "useServerPrepStmts=false",
+            "useTimezone=true",
+            "serverTimezone=UTC",
+            f"connectTimeout={p.connect_timeout_ms}",
+            f"socketTimeout={p.socket_timeout_ms}",
+        ]
         return {
             "readUrl": self.read_url,
+            **{f"readProperty.{i}": v for i, v in enumerate(jdbc, 1)},
             "writeUrl": self.write_url,
-            "readProperty.1": f"user={self.user}",
-            "readProperty.2": f"password={self.password}",
-            "writeProperty.1": f"user={self.user}",
-            "writeProperty.2": f"password={self.password}",
+            **{f"writeProperty.{i}": v for i, v in enumerate(jdbc, 1)},
+            "maxIdleTime": str(p.max_idle_time_ms),
+            "maxLifeTime": str(p.max_life_time_ms),
+            "maxActive": str(p.max_active),
+            "maxWait": str(p.max_wait_ms),
             "com.openexchange.database.replicationMonitor": str(self.replication_monitor).lower(),
         }
 
@@ -99,6 +154,7 @@ class ConfigDb:
                 "com.openexchange.database.replicationMonitor", "true"
             ).lower()
             == "true",
+            pool=PoolSettings.from_properties(values),
         )
 
 

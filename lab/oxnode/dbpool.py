@@ -5,30 +5,43 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pymysql
 
-from lab.oxnode.config import DbAddress
+from lab.oxnode.config import DbAddress, PoolSettings
 from lab.oxnode.errors import db_down
 
-CONNECT_TIMEOUT_S = 3.0
-QUERY_TIMEOUT_S = 10.0
+DEFAULT_POOL = PoolSettings()
+IDLE_POOL_SIZE = 8  # connections kept for reuse (OX: maxIdle); more are closed
 
 
 class Pool:
-    def __init__(self, address: DbAddress, user: str, password: str, size: int = 8) -> None:
+    """Connections reused as OX's pool does: one idle longer than maxIdleTime or older
+    than maxLifeTime is closed instead of handed out; connect and socket timeouts are
+    configdb.properties' connectTimeout / socketTimeout."""
+
+    def __init__(
+        self, address: DbAddress, user: str, password: str, settings: PoolSettings = DEFAULT_POOL
+    ) -> None:
         self.address = address
         self.user = user
         self.password = password
-        self.idle: queue.LifoQueue[pymysql.Connection] = queue.LifoQueue(maxsize=size)
+        self.settings = settings
+        # (connection, opened at, returned at), newest last
+        self.idle: queue.LifoQueue[tuple[pymysql.Connection, float, float]] = queue.LifoQueue(
+            maxsize=IDLE_POOL_SIZE
+        )
+        self.opened_at: dict[int, float] = {}
         self.created = 0
 
     def __repr__(self) -> str:
         return f"Pool({self.address.host}:{self.address.port}/{self.address.database})"
 
     def _open(self, database: str | None) -> pymysql.Connection:
+        socket_s = self.settings.socket_timeout_ms / 1000 or None
         try:
             conn = pymysql.connect(
                 host=self.address.host,
@@ -36,24 +49,47 @@ class Pool:
                 user=self.user,
                 password=self.password,
                 database=database,
-                connect_timeout=CONNECT_TIMEOUT_S,
-                read_timeout=QUERY_TIMEOUT_S,
-                write_timeout=QUERY_TIMEOUT_S,
+                connect_timeout=self.settings.connect_timeout_ms / 1000,
+                read_timeout=socket_s,
+                write_timeout=socket_s,
                 autocommit=True,
                 charset="utf8mb4",
             )
         except pymysql.err.MySQLError as exc:
             raise db_down(f"{self.address.host}:{self.address.port}", exc.args[-1]) from None
         self.created += 1
+        self.opened_at[id(conn)] = time.monotonic()
         return conn
+
+    def _checkout(self) -> pymysql.Connection:
+        """The newest idle connection still within maxIdleTime and maxLifeTime, else a
+        new one (expired ones are closed, as OX's cleaner does)."""
+        now = time.monotonic()
+        while True:
+            try:
+                conn, opened, returned = self.idle.get_nowait()
+            except queue.Empty:
+                return self._open(None)
+            idle_ms, age_ms = (now - returned) * 1000, (now - opened) * 1000
+            if (
+                idle_ms <= self.settings.max_idle_time_ms
+                and age_ms <= self.settings.max_life_time_ms
+            ):
+                return conn
+            self._close(conn)
+
+    def _close(self, conn: pymysql.Connection) -> None:
+        self.opened_at.pop(id(conn), None)
+        try:
+            conn.close()
+        except pymysql.err.Error:
+            pass
 
     @contextmanager
     def connection(self, schema: str | None = None) -> Iterator[pymysql.Connection]:
-        """A pooled connection (schema selected); broken connections are not returned."""
-        try:
-            conn = self.idle.get_nowait()
-        except queue.Empty:
-            conn = self._open(None)
+        """A pooled connection (schema selected); a connection that failed is discarded,
+        never reused (OX: autoReconnect=false)."""
+        conn = self._checkout()
         ok = False
         try:
             if schema or self.address.database:
@@ -64,12 +100,13 @@ class Pool:
             raise db_down(f"{self.address.host}:{self.address.port}", exc.args[-1]) from None
         finally:
             if ok:
+                opened = self.opened_at.get(id(conn), time.monotonic())
                 try:
-                    self.idle.put_nowait(conn)
+                    self.idle.put_nowait((conn, opened, time.monotonic()))
                 except queue.Full:
-                    conn.close()
+                    self._close(conn)
             else:
-                conn.close()
+                self._close(conn)
 
     @contextmanager
     def transaction(self, schema: str | None = None) -> Iterator[pymysql.cursors.Cursor]:
@@ -87,9 +124,10 @@ class Pool:
 class Pools:
     """One pool per (host, port); created on first use, shared by all threads."""
 
-    def __init__(self, user: str, password: str) -> None:
+    def __init__(self, user: str, password: str, settings: PoolSettings = DEFAULT_POOL) -> None:
         self.user = user
         self.password = password
+        self.settings = settings
         self._pools: dict[tuple[str, int, str], Pool] = {}
         self._lock = threading.Lock()
 
@@ -97,5 +135,5 @@ class Pools:
         key = (address.host, address.port, address.database)
         with self._lock:
             if key not in self._pools:
-                self._pools[key] = Pool(address, self.user, self.password)
+                self._pools[key] = Pool(address, self.user, self.password, self.settings)
             return self._pools[key]

@@ -34,7 +34,7 @@ class ContextRoute:
 
 class Databases:
     def __init__(self, configdb: ConfigDb) -> None:
-        self.pools = Pools(configdb.user, configdb.password)
+        self.pools = Pools(configdb.user, configdb.password, configdb.pool)
         self.config_read = self.pools.get(DbAddress.from_url(configdb.read_url))
         self.config_write = self.pools.get(DbAddress.from_url(configdb.write_url))
         # the monitor is active only where reads and writes go to different databases

@@ -3,6 +3,7 @@
 from tests.unit.image_scripts import load_image_script
 
 cc = load_image_script("clustercheck")
+checkhttp = load_image_script("checkhttp")
 
 SYNCED = {
     "wsrep_local_state": "4",
@@ -83,9 +84,11 @@ def test_a_frozen_server_still_gets_the_node_named() -> None:
 
 
 def test_percona_sysconfig_file_overrides_the_environment() -> None:
-    settings = cc.read_settings(
-        '# lab\nAVAILABLE_WHEN_DONOR="1"\n\nCLUSTERCHECK_PEER_TIMEOUT=0.5\n'
+    settings = checkhttp.read_settings(
+        '# lab\nAVAILABLE_WHEN_DONOR="0"\nAVAILABLE_WHEN_DONOR=1  # oxlab fault: lying-donor\n'
+        "\nCLUSTERCHECK_PEER_TIMEOUT=0.5\n"
     )
+    assert settings["AVAILABLE_WHEN_DONOR"] == "1", "a later line wins; its comment is no value"
     opts = cc.Options.from_env({"AVAILABLE_WHEN_DONOR": "0", **settings})
     assert opts.available_when_donor and opts.peer_timeout == 0.5
     donor = verdict({"wsrep_local_state": "2"}, available_when_donor=True)

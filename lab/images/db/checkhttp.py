@@ -4,6 +4,7 @@ request with a status, a text body and a few headers. Installed beside both scri
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +12,28 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 PORT = 9200
+
+
+def read_settings(text: str) -> dict[str, str]:
+    """KEY=VALUE lines of a sysconfig file (comments, blanks and quotes allowed)."""
+    settings = {}
+    for line in text.splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            settings[key.strip()] = value.strip().strip("\"'")
+    return settings
+
+
+def settings_from(path: str) -> dict[str, str]:
+    """The environment, overridden by the sysconfig file at `path` (the operator's)."""
+    env = dict(os.environ)
+    try:
+        with open(path) as f:
+            env.update(read_settings(f.read()))
+    except OSError:
+        pass
+    return env
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from checkhttp import Answer, Connection, serve
+from checkhttp import Answer, Connection, serve, settings_from
 
 SYNCED = "4"
 DONOR_DESYNCED = "2"
@@ -163,27 +163,10 @@ def answer(path: str, opts: Options) -> Answer:
 SETTINGS_FILE = "/etc/sysconfig/clustercheck"
 
 
-def read_settings(text: str) -> dict[str, str]:
-    """KEY=VALUE lines of a sysconfig file (comments, blanks and quotes allowed)."""
-    settings = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            settings[key.strip()] = value.strip().strip("\"'")
-    return settings
-
-
 def current_options() -> Options:
     """Environment, then the sysconfig file, read again for every request (Percona's
     script is started per request by xinetd, so an edit there takes effect at once)."""
-    env = dict(os.environ)
-    try:
-        with open(SETTINGS_FILE) as f:
-            env.update(read_settings(f.read()))
-    except OSError:
-        pass
-    return Options.from_env(env)
+    return Options.from_env(settings_from(SETTINGS_FILE))
 
 
 def main() -> None:

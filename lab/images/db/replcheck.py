@@ -9,7 +9,8 @@ GET /         this node can serve its current role: a replica when both replicat
 GET /master   a writable master: answers, is not a replica, read_only OFF.
 GET /replica  a healthy replica, as above.
 
-Settings (environment): REPLCHECK_MAX_LAG=10 (seconds),
+Settings (environment, overridden per request by KEY=VALUE lines in
+/etc/sysconfig/replcheck): REPLCHECK_MAX_LAG=10 (seconds),
 CLUSTERCHECK_CONNECT_TIMEOUT=2, CLUSTERCHECK_USER / CLUSTERCHECK_PASSWORD.
 Column names differ by flavour (Slave_IO_Running vs Replica_IO_Running,
 Seconds_Behind_Master vs Seconds_Behind_Source); both are understood.
@@ -17,11 +18,10 @@ Seconds_Behind_Master vs Seconds_Behind_Source); both are understood.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from checkhttp import Answer, Connection, serve
+from checkhttp import Answer, Connection, serve, settings_from
 
 
 @dataclass(frozen=True)
@@ -115,9 +115,11 @@ def answer(path: str, opts: Options) -> Answer:
     return (200 if verdict.available else 503), verdict.body(), {}
 
 
+SETTINGS_FILE = "/etc/sysconfig/replcheck"
+
+
 def main() -> None:
-    opts = Options.from_env(dict(os.environ))
-    serve("replcheck", lambda path: answer(path, opts))
+    serve("replcheck", lambda path: answer(path, Options.from_env(settings_from(SETTINGS_FILE))))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,215 @@
+"""Where the operator's files go in the lab's containers, and what the lab must still
+add to orchestrate (its stats listener, certificates at the paths their site names). An
+operator file that overrides something the lab renders to form the cluster is said in
+one line; one that would keep the cluster from forming stops the lab before Docker."""
+
+from __future__ import annotations
+
+import re
+
+from lab.dblb import HaproxySetup
+from lab.errors import ConfigError
+from lab.galera_config import OX_CONF_D, GaleraSettings, render_wsrep_cnf
+from lab.gtid_config import render_gtid_cnf
+from lab.haproxy_config import STATS_PORT, WRITE_PORT
+from lab.nodes import Placement
+from lab.operator import parsers
+from lab.operator.project import OperatorFile
+from lab.plan import Plan
+from lab.web import CERT_FILE, KEY_FILE, WebFiles
+
+OX_ETC = "/opt/open-xchange/etc"
+
+LAB_STATS_CFG = "/etc/haproxy/oxlab-stats.cfg"
+CLUSTERCHECK_SETTINGS = "/etc/sysconfig/clustercheck"
+REPLCHECK_SETTINGS = "/etc/sysconfig/replcheck"
+# the lab's own stats listener, for an operator haproxy.cfg without one on STATS_PORT:
+# HAProxy reads both files (-f twice), so theirs stays byte for byte as they wrote it
+LAB_STATS = f"""# added by the lab: HAProxy's view of its servers, read by `lab status`
+listen oxlab-stats
+    mode http
+    bind :{STATS_PORT}
+    stats enable
+    stats uri /
+    timeout client 30s
+    timeout server 30s
+    timeout connect 5s
+"""
+# what the lab renders per node; the same value on every node breaks the cluster
+NODE_LOCAL = ("wsrep_node_name", "wsrep_node_address", "server_id", "wsrep_sst_receive_address")
+# cluster-wide settings the lab renders; theirs win (files are read after the lab's)
+CLUSTER_WIDE = (
+    "wsrep_cluster_address",
+    "wsrep_cluster_name",
+    "wsrep_provider",
+    "wsrep_sst_method",
+    "wsrep_sst_auth",
+    "wsrep_provider_options",
+)
+
+
+def cnf_target(index: int, f: OperatorFile) -> str:
+    """Extra .cnf files sort after the lab's own in ox.conf.d (!includedir reads in
+    name order, later files win); the server reads *.cnf only."""
+    name = f.name if f.name.endswith(".cnf") else f"{f.name}.cnf"
+    return f"{OX_CONF_D}/zz-operator-{index:02d}-{name}"
+
+
+def database_files(plan: Plan) -> tuple[Placement, ...]:
+    """The operator's database files for every database node of the plan."""
+    placed = [
+        Placement(f"{OX_CONF_D}/ox.cnf", f.text.encode(), str(f.path))
+        for f in plan.files("database", "ox_cnf")
+    ]
+    placed += [
+        Placement(cnf_target(i, f), f.text.encode(), str(f.path))
+        for i, f in enumerate(plan.files("database", "cnf"), 1)
+    ]
+    for role, target in (
+        ("clustercheck", CLUSTERCHECK_SETTINGS),
+        ("replcheck", REPLCHECK_SETTINGS),
+    ):
+        placed += [Placement(target, f.text.encode(), str(f.path)) for f in plan.files(role)]
+    return tuple(placed)
+
+
+def haproxy_setup(plan: Plan, lab_config: str) -> HaproxySetup:
+    """The operator's haproxy.cfg as it is, plus the lab's stats listener if theirs has
+    none on the stats port; otherwise the lab's rendering."""
+    f = plan.file("dblb", "haproxy_cfg")
+    if f is None:
+        return HaproxySetup(lab_config)
+    if _binds(parsers.haproxy_sections(f.text), str(STATS_PORT)):
+        return HaproxySetup(f.text)
+    return HaproxySetup(
+        f.text,
+        (Placement(LAB_STATS_CFG, LAB_STATS.encode(), "lab"),),
+        ("haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy.cfg", "-f", LAB_STATS_CFG),
+    )
+
+
+def lab_db_settings(plan: Plan) -> dict[str, str]:
+    """The cluster-wide settings the lab itself renders for the plan's databases."""
+    if plan.topology.galera_members:
+        text = render_wsrep_cnf(
+            GaleraSettings(
+                plan.flavour, plan.profile, plan.topology.galera_members, plan.sst_method
+            )
+        )
+    else:
+        text = render_gtid_cnf(plan.flavour.dialect)
+    return {key: s.value for key, s in parsers.server_settings(text).items()}
+
+
+def _binds(sections: list[parsers.Section], port: str) -> parsers.Section | None:
+    for section in sections:
+        for _, words in section.get("bind"):
+            if len(words) > 1 and words[1].rsplit(":", 1)[-1] == port:
+                return section
+    return None
+
+
+def operator_notes(plan: Plan) -> list[str]:
+    """One line per place where the operator's files take over from the lab's rendering.
+    Raises ConfigError when they would keep the cluster from forming."""
+    notes: list[str] = []
+    problems: list[str] = []
+    hosts = plan.host_map()
+    own = lab_db_settings(plan)
+    for f in plan.files("database"):
+        for key, s in parsers.server_settings(f.text).items():
+            where = f"{f.path}:{s.line}"
+            if key in NODE_LOCAL:
+                problems.append(
+                    f"{where}: {key} = {s.value} would be the same on every database node "
+                    "(the lab renders it per node in host.cnf); remove it"
+                )
+            elif key == "wsrep_on" and s.value.lower() in ("0", "off"):
+                problems.append(f"{where}: wsrep_on = OFF: the Galera cluster cannot form")
+            elif key == "wsrep_cluster_address":
+                members = re.sub(r"^gcomm://", "", s.value).split("?")[0].split(",")
+                unknown = [m for m in members if m and hosts.get(m.split(":")[0]) is None]
+                if unknown:
+                    problems.append(
+                        f"{where}: wsrep_cluster_address names {', '.join(unknown)}, not lab "
+                        "nodes; map them in oxlab.toml's [hosts]"
+                    )
+                elif s.value != own.get(key):
+                    notes.append(f"{where}: your wsrep_cluster_address is used: {s.value}")
+            elif key in CLUSTER_WIDE and s.value != own.get(key):
+                notes.append(f"{where}: your {key} replaces the lab's: {s.value}")
+    haproxy = plan.file("dblb", "haproxy_cfg")
+    if haproxy:
+        sections = parsers.haproxy_sections(haproxy.text)
+        for section in sections:
+            for line, words in section.get("server"):
+                host = words[2].rsplit(":", 1)[0] if len(words) > 2 else ""
+                if host and host not in hosts:
+                    problems.append(
+                        f"{haproxy.path}:{line}: server {words[1]} at {host} is not a lab node;"
+                        " name it in oxlab.toml's [hosts]"
+                    )
+        if not _binds(sections, str(WRITE_PORT)):
+            problems.append(
+                f"{haproxy.path}: no listener binds :{WRITE_PORT}, where OX's writeUrl "
+                "(the guide's) and the lab's clients send writes"
+            )
+        if not _binds(sections, str(STATS_PORT)):
+            notes.append(
+                f"{haproxy.path}: used as it is; the lab adds its stats listener on "
+                f":{STATS_PORT} in {LAB_STATS_CFG}"
+            )
+    for f in plan.files("web", "site"):
+        for d in parsers.apache_directives(f.text):
+            if (
+                d.name in ("sslcertificatefile", "sslcertificatekeyfile")
+                and d.args
+                and d.args[0] not in (CERT_FILE, KEY_FILE)
+            ):
+                notes.append(
+                    f"{f.path}:{d.line}: the lab puts its run's certificate at {d.args[0]}"
+                )
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return notes
+
+
+def web_files(plan: Plan) -> WebFiles:
+    """The operator's proxy_ajp.conf and site, and the paths their site names for the
+    certificate and key and for proxy_ajp.conf."""
+    conf, site = plan.file("web", "proxy_ajp_conf"), plan.file("web", "site")
+    paths: dict[str, list[str]] = {
+        "sslcertificatefile": [],
+        "sslcertificatekeyfile": [],
+        "include": [],
+    }
+    for d in parsers.apache_directives(site.text) if site else []:
+        name = "include" if d.name == "includeoptional" else d.name
+        if name in paths and d.args and (name != "include" or d.args[0].endswith("proxy_ajp.conf")):
+            paths[name].append(d.args[0])
+    return WebFiles(
+        proxy_ajp_conf=conf.text.encode() if conf else None,
+        site=site.text.encode() if site else None,
+        cert_paths=tuple(paths["sslcertificatefile"]),
+        key_paths=tuple(paths["sslcertificatekeyfile"]),
+        proxy_ajp_paths=tuple(paths["include"]),
+    )
+
+
+def groupware_files(plan: Plan) -> tuple[Placement, ...]:
+    """configdb.properties and server.properties over what oxinstaller wrote."""
+    return tuple(
+        Placement(
+            f"{OX_ETC}/{f.key.replace('_properties', '.properties')}", f.text.encode(), str(f.path)
+        )
+        for f in plan.files("groupware")
+    )
+
+
+def export_clients(plan: Plan) -> list[str] | None:
+    """The lab nodes the operator's /etc/exports names (None: no exports file)."""
+    f = plan.file("filestore", "exports")
+    if f is None:
+        return None
+    hosts = plan.host_map()
+    return [hosts.get(c.host, c.host) for e in parsers.exports(f.text) for c in e.clients]

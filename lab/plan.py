@@ -1,0 +1,65 @@
+"""One plan per lab: the request (flags, pytest options, oxlab.toml), the operator's
+files and the flavour, resolved once before Docker is touched. Lab, compose, bench, chaos
+and the pytest plugin read the plan's objects; nothing looks a name up again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lab.failover import FailoverProfile, get_profile
+from lab.flavours import Flavour, get_flavour
+from lab.operator.project import OperatorFile, Project
+from lab.topology import TOPOLOGIES, LabRequest, Topology
+
+
+@dataclass(frozen=True)
+class Plan:
+    request: LabRequest
+    topology: Topology
+    flavour: Flavour
+    profile: FailoverProfile
+    sst_method: str
+    project: Project | None
+
+    @classmethod
+    def of(cls, request: LabRequest) -> Plan:
+        return cls(
+            request=request,
+            topology=TOPOLOGIES[request.topology],
+            flavour=get_flavour(request.flavour),
+            profile=get_profile(request.profile),
+            sst_method=request.sst_method,
+            project=request.project,
+        )
+
+    def file(self, role: str, key: str) -> OperatorFile | None:
+        """The operator's file for a role's key, if oxlab.toml names one."""
+        return self.project.file(role, key) if self.project else None
+
+    def files(self, role: str, key: str | None = None) -> list[OperatorFile]:
+        return self.project.files_of(role, key) if self.project else []
+
+    def aliases(self, node: str) -> tuple[str, ...]:
+        """The operator's host names for a lab node ([hosts]): network aliases, so their
+        files run unchanged."""
+        if not self.project:
+            return ()
+        return tuple(host for host, target in self.project.hosts if target == node)
+
+    def host_map(self) -> dict[str, str]:
+        """Operator host name -> lab node, plus every lab node as itself."""
+        found = {name: name for name in self.topology.node_names}
+        if self.project:
+            found.update(dict(self.project.hosts))
+        return found
+
+    def records(self) -> list[dict[str, str]]:
+        """Which of the operator's files this lab runs on, by path and hash (reports)."""
+        return [f.record() for f in self.project.files] if self.project else []
+
+    def describe(self) -> str:
+        source = f", files from {self.project.path}" if self.project else ""
+        return (
+            f"{self.topology.name} on {self.flavour.name}, failover profile "
+            f"{self.profile.name}, SST {self.sst_method}{source}"
+        )
