@@ -27,6 +27,7 @@ def write_run_report(run: ChaosRun, directory: Path) -> tuple[Path, Path]:
         "scenario": run.scenario,
         "profile": run.profile,
         "seed": run.schedule.seed,
+        "files": run.files,  # the operator's files the lab ran on: role, path, sha256
         "schedule": run.schedule.describe(),
         "healed_before": run.healing.healed,
         "not_healed_before": run.healing.failed,
@@ -60,6 +61,8 @@ def publish(run: ChaosRun, directory: Path) -> None:
         print(f"{run.scenario} during the fault: {probe}")
     for finding in run.findings():
         print(f"finding: {finding[:2000]}")
+    for f in run.files:
+        print(f"ran on {f['role']} file {f['path']} (sha256 {f['sha256'][:12]})")
     print(f"report: {json_path}\ntimeline: {html_path}")
     print(f"re-check the history: {recheck_command(json_path.with_suffix('.jsonl'))}")
     violations = run.violations()

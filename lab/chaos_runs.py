@@ -40,10 +40,13 @@ class ChaosRun:
     measurements: list[dict[str, Any]] = field(default_factory=list)
     healing: Healing = field(default_factory=Healing)  # leftovers of earlier runs
     probes: list[dict[str, Any]] = field(default_factory=list)  # checks made during faults
+    files: list[dict[str, str]] = field(default_factory=list)  # the operator's, path and hash
 
     def prepare(self, lab: Lab) -> None:
         """First step of every run: heal what an earlier run left (saying so, and saying
-        what could not be healed, before anything starts), then wait for a healthy lab."""
+        what could not be healed, before anything starts), then wait for a healthy lab.
+        Records which of the operator's files the lab runs on."""
+        self.files = lab.plan.records()
         self.healing = heal_leftovers(lab.nodes(), say=_say)
         lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
 
@@ -73,6 +76,7 @@ class ChaosRun:
             "scenario": self.scenario,
             "profile": self.profile,
             "seed": self.schedule.seed,
+            "files": self.files,
             "checks": [asdict(c) for c in self.checks],
         }
 

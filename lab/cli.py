@@ -175,11 +175,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    flavours = args.flavour or list(FLAVOURS)
+    """Flavour x topology; with oxlab.toml: its flavours, the topologies of its kind of
+    cluster, every cell on the operator's files."""
+    project = _project(args)
+    flavours = args.flavour or list(project.flavours if project else ()) or list(FLAVOURS)
     topologies = args.topology or list(TOPOLOGIES)
+    extra: list[str] = []
+    if project:
+        own = TOPOLOGIES[LabRequest.of(project).plan().topology.name]
+        topologies = args.topology or [t for t, s in TOPOLOGIES.items() if s.family == own.family]
+        extra = ["--lab-config", str(project.path)]
     for name in flavours:
         get_flavour(name)  # one clear line for a typo, before hours of tests
-    text, ok = run_matrix(flavours, topologies, args.tests, Path(args.report_dir))
+    text, ok = run_matrix(flavours, topologies, args.tests, Path(args.report_dir), extra)
     print(text)
     print(f"reports: {args.report_dir}/ (JUnit XML and log per cell, matrix.json)")
     return 0 if ok else 1

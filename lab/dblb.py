@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass
 
 import pymysql
@@ -21,7 +22,7 @@ from lab.haproxy_config import (
     WRITE_LISTENER,
     WRITE_PORT,
 )
-from lab.nodes import Node, Placement, container_spec, start_container, with_files
+from lab.nodes import Node, Placement, container_spec, read_file, start_container, with_files
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,22 @@ class Backend:
     total_sessions: int = 0  # since HAProxy started (stot)
 
 
+# an operator's haproxy.cfg names its listeners and servers as they like; the lab puts
+# their names -> its own (db-write, db-read, node names) here (lab/operator/placement.py)
+NAMES_FILE = "/etc/haproxy/oxlab-names.json"
+
+
 class Dblb(Node):
     WRITE = WRITE_LISTENER
     READ = READ_LISTENER
+    _names: dict[str, dict[str, str]] | None = None
+
+    def names(self) -> dict[str, dict[str, str]]:
+        """The operator's listener/server names -> the lab's (empty: the lab's config)."""
+        if self._names is None:
+            data = read_file(self, NAMES_FILE)
+            self._names = json.loads(data) if data else {}
+        return self._names
 
     @classmethod
     def launch(
@@ -56,10 +70,11 @@ class Dblb(Node):
         resp = requests.get(f"http://{self.ip}:{STATS_PORT}/;csv", timeout=timeout)
         resp.raise_for_status()
         rows = csv.DictReader(io.StringIO(resp.text.lstrip("# ")))
+        listeners, servers = self.names().get("listeners", {}), self.names().get("servers", {})
         return [
             Backend(
-                listener=r["pxname"],
-                server=r["svname"],
+                listener=listeners.get(r["pxname"], r["pxname"]),
+                server=servers.get(r["svname"], r["svname"]),
                 status=r["status"],
                 check=r.get("check_status", ""),
                 backup=r.get("bck") == "1",
@@ -67,7 +82,7 @@ class Dblb(Node):
                 total_sessions=int(r.get("stot") or 0),
             )
             for r in rows
-            if r["svname"] not in ("FRONTEND", "BACKEND")
+            if r["svname"] not in ("FRONTEND", "BACKEND") and r["pxname"] != "oxlab-stats"
         ]
 
     def connect(self, write: bool = True, timeout: float = 5.0) -> pymysql.Connection:

@@ -29,6 +29,11 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
         "mariabackup) and the donor's SST log",
     ),
     KnownFailure(
+        re.compile(r"parameter '[\w.]+' value \S+ is out of range", re.I),
+        "a wsrep_provider_options value is outside the range Galera accepts (the log line "
+        "names the parameter and the range): fix it in wsrep.cnf or your own .cnf",
+    ),
+    KnownFailure(
         re.compile(r"\[ERROR\].*(gcomm backend|Failed to open channel)", re.I),
         "could not reach the cluster: wsrep_cluster_address names no running node",
     ),

@@ -80,10 +80,11 @@ PROFILES: dict[str, FailoverProfile] = {
                 ("evs.suspect_timeout", "PT1S"),
                 ("evs.inactive_timeout", "PT3S"),
                 ("evs.inactive_check_period", "PT0.5S"),
-                # Codership: install_timeout must exceed inactive_timeout; equal values
-                # let the survivors' install round time out while a peer is frozen and
-                # both fall back to non-Primary singletons (seen on 2 cores under load)
-                ("evs.install_timeout", "PT4S"),
+                # Galera's default ratio (PT7.5S of PT15S): half of inactive_timeout.
+                # Galera 4 accepts [keepalive_period, inactive_timeout) only (PT4S is
+                # refused "out of range"); PT3S (at the bound) left the survivors of a
+                # frozen node in non-Primary singleton views now and then on 2 cores
+                ("evs.install_timeout", "PT1.5S"),
             ),
         ),
     )

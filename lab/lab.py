@@ -5,6 +5,7 @@ and by the pytest plugin (one lab per session and xdist worker, removed at the e
 from __future__ import annotations
 
 import ipaddress
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -133,6 +134,7 @@ class Lab:
             profile=plan.profile.name,
             sst=plan.sst_method,
             config=str(plan.project.path) if plan.project else "",
+            files=json.dumps(plan.records()),  # `lab status` shows them per node
         )
         started = time.monotonic()
         try:

@@ -132,11 +132,16 @@ def run_cell(
 
 
 def run_matrix(
-    flavours: Sequence[str], topologies: Sequence[str], tests: str, report_dir: Path
+    flavours: Sequence[str],
+    topologies: Sequence[str],
+    tests: str,
+    report_dir: Path,
+    extra: Sequence[str] = (),
 ) -> tuple[str, bool]:
-    """Run every cell; returns the table and whether every cell passed or skipped."""
+    """Run every cell; returns the table and whether every cell passed or skipped.
+    `extra`: pytest arguments for every cell (e.g. --lab-config for the operator's files)."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    cells = [run_cell(f, t, tests, report_dir) for f in flavours for t in topologies]
+    cells = [run_cell(f, t, tests, report_dir, extra) for f in flavours for t in topologies]
     (report_dir / "matrix.json").write_text(json.dumps([asdict(c) for c in cells], indent=2))
     notes: list[str] = []
     rows: dict[str, dict[str, str]] = {f: {"flavour": f} for f in flavours}

@@ -27,6 +27,7 @@ from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
 from lab.gtid import GtidPair
 from lab.images import registry_unavailable_reason
 from lab.lab import Lab, LabOptions
+from lab.operator.project import Project, find_project, load_project
 from lab.oxcluster import OxCluster
 from lab.topology import LabRequest
 
@@ -50,18 +51,23 @@ _active_labs: list[Lab] = []
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ox-lab", "OX Cluster Lab")
     group.addoption(
+        "--lab-config",
+        metavar="PATH",
+        help="the operator's oxlab.toml: every lab runs on their files "
+        "(default: oxlab.toml in the current directory or the rootdir, if there is one)",
+    )
+    group.addoption(
         "--flavour",
         action="append",
-        help=f"database flavour, repeatable ({', '.join(FLAVOURS)}); default {DEFAULT_FLAVOUR}",
+        help=f"database flavour, repeatable ({', '.join(FLAVOURS)}); "
+        f"default: oxlab.toml's flavours, else {DEFAULT_FLAVOUR}",
     )
     group.addoption(
         "--failover-profile",
-        default=DEFAULT_PROFILE,
         help=f"HAProxy/Galera timing ({', '.join(PROFILES)}); default {DEFAULT_PROFILE}",
     )
     group.addoption(
         "--sst-method",
-        default=DEFAULT_SST_METHOD,
         help=f"Galera SST ({', '.join(SST_METHODS)}); default {DEFAULT_SST_METHOD}",
     )
     group.addoption(
@@ -80,7 +86,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    request = _request(config)
+    try:
+        request = _request(config)
+    except LabError as exc:
+        raise pytest.UsageError(f"ox-lab: {exc}") from None
     problems = [
         p
         for f in _flavours(config)
@@ -91,15 +100,35 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("ox-lab: " + "; ".join(problems))
 
 
+def _project(config: pytest.Config) -> Project | None:
+    """--lab-config, else oxlab.toml in the current directory or the rootdir."""
+    given = config.getoption("--lab-config")
+    if given:
+        return load_project(Path(given))
+    found = find_project(Path.cwd(), Path(str(config.rootpath)))
+    return load_project(found) if found else None
+
+
 def _flavours(config: pytest.Config) -> list[str]:
-    return config.getoption("--flavour") or [DEFAULT_FLAVOUR]
+    project = _request(config).project
+    return (
+        config.getoption("--flavour")
+        or list(project.flavours if project else ())
+        or [DEFAULT_FLAVOUR]
+    )
 
 
 def _request(config: pytest.Config) -> LabRequest:
-    return LabRequest(
-        profile=config.getoption("--failover-profile"),
-        sst_method=config.getoption("--sst-method"),
-    )
+    """Options win over oxlab.toml, which wins over the lab's defaults (read once)."""
+    cached: LabRequest | None = getattr(config, "_ox_lab_request", None)
+    if cached is None:
+        cached = LabRequest.of(
+            _project(config),
+            profile=config.getoption("--failover-profile"),
+            sst_method=config.getoption("--sst-method"),
+        )
+        config._ox_lab_request = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -165,7 +194,11 @@ def runnable_request(
     if spec.from_registry:
         reason = registry_unavailable_reason(docker_client, spec)
         pytest.skip(reason or f"flavour {flavour}: the lab cannot build on registry images yet")
-    return replace(request, flavour=flavour, topology=topology)
+    wanted = replace(request, flavour=flavour, topology=topology)
+    if request.project and wanted.problems():
+        # the operator's files describe another kind of cluster (Galera vs GTID)
+        pytest.skip("; ".join(wanted.problems()))
+    return wanted
 
 
 def _lab(lab_factory: Callable[..., Lab], request: LabRequest, **options: object) -> Lab:

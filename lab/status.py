@@ -3,8 +3,10 @@ HAProxy's view of its backends, as `lab status` prints it."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
 import requests
 
@@ -12,6 +14,9 @@ from lab.db import NotReady
 from lab.errors import StartupError
 from lab.haproxy_config import READ_PORT, STATS_PORT, WRITE_PORT
 from lab.lab import Lab
+
+FILES_LABEL = "ox-lab.files"  # RunIdentity details: the plan's file records (JSON)
+CONFIG_LABEL = "ox-lab.config"
 
 
 def table(rows: Sequence[dict[str, str]], columns: Sequence[str], width: int | None = None) -> str:
@@ -63,13 +68,51 @@ def gtid_rows(lab: Lab) -> list[dict[str, str]]:
     return rows
 
 
-def render_status(lab: Lab) -> str:
+# a container's role -> the oxlab.toml roles whose files it runs with
+FILE_ROLES = {
+    "galera": ("database", "clustercheck"),
+    "gtid": ("database", "replcheck"),
+    "dblb": ("dblb",),
+    "oxnode": ("groupware",),
+    "web": ("web",),
+    "filestore": ("filestore",),
+}
+
+
+def operator_file_rows(lab: Lab) -> list[dict[str, str]]:
+    """Which of the operator's files each node runs with (path and hash), from the
+    labels `lab up` gave the run; empty for a lab on the lab's own files."""
+    nodes = lab.nodes()
+    if not nodes:
+        return []
+    records = json.loads(nodes[0].container.labels.get(FILES_LABEL, "[]") or "[]")
+    rows = []
+    for node in nodes:
+        mine = [r for r in records if r["role"] in FILE_ROLES.get(node.role, ())]
+        if mine:
+            rows.append(
+                {
+                    "node": node.name,
+                    "operator files": ", ".join(
+                        f"{Path(r['path']).name} ({r['sha256'][:12]})" for r in mine
+                    ),
+                }
+            )
+    return rows
+
+
+def render_status(lab: Lab, width: int = 100) -> str:
     req = lab.request
     run = lab.run.run_id if lab.run else "?"
     out = [
         f"lab {lab.options.name!r} (run {run}): topology {req.topology}, "
         f"flavour {req.flavour}, failover profile {req.profile}"
     ]
+    files = operator_file_rows(lab)
+    if files:
+        config = lab.nodes()[0].container.labels.get(CONFIG_LABEL, "")
+        out.append(f"Operator files from {config}:")
+        out.append(table(files, ["node", "operator files"], width=width))
     if lab.galera:
         out.append('Galera nodes (show status like "%wsrep%"):')
         rows = lab.galera.status_table()

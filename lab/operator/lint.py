@@ -102,14 +102,7 @@ class LintContext:
 
     def listener_on(self, port: str) -> Section | None:
         found = self.haproxy()
-        if not found:
-            return None
-        for section in found[1]:
-            if section.kind in ("listen", "frontend"):
-                for _, words in section.get("bind"):
-                    if any(w.rsplit(":", 1)[-1] == port for w in words[1:2]):
-                        return _backend_of(section, found[1])
-        return None
+        return parsers.servers_for_port(found[1], port) if found else None
 
     def write_port(self) -> str:
         found = self.configdb()
@@ -153,17 +146,6 @@ def haproxy_ms(value: str) -> int | None:
         return None
     scale = {"us": 0.001, "ms": 1, None: 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
     return int(int(match.group(1)) * scale[match.group(2)])
-
-
-def _backend_of(section: Section, sections: list[Section]) -> Section:
-    """A frontend's default_backend (the servers live there); a listen is its own."""
-    if section.kind == "frontend":
-        use = section.first("default_backend")
-        if use:
-            for other in sections:
-                if other.kind == "backend" and other.name == use[1][1]:
-                    return Section(other.kind, other.name, other.line, section.lines + other.lines)
-    return section
 
 
 def _defaults(sections: list[Section], section: Section) -> Section | None:

@@ -110,6 +110,24 @@ def haproxy_sections(text: str) -> list[Section]:
     return sections
 
 
+def binds(section: Section, port: str) -> bool:
+    return any(len(w) > 1 and w[1].rsplit(":", 1)[-1] == port for _, w in section.get("bind"))
+
+
+def servers_for_port(sections: list[Section], port: str) -> Section | None:
+    """The section whose servers take the connections to `port`: a listen, or the
+    frontend's default_backend (with the frontend's lines in front of its own)."""
+    for section in sections:
+        if section.kind not in ("listen", "frontend") or not binds(section, port):
+            continue
+        use = section.first("default_backend") if section.kind == "frontend" else None
+        for other in sections:
+            if use and other.kind == "backend" and other.name == use[1][1]:
+                return Section(other.kind, other.name, other.line, section.lines + other.lines)
+        return section
+    return None
+
+
 @dataclass(frozen=True)
 class Directive:
     """An Apache directive with its arguments and the blocks it sits in."""

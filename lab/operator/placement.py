@@ -5,13 +5,20 @@ one line; one that would keep the cluster from forming stops the lab before Dock
 
 from __future__ import annotations
 
+import json
 import re
 
-from lab.dblb import HaproxySetup
+from lab.dblb import NAMES_FILE, HaproxySetup
 from lab.errors import ConfigError
 from lab.galera_config import OX_CONF_D, GaleraSettings, render_wsrep_cnf
 from lab.gtid_config import render_gtid_cnf
-from lab.haproxy_config import STATS_PORT, WRITE_PORT
+from lab.haproxy_config import (
+    READ_LISTENER,
+    READ_PORT,
+    STATS_PORT,
+    WRITE_LISTENER,
+    WRITE_PORT,
+)
 from lab.nodes import Placement
 from lab.operator import parsers
 from lab.operator.project import OperatorFile
@@ -79,11 +86,12 @@ def haproxy_setup(plan: Plan, lab_config: str) -> HaproxySetup:
     f = plan.file("dblb", "haproxy_cfg")
     if f is None:
         return HaproxySetup(lab_config)
+    names = Placement(NAMES_FILE, json.dumps(haproxy_names(plan, f.text)).encode(), "lab")
     if _binds(parsers.haproxy_sections(f.text), str(STATS_PORT)):
-        return HaproxySetup(f.text)
+        return HaproxySetup(f.text, (names,))
     return HaproxySetup(
         f.text,
-        (Placement(LAB_STATS_CFG, LAB_STATS.encode(), "lab"),),
+        (names, Placement(LAB_STATS_CFG, LAB_STATS.encode(), "lab")),
         ("haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy.cfg", "-f", LAB_STATS_CFG),
     )
 
@@ -101,12 +109,27 @@ def lab_db_settings(plan: Plan) -> dict[str, str]:
     return {key: s.value for key, s in parsers.server_settings(text).items()}
 
 
-def _binds(sections: list[parsers.Section], port: str) -> parsers.Section | None:
+def _binds(sections: list[parsers.Section], port: str) -> bool:
+    return any(parsers.binds(s, port) for s in sections)
+
+
+def haproxy_names(plan: Plan, text: str) -> dict[str, dict[str, str]]:
+    """The operator's listener and server names -> the lab's (db-write, db-read, the
+    node names), so HAProxy's stats read the same whatever the operator called them."""
+    sections = parsers.haproxy_sections(text)
+    hosts = plan.host_map()
+    listeners, servers = {}, {}
+    for port, name in ((str(WRITE_PORT), WRITE_LISTENER), (str(READ_PORT), READ_LISTENER)):
+        section = parsers.servers_for_port(sections, port)
+        if section:
+            listeners[section.name] = name
     for section in sections:
-        for _, words in section.get("bind"):
-            if len(words) > 1 and words[1].rsplit(":", 1)[-1] == port:
-                return section
-    return None
+        for _, words in section.get("server"):
+            if len(words) > 2:
+                node = hosts.get(words[2].rsplit(":", 1)[0])
+                if node:
+                    servers[words[1]] = node
+    return {"listeners": listeners, "servers": servers}
 
 
 def operator_notes(plan: Plan) -> list[str]:

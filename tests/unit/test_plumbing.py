@@ -50,6 +50,15 @@ def test_diagnosis_names_the_guides_common_mistakes() -> None:
         }
     )
     assert "SST user is missing" in reason, "the donor's access-denied beats a generic SST error"
+    reason, excerpt = diagnose(
+        {
+            "galera1": "0 [ERROR] WSREP: failed to open gcomm backend connection: 34: parameter "
+            "'evs.install_timeout' value PT4S is out of range [PT0.3S,PT3S)\n"
+            "0 [ERROR] WSREP: gcs_open(): Failed to open channel 'oxlab'"
+        }
+    )
+    assert "outside the range Galera accepts" in reason, "not 'no running node': a bad option"
+    assert "evs.install_timeout" in excerpt
     reason, excerpt = diagnose({"galera1": "[ERROR] something new\nAborting"})
     assert reason == "the server stopped during startup" and "something new" in excerpt
 
