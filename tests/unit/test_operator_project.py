@@ -4,11 +4,13 @@ that would keep the cluster from forming stops the lab, one that does not is sai
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from lab.cli import main
+from lab.dblb import NAMES_FILE
 from lab.errors import ConfigError
 from lab.filestore import render_ganesha_conf, rules_from_exports
 from lab.operator import parsers
@@ -145,7 +147,11 @@ def test_an_operator_haproxy_cfg_runs_as_written_with_the_labs_stats_beside_it(
     setup = haproxy_setup(plan, "the lab's own")
     assert setup.config == cfg, "used as it is, byte for byte"
     assert setup.command and setup.command[-1] == LAB_STATS_CFG
-    assert [p.target for p in setup.extra] == [LAB_STATS_CFG]
+    assert [p.target for p in setup.extra] == [NAMES_FILE, LAB_STATS_CFG]
+    names = json.loads(setup.extra[0].data)
+    assert names == {"listeners": {"w": "db-write"}, "servers": {"a": "galera1"}}, (
+        "the operator's names map to the lab's, so HAProxy's stats read the same"
+    )
     unknown = write(
         tmp_path, '[dblb]\nhaproxy_cfg = "h.cfg"\n', **{"h.cfg": cfg.replace("galera1", "db7")}
     )
