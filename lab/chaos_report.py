@@ -28,6 +28,7 @@ def write_run_report(run: ChaosRun, directory: Path) -> tuple[Path, Path]:
         "profile": run.profile,
         "seed": run.schedule.seed,
         "files": run.files,  # the operator's files the lab ran on: role, path, sha256
+        "your_settings": run.explanations,
         "schedule": run.schedule.describe(),
         "healed_before": run.healing.healed,
         "not_healed_before": run.healing.failed,
@@ -63,6 +64,8 @@ def publish(run: ChaosRun, directory: Path) -> None:
         print(f"finding: {finding[:2000]}")
     for f in run.files:
         print(f"ran on {f['role']} file {f['path']} (sha256 {f['sha256'][:12]})")
+    for line in run.explanations:
+        print(f"your setting: {line}")
     print(f"report: {json_path}\ntimeline: {html_path}")
     print(f"re-check the history: {recheck_command(json_path.with_suffix('.jsonl'))}")
     violations = run.violations()

@@ -41,6 +41,7 @@ class ChaosRun:
     healing: Healing = field(default_factory=Healing)  # leftovers of earlier runs
     probes: list[dict[str, Any]] = field(default_factory=list)  # checks made during faults
     files: list[dict[str, str]] = field(default_factory=list)  # the operator's, path and hash
+    explanations: list[str] = field(default_factory=list)  # their settings behind the figures
 
     def prepare(self, lab: Lab) -> None:
         """First step of every run: heal what an earlier run left (saying so, and saying

@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import pymysql
+
 from lab.chaos_runs import (
     SETTLE_TIMEOUT_S,
     ChaosRun,
@@ -23,6 +25,7 @@ from lab.chaos_runs import (
     write_gap,
 )
 from lab.checkers.filestore import INVENTORY, Inventory, inventory_probe
+from lab.checkers.pool import REUSE
 from lab.checkers.registry import RUN_DEFAULT
 from lab.checkers.writes import READ_INSERTS
 from lab.db import NotReady
@@ -35,6 +38,7 @@ from lab.history import History, Op, recovery_time
 from lab.lab import Lab
 from lab.nemesis import Schedule, Step, killed
 from lab.nodes import Node
+from lab.operator.lint import explain
 from lab.promote import promote
 from lab.waiting import poll
 from lab.workloads import BankWorkload, CountReads, InsertWorkload
@@ -448,6 +452,46 @@ def pause(lab: Lab, seed: int) -> ChaosRun:
     return run
 
 
+IDLE_MARGIN_S = 5.0  # the pool takes an idle connection this long before maxIdleTime
+
+
+def pool_idle(lab: Lab, seed: int) -> ChaosRun:
+    """OX's pool keeps a connection idle up to maxIdleTime (the operator's
+    configdb.properties, else OX's 60 s) and then hands it out again. Connections are
+    opened through the write and read listeners as the pool opens them, left idle for
+    maxIdleTime less a margin, then used: a balancer that closes idle connections
+    sooner (HAProxy's default timeouts, the guide warns) fails OX's first query after a
+    quiet spell with "Lost connection"."""
+    assert lab.dblb
+    idle_s = max(1.0, lab.plan.pool_settings().max_idle_time_ms / 1000 - IDLE_MARGIN_S)
+    history = History()
+    run = ChaosRun("pool-idle", lab.request.profile, Schedule((), seed), history)
+    run.prepare(lab)
+    pooled = []
+    for process, write in enumerate((True, True, False, False)):
+        start = history.now()
+        conn = lab.dblb.connect(write=write, timeout=5.0)
+        history.record(process, "open", "write" if write else "read", start, "ok")
+        pooled.append((process, conn))
+    fault = history.fault("idle", f"{len(pooled)} pooled connections")
+    wait_until(history, fault.start + idle_s)  # the idle time is the scenario itself
+    history.healed(fault)
+    for process, conn in pooled:
+        start = history.now()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT @@hostname")
+                node = str(cur.fetchone()[0])
+            history.record(process, REUSE, round(idle_s, 1), start, "ok", node)
+        except pymysql.err.MySQLError as exc:
+            history.record(process, REUSE, round(idle_s, 1), start, "fail", error=str(exc))
+        finally:
+            conn.close()
+    run.probes.append({"idle_s": idle_s, "pooled": len(pooled)})
+    run.judge("pooled-connections-usable")
+    return run
+
+
 @dataclass(frozen=True)
 class Scenario:
     """One chaos scenario: the CLI's choices, `lab chaos list`, the chaos tests and the
@@ -458,6 +502,8 @@ class Scenario:
     fault: str
     proves: str
     run: Callable[[Lab, int], ChaosRun]
+    # lint rules whose findings name the operator's settings behind this scenario's figure
+    explained_by: tuple[str, ...] = ()
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -470,6 +516,7 @@ SCENARIOS: dict[str, Scenario] = {
             "writes move to a backup, nothing acknowledged is lost; the write gap per "
             "failover profile",
             writer_kill,
+            explained_by=("HA004", "HA005"),
         ),
         Scenario(
             "pause",
@@ -478,6 +525,16 @@ SCENARIOS: dict[str, Scenario] = {
             "the frozen node is evicted; writes stall at most until then and resume; "
             "nothing acknowledged is lost",
             pause,
+            explained_by=("HA005",),
+        ),
+        Scenario(
+            "pool-idle",
+            "galera",
+            "none: OX's pooled connections sit idle for maxIdleTime less 5 s",
+            "every pooled connection still answers: the balancer keeps idle connections "
+            "as long as OX's pool does",
+            pool_idle,
+            explained_by=("HA001",),
         ),
         Scenario(
             "galera-nemesis",
@@ -503,6 +560,7 @@ SCENARIOS: dict[str, Scenario] = {
             "every clustercheck 200 can write; a stall caused by a frozen peer (until it "
             "is evicted, and while it is seen rejoining) is reported as stalled-by-peer",
             health_truth,
+            explained_by=("HA003",),
         ),
         Scenario(
             "dblb-kill",
@@ -519,6 +577,7 @@ SCENARIOS: dict[str, Scenario] = {
             "recovery bootstraps from the highest seqno; with "
             "innodb_flush_log_at_trx_commit=1 nothing acknowledged is lost",
             galera_crash,
+            explained_by=("DB001",),
         ),
         Scenario(
             "galera-crash-flush0",
@@ -558,6 +617,7 @@ SCENARIOS: dict[str, Scenario] = {
             "read-your-writes: OX's replication monitor sends a user's reads to the "
             "master while the slave lags",
             lagging_slave,
+            explained_by=("OX001",),
         ),
         Scenario(
             "filestore-outage",
@@ -569,6 +629,15 @@ SCENARIOS: dict[str, Scenario] = {
         ),
     )
 }
+
+
+def run_registered(name: str, lab: Lab, seed: int) -> ChaosRun:
+    """Run scenario `name` on `lab` (the CLI and the chaos tests alike); on the
+    operator's files, the run names their settings that lint relates to the scenario."""
+    scenario = SCENARIOS[name]
+    run = scenario.run(lab, seed)
+    run.explanations = explain(lab.plan, scenario.explained_by)
+    return run
 
 
 def markdown_table() -> str:

@@ -197,13 +197,13 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     """Run one chaos scenario on a fresh lab of its topology; print the verdict and the
     figures, keep the report (JSON, HTML timeline, history)."""
     from lab import chaos_report
-    from lab.chaos_scenarios import SCENARIOS
+    from lab.chaos_scenarios import SCENARIOS, run_registered
 
     scenario = SCENARIOS[args.scenario]
     request = replace(_request(args), topology=scenario.topology)
     request.validate()
     with Lab(request, LabOptions(name=f"chaos-{args.scenario}")) as lab:
-        run = scenario.run(lab, args.seed)
+        run = run_registered(args.scenario, lab, args.seed)
     chaos_report.publish(run, Path(args.report_dir))
     return 1 if run.violations() else 0
 

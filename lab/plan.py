@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from lab.failover import FailoverProfile, get_profile
 from lab.flavours import Flavour, get_flavour
 from lab.operator.project import OperatorFile, Project
+from lab.oxnode.config import ConfigDb, PoolSettings, parse_properties
 from lab.topology import TOPOLOGIES, LabRequest, Topology
 
 
@@ -33,11 +34,21 @@ class Plan:
         )
 
     def file(self, role: str, key: str) -> OperatorFile | None:
-        """The operator's file for a role's key, if oxlab.toml names one."""
-        return self.project.file(role, key) if self.project else None
+        """The operator's file for a role's key, if oxlab.toml names one and this
+        topology has the role (a smaller topology runs the roles it has)."""
+        found = self.files(role, key)
+        return found[0] if found else None
 
     def files(self, role: str, key: str | None = None) -> list[OperatorFile]:
-        return self.project.files_of(role, key) if self.project else []
+        if not self.project or role not in self.topology.roles:
+            return []
+        return self.project.files_of(role, key)
+
+    def pool_settings(self) -> PoolSettings:
+        """OX's JDBC pool as the operator's configdb.properties sets it (OX's defaults
+        without one): what the lab's OX-like clients and lint's rules assume."""
+        f = self.project.file("groupware", "configdb_properties") if self.project else None
+        return ConfigDb.from_properties(parse_properties(f.text)).pool if f else PoolSettings()
 
     def aliases(self, node: str) -> tuple[str, ...]:
         """The operator's host names for a lab node ([hosts]): network aliases, so their
@@ -55,7 +66,9 @@ class Plan:
 
     def records(self) -> list[dict[str, str]]:
         """Which of the operator's files this lab runs on, by path and hash (reports)."""
-        return [f.record() for f in self.project.files] if self.project else []
+        if not self.project:
+            return []
+        return [f.record() for f in self.project.files if f.role in self.topology.roles]
 
     def describe(self) -> str:
         source = f", files from {self.project.path}" if self.project else ""

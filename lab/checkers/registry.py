@@ -15,6 +15,7 @@ from lab.checkers import Verdict
 from lab.checkers.bank import check_bank
 from lab.checkers.filestore import check_storage_errors_in, filestore_consistency_in
 from lab.checkers.list_append import READ_COMMITTED_ANOMALIES, check_list_append
+from lab.checkers.pool import check_pool_reuse
 from lab.checkers.writes import check_writes_kept
 from lab.errors import ConfigError, lookup
 from lab.groupware_load import check_files, check_read_your_writes, check_sessions
@@ -57,6 +58,12 @@ CHECKERS: dict[str, Checker] = {
             None,
             "every read of all balances has every account and the starting total",
             needs=("accounts", "total"),
+        ),
+        Checker(
+            "pooled-connections-usable",
+            check_pool_reuse,
+            None,
+            "a connection idle for less than OX's maxIdleTime still answers",
         ),
         Checker(
             "sessions-kept",

@@ -8,7 +8,7 @@ files already parsed, the topology, the flavours) and yields Findings."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from lab.flavours import MARIADB, Flavour
 from lab.operator import parsers
 from lab.operator.parsers import Section, Setting
 from lab.operator.project import OperatorFile, Project
+from lab.plan import Plan
 from lab.topology import Topology
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -48,7 +49,7 @@ class Finding:
         path = self.file
         if base:
             try:
-                path = self.file.relative_to(base)
+                path = self.file.relative_to(base.resolve())
             except ValueError:
                 pass
         where = f"{path}:{self.line}"
@@ -127,6 +128,16 @@ def rule(rule_id: str, summary: str) -> Callable[[Rule], Rule]:
         return fn
 
     return register
+
+
+def explain(plan: Plan, rules: Sequence[str]) -> list[str]:
+    """The operator's settings behind a chaos figure: lint's findings of `rules` on the
+    plan's files, rendered (empty on the lab's own files)."""
+    if plan.project is None or not rules:
+        return []
+    base = plan.project.path.parent
+    found = lint(plan.project, plan.topology, (plan.flavour,))
+    return [f.render(base) for f in found if f.rule in rules]
 
 
 def lint(project: Project, topology: Topology, flavours: tuple[Flavour, ...]) -> list[Finding]:
@@ -220,23 +231,26 @@ def _db_listeners(
 @rule("HA001", "HAProxy timeouts shorter than the time OX keeps a pooled connection")
 def haproxy_timeouts(context: LintContext) -> Iterator[Finding]:
     idle_ms, idle_source = context.pool_ms("maxIdleTime")
+    short: dict[tuple[Path, int, str, str], list[str]] = {}  # one finding per line
     for f, sections, section, label in _db_listeners(context):
         for side in ("client", "server"):
             found = _effective(sections, section, "timeout", side)
             ms = haproxy_ms(found[1][2]) if found and len(found[1]) > 2 else None
-            if ms is None or ms >= idle_ms:
-                continue
-            yield Finding(
-                "HA001",
-                ERROR,
-                f.path,
-                found[0] if found else section.line,
-                f"timeout {side} {found[1][2] if found else '?'} on the {label} listener "
-                f"{section.name} is shorter than OX's maxIdleTime {idle_ms} ms ({idle_source})",
-                "the guide: with HAProxy's default timeouts HAProxy kills active DB "
-                "connections, and OX's pool hands out a connection HAProxy has already closed",
-                "set timeout client and timeout server above maxIdleTime (the lab uses 20m)",
-            )
+            if found and ms is not None and ms < idle_ms:
+                key = (f.path, found[0], side, found[1][2])
+                short.setdefault(key, []).append(f"{label} listener {section.name}")
+    for (path, line, side, value), listeners in short.items():
+        yield Finding(
+            "HA001",
+            ERROR,
+            path,
+            line,
+            f"timeout {side} {value} ({' and '.join(listeners)}) is shorter than OX's "
+            f"maxIdleTime {idle_ms} ms ({idle_source})",
+            "the guide: with HAProxy's default timeouts HAProxy kills active DB "
+            "connections, and OX's pool hands out a connection HAProxy has already closed",
+            "set timeout client and timeout server above maxIdleTime (the lab uses 20m)",
+        )
 
 
 @rule("HA002", "a write listener that can send writes to two servers at once")

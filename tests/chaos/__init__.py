@@ -8,12 +8,12 @@ from pathlib import Path
 
 from lab.chaos_report import publish
 from lab.chaos_runs import ChaosRun
-from lab.chaos_scenarios import SCENARIOS
+from lab.chaos_scenarios import run_registered
 from lab.lab import Lab
 
 
 def run_scenario(name: str, lab: Lab, seed: int, report_dir: Path) -> ChaosRun:
     """Run the registered scenario `name` on `lab` and publish its report."""
-    run = SCENARIOS[name].run(lab, seed)
+    run = run_registered(name, lab, seed)
     publish(run, report_dir)
     return run

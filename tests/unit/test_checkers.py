@@ -471,3 +471,17 @@ def test_a_g2_item_cycle_is_simple_not_one_rw_edge_walked_twice() -> None:
     )
     assert "G-single" in verdict.anomalies, verdict.summary()
     assert "G2-item" not in verdict.anomalies, verdict.summary()
+
+
+def test_a_pooled_connection_dropped_before_maxidletime_is_forbidden() -> None:
+    from lab.checkers.pool import check_pool_reuse
+    from lab.checkers.registry import CHECKERS
+
+    kept = History.of([(0, "reuse", 55.0, "ok", 0.0, 0.1), (1, "reuse", 55.0, "ok", 0.0, 0.1)])
+    assert check_pool_reuse(kept).valid(), "both connections answered after 55 s idle"
+    dropped = History.of([(0, "reuse", 55.0, "ok", 0.0, 0.1), (1, "reuse", 55.0, "fail", 0, 1)])
+    verdict = check_pool_reuse(dropped)
+    assert list(verdict.anomalies) == ["dropped-idle-connection"]
+    assert verdict.stats == {"reused": 1, "dropped": 1}
+    assert not verdict.valid(CHECKERS["pooled-connections-usable"].forbidden)
+    assert not check_pool_reuse(History.of([])).valid(), "no reuse means nothing was checked"

@@ -186,3 +186,9 @@ def test_timeouts_are_judged_against_the_operators_own_pool_settings(tmp_path: P
     hits = [f for f in findings(toml) if f.rule == "HA001"]
     assert hits and "3600000" in hits[0].what, "20m is shorter than a 1 h maxIdleTime"
     assert "configdb.properties" in hits[0].what, "the finding names where the pool's value is"
+
+
+def test_the_readme_documents_exactly_the_rule_catalogue() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    documented = set(re.findall(r"^\| ([A-Z]{2}\d{3}) \| (?:error|warning|info) \|", readme, re.M))
+    assert documented == set(RULES), f"README's rule table vs RULES: {documented ^ set(RULES)}"
