@@ -13,8 +13,6 @@ import docker
 import docker.errors
 
 from lab.docker_env import RunIdentity, remove_run
-from lab.failover import get_profile
-from lab.flavours import get_flavour
 from lab.galera import GaleraCluster, GaleraPlan
 from lab.galera_config import GaleraSettings
 from lab.images import build_images, images_for
@@ -22,22 +20,23 @@ from lab.lab import Lab, LabOptions, Progress, create_network, mysql_host_mask
 from lab.oxclient import OxSession
 from lab.oxnode import ajp
 from lab.oxnode.listeners import ajp_request
-from lab.topology import TOPOLOGIES, LabRequest
+from lab.topology import LabRequest
 from lab.workloads import CONNECT_TIMEOUT_S
 
 
 def measure_floor(client: docker.DockerClient, request: LabRequest, progress: Progress) -> float:
     """The floor: the Galera nodes alone, first start plus serial joins, nothing else."""
-    flavour = get_flavour(request.flavour)
+    lab_plan = request.plan()
+    flavour = lab_plan.flavour
     run = RunIdentity.new("bench-floor", keep=False)
     network = create_network(run)
     try:
         plan = GaleraPlan(
             settings=GaleraSettings(
                 flavour=flavour,
-                profile=get_profile(request.profile),
-                members=TOPOLOGIES[request.topology].galera_members,
-                sst_method=request.sst_method,
+                profile=lab_plan.profile,
+                members=lab_plan.topology.galera_members,
+                sst_method=lab_plan.sst_method,
             ),
             image=images_for(flavour)[0].tag,
         )
@@ -49,16 +48,16 @@ def measure_floor(client: docker.DockerClient, request: LabRequest, progress: Pr
 
 
 def bench_up(client: docker.DockerClient, request: LabRequest, progress: Progress) -> str:
-    request.validate()
-    build_images(client, images_for(get_flavour(request.flavour)), progress)
-    galera = bool(TOPOLOGIES[request.topology].galera_members)
+    lab_plan = request.plan()
+    build_images(client, images_for(lab_plan.flavour), progress)
+    galera = bool(lab_plan.topology.galera_members)
     floor = measure_floor(client, request, progress) if galera else 0.0
     with Lab(request, LabOptions(name="bench"), progress=progress, client=client) as lab:
         pass  # up and down: the timings are what is measured
     whole = lab.timings["up"]
     what = (
         "Synced, groupware and front end up"
-        if TOPOLOGIES[request.topology].groupware
+        if lab_plan.topology.groupware
         else "Synced and HAProxy serving writes"
     )
     if not galera:
@@ -91,7 +90,7 @@ def bench_build(
     client: docker.DockerClient, request: LabRequest, progress: Progress, cold: bool
 ) -> str:
     """Time a build (with --cold: from nothing, the base image included) and a rebuild."""
-    flavour = get_flavour(request.flavour)
+    flavour = request.plan().flavour
     specs = images_for(flavour)
     if cold:
         for tag in [s.tag for s in specs] + [flavour.base_image]:

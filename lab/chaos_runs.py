@@ -113,7 +113,7 @@ def run_schedule(
     """Heal what an earlier run left, run the workload through the schedule's faults
     (each healed on exit; `probe` checks the faulty state while it holds), wait until
     operations (of kind `recovered_f`) succeed again and the lab is healthy, then measure."""
-    run = ChaosRun(name, lab.request.profile, schedule, workload.history)
+    run = ChaosRun(name, lab.plan.profile.name, schedule, workload.history)
     run.prepare(lab)
     workload.setup()
     history = workload.history

@@ -29,7 +29,6 @@ from lab.checkers.pool import REUSE
 from lab.checkers.registry import RUN_DEFAULT
 from lab.checkers.writes import READ_INSERTS
 from lab.db import NotReady
-from lab.failover import get_profile
 from lab.filestore import EXPORT_PATH
 from lab.galera_recovery import recover_cluster
 from lab.groupware_load import GroupwareWorkload
@@ -184,7 +183,7 @@ def health_truth_run(lab: Lab, schedule: Schedule, name: str) -> ChaosRun:
     with sampler.running():
         run = run_schedule(lab, workload, schedule, lab.galera.nodes, name)
     run.judge("bank", accounts=workload.accounts, total=workload.total)
-    run.judge("health-check-truth", grace_s=get_profile(lab.request.profile).eviction_s)
+    run.judge("health-check-truth", grace_s=lab.plan.profile.eviction_s)
     return run
 
 
@@ -203,7 +202,7 @@ def gtid_master_kill(lab: Lab, seed: int) -> ChaosRun:
     writes = InsertWorkload(lab.dblb, clients=2, seed=seed, history=history)
     reads = CountReads(lab.dblb, clients=2, seed=seed, history=history)
     schedule = Schedule((Step(3.0, "kill", master.name, 5.0),), seed)
-    run = ChaosRun("gtid-master-kill", lab.request.profile, schedule, history)
+    run = ChaosRun("gtid-master-kill", lab.plan.profile.name, schedule, history)
     run.prepare(lab)
     writes.setup()
     lab.gtid.wait_caught_up()
@@ -312,7 +311,7 @@ def galera_crash(lab: Lab, seed: int, flush_log_at_trx_commit: int = 1) -> Chaos
     writes = InsertWorkload(lab.dblb, clients=4, seed=seed, history=history)
     targets = ",".join(n.name for n in nodes)
     schedule = Schedule((Step(3.0, "kill-all", targets, 0.0),), seed)
-    run = ChaosRun(name, lab.request.profile, schedule, history)
+    run = ChaosRun(name, lab.plan.profile.name, schedule, history)
     run.prepare(lab)
     for node in nodes:
         node.sql(f"SET GLOBAL innodb_flush_log_at_trx_commit = {flush}")  # back to 1 on restart
@@ -364,7 +363,7 @@ def writer_kill(lab: Lab, seed: int, writes_after: int = 20) -> ChaosRun:
     assert lab.galera and lab.dblb
     history = History()
     writes = InsertWorkload(lab.dblb, clients=1, seed=seed, history=history)
-    run = ChaosRun("writer-kill", lab.request.profile, Schedule((), seed), history)
+    run = ChaosRun("writer-kill", lab.plan.profile.name, Schedule((), seed), history)
     run.prepare(lab)
     writes.setup()
     writer = lab.galera.node(lab.wait_writable())
@@ -416,7 +415,7 @@ def pause(lab: Lab, seed: int) -> ChaosRun:
     longest write stall and whether the cluster evicted it are recorded."""
     assert lab.galera and lab.dblb
     galera = lab.galera
-    eviction_s = get_profile(lab.request.profile).eviction_s
+    eviction_s = lab.plan.profile.eviction_s
     writer = lab.wait_writable()
     target = next(n for n in sorted(galera.nodes, key=lambda n: n.name) if n.name != writer)
     others = [n for n in galera.nodes if n is not target]
@@ -465,7 +464,7 @@ def pool_idle(lab: Lab, seed: int) -> ChaosRun:
     assert lab.dblb
     idle_s = max(1.0, lab.plan.pool_settings().max_idle_time_ms / 1000 - IDLE_MARGIN_S)
     history = History()
-    run = ChaosRun("pool-idle", lab.request.profile, Schedule((), seed), history)
+    run = ChaosRun("pool-idle", lab.plan.profile.name, Schedule((), seed), history)
     run.prepare(lab)
     pooled = []
     for process, write in enumerate((True, True, False, False)):

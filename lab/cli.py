@@ -182,7 +182,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     topologies = args.topology or list(TOPOLOGIES)
     extra: list[str] = []
     if project:
-        own = TOPOLOGIES[LabRequest.of(project).plan().topology.name]
+        own = LabRequest.of(project).plan().topology
         topologies = args.topology or [t for t, s in TOPOLOGIES.items() if s.family == own.family]
         extra = ["--lab-config", str(project.path)]
     for name in flavours:

@@ -35,7 +35,7 @@ from lab.images import db_image, dblb_image, labctl_image
 from lab.lab import Lab, LabOptions, haproxy_config_for
 from lab.nodes import COMPOSE_PROJECT, ComposeProject, spec_files, spec_service
 from lab.oxcluster import OX_NODES, oxnode_spec
-from lab.topology import TOPOLOGIES, LabRequest
+from lab.topology import LabRequest
 from lab.web import Member, web_spec
 
 COMPOSE_DIR = Path(__file__).parent / "compose"
@@ -129,7 +129,7 @@ def render(topology: str) -> dict[str, bytes]:
     run = compose_run(topology)
     files: dict[str, bytes] = {}
     services: dict[str, Any] = {}
-    galera = list(TOPOLOGIES[topology].galera_members)
+    galera = list(compose_request(topology).plan().topology.galera_members)
     for spec in specs:
         name = spec_service(spec)
         service = _service(spec, ips[name], files)

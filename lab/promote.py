@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from lab.db import NotReady
 from lab.errors import LabError
-from lab.failover import get_profile
 from lab.gtid import GtidNode
 from lab.gtid_config import READ_ONLY_CNF
 from lab.haproxy_config import render_gtid_haproxy_cfg
@@ -62,7 +61,7 @@ def promote(lab: Lab, timeout: float = 60.0) -> Promotion:
     new.sql(f"{dialect.stop_replica}; {dialect.reset_replica_all}")
     new.sql("; ".join(f"SET GLOBAL {var} = OFF" for var in reversed(dialect.read_only_vars)))
     new.shell(f"rm -f {READ_ONLY_CNF}")
-    profile = get_profile(lab.request.profile)
+    profile = lab.plan.profile
     put_file(lab.dblb, HAPROXY_CFG, render_gtid_haproxy_cfg(new.name, None, profile).encode())
     # haproxy -W: the master process (the lowest pid: started first) reloads its
     # workers on USR2; the image has no procps, so /proc is read directly
