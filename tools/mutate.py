@@ -223,6 +223,66 @@ MUTATIONS = (
         "pytestmark = [pytest.mark.docker]",
         ("tests/unit/test_nightly_coverage.py",),
     ),
+    Mutation(
+        "lint HA001: HAProxy timeouts compared with maxLifeTime instead of maxIdleTime",
+        "lab/operator/lint.py",
+        'idle_ms, idle_source = context.pool_ms("maxIdleTime")',
+        'idle_ms, idle_source = context.pool_ms("maxLifeTime")',
+    ),
+    Mutation(
+        "lint HA002: two active writers allowed",
+        "lab/operator/lint.py",
+        "if len(active) > 1:",
+        "if len(active) > 2:",
+    ),
+    Mutation(
+        "lint HA003: a mysql-check accepted as a health check",
+        "lab/operator/lint.py",
+        'check = _effective(sections, section, "option", "httpchk")',
+        'check = _effective(sections, section, "option")',
+    ),
+    Mutation(
+        "lint DB001: flush 2 accepted",
+        "lab/operator/lint.py",
+        'lambda v: v != "1",',
+        'lambda v: v == "0",',
+    ),
+    Mutation(
+        "lint AP001: any route accepted",
+        "lab/operator/lint.py",
+        "if not routes or routes[0] not in GROUPWARE_ROUTES:",
+        "if not routes:",
+    ),
+    Mutation(
+        "lint NF001: a wildcard export accepted",
+        "lab/operator/lint.py",
+        "if hosts.get(client.host, client.host) not in allowed:",
+        'if hosts.get(client.host, client.host) not in (*allowed, "*"):',
+    ),
+    Mutation(
+        "placement: operator .cnf files sorted before the lab's own",
+        "lab/operator/placement.py",
+        'return f"{OX_CONF_D}/zz-operator-{index:02d}-{name}"',
+        'return f"{OX_CONF_D}/operator-{index:02d}-{name}"',
+    ),
+    Mutation(
+        "placement: a node-local setting in a shared file let through",
+        "lab/operator/placement.py",
+        "if key in NODE_LOCAL:",
+        "if key in NODE_LOCAL[:1]:",
+    ),
+    Mutation(
+        "pool checker: a dropped idle connection accepted",
+        "lab/checkers/pool.py",
+        'if op.outcome != "ok":',
+        'if op.outcome == "info":',
+    ),
+    Mutation(
+        "oxnode pool: idle connections reused past maxIdleTime",
+        "lab/oxnode/dbpool.py",
+        "idle_ms <= self.settings.max_idle_time_ms",
+        "idle_ms >= 0",
+    ),
 )
 
 

@@ -14,25 +14,26 @@ from pathlib import Path
 
 from lab.failover import CheckTiming
 from lab.flavours import MARIADB, Flavour
+from lab.haproxy_config import READ_PORT, WRITE_PORT
 from lab.operator import parsers
 from lab.operator.parsers import Section, Setting
 from lab.operator.project import OperatorFile, Project
+from lab.oxnode.config import PoolSettings
 from lab.plan import Plan
 from lab.topology import Topology
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 
-# OX's JDBC pool defaults (configdb.properties as OX ships it), in milliseconds
-OX_POOL_DEFAULTS = {
-    "maxIdleTime": 60000,
-    "maxLifeTime": 600000,
-    "socketTimeout": 15000,
-    "connectTimeout": 15000,
+# configdb.properties keys -> OX's pool settings (their defaults are OX's documented ones)
+POOL_KEYS = {
+    "maxIdleTime": "max_idle_time_ms",
+    "maxLifeTime": "max_life_time_ms",
+    "socketTimeout": "socket_timeout_ms",
+    "connectTimeout": "connect_timeout_ms",
 }
 OX_UID = "1001"  # the guide: open-xchange is "typically 1001:1001", equal on every machine
 GROUPWARE_ROUTES = ("OX1", "OX2")  # the routes the lab gives oxgw01/oxgw02 (--jkroute)
 PROVISIONING_PATH = "/servlet/axis2/services"
-MYSQL_PORTS = ("3306", "3307")
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class LintContext:
             for setting in props.values():  # readProperty.N=socketTimeout=15000 form
                 if setting.value.startswith(f"{key}=") and setting.value[len(key) + 1 :].isdigit():
                     return int(setting.value[len(key) + 1 :]), f"{found[0].name}:{setting.line}"
-        return OX_POOL_DEFAULTS[key], "OX's default"
+        return int(getattr(PoolSettings(), POOL_KEYS[key])), "OX's default"
 
     def haproxy(self) -> tuple[OperatorFile, list[Section]] | None:
         f = self.one("dblb", "haproxy_cfg")
@@ -106,16 +107,17 @@ class LintContext:
         return parsers.servers_for_port(found[1], port) if found else None
 
     def write_port(self) -> str:
-        found = self.configdb()
-        url = found[1].get("writeUrl") if found else None
-        port = re.search(r"//[^/:]+:(\d+)", url.value) if url else None
-        return port.group(1) if port else "3306"
+        return self._url_port("writeUrl", str(WRITE_PORT))
 
     def read_port(self) -> str:
+        return self._url_port("readUrl", str(READ_PORT))
+
+    def _url_port(self, key: str, default: str) -> str:
+        """The port of configdb.properties' readUrl/writeUrl (the guide's listeners)."""
         found = self.configdb()
-        url = found[1].get("readUrl") if found else None
+        url = found[1].get(key) if found else None
         port = re.search(r"//[^/:]+:(\d+)", url.value) if url else None
-        return port.group(1) if port else "3307"
+        return port.group(1) if port else default
 
 
 Rule = Callable[[LintContext], Iterator[Finding]]

@@ -1,0 +1,73 @@
+"""oxnode's pool reuses connections as OX's does: one idle longer than maxIdleTime or
+older than maxLifeTime is closed, not handed out; one that failed is never reused."""
+
+from __future__ import annotations
+
+import time
+
+import pymysql
+import pytest
+
+from lab.oxnode.config import DbAddress, PoolSettings
+from lab.oxnode.dbpool import Pool
+
+
+class FakeConnection:
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    def select_db(self, db: str) -> None:
+        pass
+
+
+def pool(monkeypatch: pytest.MonkeyPatch, **settings: int) -> Pool:
+    p = Pool(DbAddress("db", 3306, "configdb"), "u", "p", PoolSettings(**settings))
+    opened = iter(range(1, 100))
+    monkeypatch.setattr(p, "_open", lambda _db: _opened(p, FakeConnection(next(opened))))
+    return p
+
+
+def _opened(p: Pool, conn: FakeConnection) -> FakeConnection:
+    p.opened_at[id(conn)] = time.monotonic()
+    return conn
+
+
+def test_a_connection_within_maxidletime_is_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    p = pool(monkeypatch)
+    with p.connection() as first:
+        pass
+    with p.connection() as second:
+        assert second is first, "returned to the pool and handed out again"
+
+
+def test_a_connection_idle_too_long_is_closed_not_handed_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    p = pool(monkeypatch, max_idle_time_ms=1000)
+    with p.connection() as first:
+        pass
+    conn, opened, returned = p.idle.get_nowait()
+    p.idle.put_nowait((conn, opened, returned - 2.0))  # idle 2 s > maxIdleTime 1 s
+    with p.connection() as second:
+        assert second is not first and first.closed, "OX closes it instead of using it"
+
+
+def test_a_connection_older_than_maxlifetime_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    p = pool(monkeypatch, max_life_time_ms=5000)
+    with p.connection() as first:
+        pass
+    conn, opened, returned = p.idle.get_nowait()
+    p.idle.put_nowait((conn, opened - 10.0, returned))  # opened 10 s ago > 5 s
+    with p.connection() as second:
+        assert second is not first and first.closed
+
+
+def test_a_connection_that_failed_is_discarded(monkeypatch: pytest.MonkeyPatch) -> None:
+    p = pool(monkeypatch)
+    with pytest.raises(Exception), p.connection() as first:  # noqa: B017 - OX's error type
+        raise pymysql.err.OperationalError(2013, "Lost connection")
+    assert first.closed and p.idle.empty(), "autoReconnect=false: never handed out again"
