@@ -56,6 +56,7 @@ from lab.operator.placement import (
     operator_notes,
     web_files,
 )
+from lab.operator.syntax import require_valid_syntax
 from lab.oxcluster import DbHosts, OxCluster
 from lab.plan import Plan
 from lab.topology import TOPOLOGIES, LabRequest
@@ -112,6 +113,7 @@ class Lab:
         Anything half-started is removed before the error propagates.
         """
         plan = self.plan
+        notes = operator_notes(plan)  # ConfigError if their files keep the cluster from forming
         client = self.client = self.client or connect()
         compose = self.options.compose
         if compose:
@@ -123,6 +125,9 @@ class Lab:
                 "`lab down` removes it"
             )
         self._ensure_images(client)
+        require_valid_syntax(plan, client)  # the operator's files, by the real tools
+        for note in notes:
+            self.progress(note)
         self.run = RunIdentity.new(
             self.options.name,
             self.options.keep,
@@ -180,8 +185,6 @@ class Lab:
         assert run is not None
         plan = self.plan
         topology, flavour, profile = plan.topology, plan.flavour, plan.profile
-        for note in operator_notes(plan):
-            self.progress(note)
         if create:
             self.network = create_network(run)
         network = self.network

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 
+from lab.db import OX_DB_PASSWORD, OX_DB_USER
 from lab.dblb import NAMES_FILE, HaproxySetup
 from lab.errors import ConfigError
 from lab.galera_config import OX_CONF_D, GaleraSettings, render_wsrep_cnf
@@ -182,6 +183,19 @@ def operator_notes(plan: Plan) -> list[str]:
                 f"{haproxy.path}: used as it is; the lab adds its stats listener on "
                 f":{STATS_PORT} in {LAB_STATS_CFG}"
             )
+    for f in plan.files("groupware", "configdb_properties"):
+        for s in parsers.properties(f.text).values():
+            key, _, value = s.value.partition("=")
+            expected = {"user": OX_DB_USER, "password": OX_DB_PASSWORD}.get(key)
+            if s.key.startswith(("readProperty.", "writeProperty.")) and expected not in (
+                None,
+                value,
+            ):
+                problems.append(
+                    f"{f.path}:{s.line}: {s.key} {key} differs from the database user the "
+                    f"lab creates ({OX_DB_USER}, password {OX_DB_PASSWORD}); this version "
+                    "cannot create yours: use the lab's in the copy you test"
+                )
     for f in plan.files("web", "site"):
         for d in parsers.apache_directives(f.text):
             if (

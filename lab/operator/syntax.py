@@ -14,7 +14,7 @@ import docker
 import docker.errors
 
 from lab.docker_env import LABEL_OWNER, LABEL_RUN, connect, owner_token
-from lab.errors import LabError
+from lab.errors import ConfigError, LabError
 from lab.flavours import MARIADB
 from lab.images import db_image, dblb_image, image_present, web_image
 from lab.nodes import Placement
@@ -93,13 +93,15 @@ def checks_for(plan: Plan) -> list[SyntaxCheck]:
     return checks
 
 
-def syntax_findings(plan: Plan, progress: Callable[[str], None]) -> list[Finding]:
+def syntax_findings(
+    plan: Plan, progress: Callable[[str], None], client: docker.DockerClient | None = None
+) -> list[Finding]:
     """Run every check; an unavailable Docker or image is one info finding, not a failure."""
     checks = checks_for(plan)
     if not checks or plan.project is None:
         return []
     try:
-        client = connect()
+        client = client or connect()
     except LabError as exc:
         return [_skipped(plan, f"Docker is not reachable ({exc})")]
     findings = []
@@ -111,6 +113,17 @@ def syntax_findings(plan: Plan, progress: Callable[[str], None]) -> list[Finding
         if code != 0:
             findings.append(_finding(check, output))
     return findings
+
+
+def require_valid_syntax(plan: Plan, client: docker.DockerClient) -> None:
+    """Before `lab up` starts anything: a file the real tool rejects stops it here, as
+    one line naming the file and line (ConfigError), instead of a role that never starts."""
+    if plan.project is None:
+        return
+    base = plan.project.path.resolve().parent
+    for finding in syntax_findings(plan, lambda _: None, client):
+        if finding.severity == ERROR:
+            raise ConfigError(finding.render(base))
 
 
 def _run(client: docker.DockerClient, plan: Plan, check: SyntaxCheck) -> tuple[int, str]:

@@ -10,9 +10,12 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import docker
 import pytest
 
 from lab.chaos_scenarios import run_registered
+from lab.cli import main
+from lab.docker_env import LABEL_LAB
 from lab.lab import Lab
 from lab.nodes import read_file
 from lab.operator.init import init_project
@@ -102,6 +105,25 @@ def test_an_idle_pool_connection_killed_by_their_timeouts_names_the_line(
         f"the verdict names the operator's timeout line: {run.explanations}"
     )
     assert {f["role"] for f in run.files} == {"database", "clustercheck", "dblb"}, run.files
+
+
+@pytest.mark.galera
+def test_a_file_the_real_tool_rejects_stops_lab_up_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], docker_client: docker.DockerClient
+) -> None:
+    project = operator_project(tmp_path)
+    cfg = tmp_path / "haproxy/haproxy.cfg"
+    lines = cfg.read_text().splitlines()
+    bad = next(i for i, line in enumerate(lines) if line.strip() == "bind :3306") + 1
+    lines.insert(bad, "    ballance roundrobin")
+    cfg.write_text("\n".join(lines) + "\n")
+    assert main(["up", "--config", str(project.path), "--name", "bad-syntax"]) == 1
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("lab: error")]
+    assert len(errors) == 1 and f"haproxy/haproxy.cfg:{bad + 1}" in errors[0], err
+    assert "ballance" in errors[0] and "Traceback" not in err, "haproxy -c's own words"
+    left = docker_client.containers.list(all=True, filters={"label": f"{LABEL_LAB}=bad-syntax"})
+    assert not left, "nothing started, nothing left behind"
 
 
 @pytest.fixture(scope="module")

@@ -127,6 +127,17 @@ def test_an_override_that_breaks_the_cluster_stops_with_the_line(
     assert f"{tmp_path / 't.cnf'}:2" in str(error.value)
 
 
+def test_other_database_credentials_stop_with_the_line(tmp_path: Path) -> None:
+    props = "readUrl=jdbc:mysql://dblb:3307/configdb\nreadProperty.1=user=ox\n"
+    path = write(
+        tmp_path,
+        '[lab]\ntopology = "guide-galera"\n[groupware]\nconfigdb_properties = "c.properties"\n',
+        **{"c.properties": props},
+    )
+    with pytest.raises(ConfigError, match=r"c.properties:2: readProperty.1 user differs"):
+        operator_notes(LabRequest.of(load_project(path)).plan())
+
+
 def test_an_override_the_cluster_survives_is_said_in_one_line(tmp_path: Path) -> None:
     path = write(
         tmp_path,
