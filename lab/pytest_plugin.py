@@ -27,6 +27,7 @@ from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
 from lab.gtid import GtidPair
 from lab.images import registry_unavailable_reason
 from lab.lab import Lab, LabOptions
+from lab.operator import parsers
 from lab.operator.project import Project, find_project, load_project
 from lab.oxcluster import OxCluster
 from lab.topology import LabRequest
@@ -199,6 +200,20 @@ def runnable_request(
         # the operator's files describe another kind of cluster (Galera vs GTID)
         pytest.skip("; ".join(wanted.problems()))
     return wanted
+
+
+def skip_if_operator_sets(request: LabRequest, *keys: str) -> None:
+    """A test that varies one of the lab's own settings (SST method, provider path) says
+    nothing about operator files that pin it: skipped, naming their line."""
+    if request.project is None:
+        return
+    for f in request.project.files_of("database"):
+        for key, setting in parsers.server_settings(f.text).items():
+            if key in keys:
+                pytest.skip(
+                    f"{f.path}:{setting.line} sets {key}, which this test varies; it tests "
+                    "the lab's own rendering (run it without --lab-config)"
+                )
 
 
 def _lab(lab_factory: Callable[..., Lab], request: LabRequest, **options: object) -> Lab:

@@ -11,7 +11,7 @@ import pytest
 
 from lab.errors import ClusterFormationError
 from lab.lab import Lab
-from lab.pytest_plugin import runnable_request
+from lab.pytest_plugin import runnable_request, skip_if_operator_sets
 from lab.topology import LabRequest
 
 pytestmark = [pytest.mark.galera, pytest.mark.docker]
@@ -27,6 +27,7 @@ def galera_request(
 def test_mariabackup_sst_forms_a_synced_cluster(
     lab_factory: Callable[..., Lab], galera_request: LabRequest
 ) -> None:
+    skip_if_operator_sets(galera_request, "wsrep_sst_method")
     request = replace(galera_request, sst_method="mariabackup")
     lab = lab_factory(request, name=f"sst-mariabackup-{request.flavour}")
     try:
@@ -42,6 +43,7 @@ def test_mariabackup_sst_forms_a_synced_cluster(
 def test_wrong_provider_path_is_reported_in_one_line(
     lab_factory: Callable[..., Lab], galera_request: LabRequest
 ) -> None:
+    skip_if_operator_sets(galera_request, "wsrep_provider")
     with pytest.raises(ClusterFormationError) as exc:
         lab_factory(
             galera_request,
@@ -58,6 +60,7 @@ def test_wrong_provider_path_is_reported_in_one_line(
 def test_missing_sst_user_is_reported_in_one_line(
     lab_factory: Callable[..., Lab], galera_request: LabRequest
 ) -> None:
+    skip_if_operator_sets(galera_request, "wsrep_sst_method", "wsrep_sst_auth")
     request = replace(galera_request, sst_method="mariabackup")
     with pytest.raises(ClusterFormationError) as exc:
         lab_factory(request, name=f"no-sst-user-{request.flavour}", create_sst_user=False)
