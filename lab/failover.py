@@ -42,7 +42,7 @@ class FailoverProfile:
         declares it inactive after evs.inactive_timeout, checked every
         evs.inactive_check_period. Writes that wait for it may stall this long."""
         options = {**GALERA_EVS_DEFAULTS, **dict(self.evs_options)}
-        return _seconds(options["evs.inactive_timeout"]) + _seconds(
+        return iso_seconds(options["evs.inactive_timeout"]) + iso_seconds(
             options["evs.inactive_check_period"]
         )
 
@@ -51,7 +51,7 @@ class FailoverProfile:
 GALERA_EVS_DEFAULTS = {"evs.inactive_timeout": "PT15S", "evs.inactive_check_period": "PT1S"}
 
 
-def _seconds(duration: str) -> float:
+def iso_seconds(duration: str) -> float:
     """An ISO 8601 duration of seconds as Galera writes them (PT1S, PT0.5S)."""
     return float(duration.removeprefix("PT").removesuffix("S"))
 
@@ -80,11 +80,17 @@ PROFILES: dict[str, FailoverProfile] = {
                 ("evs.suspect_timeout", "PT1S"),
                 ("evs.inactive_timeout", "PT3S"),
                 ("evs.inactive_check_period", "PT0.5S"),
-                # Galera's default ratio (PT7.5S of PT15S): half of inactive_timeout.
+                # While the survivors agree on a new view (GATHER) they hear from each
+                # other only by join messages, resent every join_retrans_period: Galera's
+                # PT1S default equals the 1 s suspect_timeout above, so a survivor would
+                # suspect the other survivor too, the install round would time out and
+                # both would fall back to non-Primary singletons (seen in the partition
+                # and pause scenarios on 2 cores). Scaled like the rest: keepalive's 0.3 s.
+                ("evs.join_retrans_period", "PT0.3S"),
                 # Galera 4 accepts [keepalive_period, inactive_timeout) only (PT4S is
-                # refused "out of range"); PT3S (at the bound) left the survivors of a
-                # frozen node in non-Primary singleton views now and then on 2 cores
-                ("evs.install_timeout", "PT1.5S"),
+                # refused "out of range"); below inactive_timeout with room for several
+                # join rounds
+                ("evs.install_timeout", "PT2S"),
             ),
         ),
     )

@@ -4,7 +4,7 @@ the guide's and OX's settings so a refactoring cannot silently drop one."""
 import pytest
 
 from lab.errors import ConfigError
-from lab.failover import PROFILES, get_profile
+from lab.failover import GALERA_EVS_DEFAULTS, PROFILES, get_profile, iso_seconds
 from lab.flavours import FLAVOURS, get_flavour
 from lab.galera_config import GaleraSettings, render_host_cnf, render_wsrep_cnf
 from lab.haproxy_config import READ_LISTENER, WRITE_LISTENER, render_haproxy_cfg
@@ -99,3 +99,23 @@ def test_unknown_names_are_config_errors_listing_the_known_ones() -> None:
     assert len(problems) == 4, f"every problem is reported at once, got {problems}"
     assert LabRequest().problems() == []
     assert set(FLAVOURS) >= {"mariadb-10.11"}
+
+
+@pytest.mark.parametrize("name", ["fast", "ox"])
+def test_the_profiles_galera_timeouts_keep_galeras_own_order(name: str) -> None:
+    """Galera refuses install_timeout >= inactive_timeout ("out of range"); a peer that is
+    heard from less often than suspect_timeout (keepalives, and join messages while a new
+    view is agreed) is suspected although alive, and the majority can lose its Primary."""
+    options = {
+        "evs.keepalive_period": "PT1S",
+        "evs.suspect_timeout": "PT5S",
+        "evs.install_timeout": "PT7.5S",
+        "evs.join_retrans_period": "PT1S",
+        **GALERA_EVS_DEFAULTS,
+        **dict(get_profile(name).evs_options),
+    }
+    s = {k.removeprefix("evs."): iso_seconds(v) for k, v in options.items()}
+    assert s["keepalive_period"] < s["suspect_timeout"], "alive peers send keepalives in time"
+    assert s["join_retrans_period"] < s["suspect_timeout"], "and join messages in a new round"
+    assert s["suspect_timeout"] < s["inactive_timeout"]
+    assert s["install_timeout"] < s["inactive_timeout"], "Galera 4 refuses anything else"
