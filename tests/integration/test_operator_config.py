@@ -87,6 +87,7 @@ def test_haproxy_runs_the_operators_file_under_their_names(operator_lab: Lab) ->
         "their haproxy.cfg byte for byte"
     )
     assert operator_lab.wait_writable() == "galera1", "db1.example.net is galera1 in the lab"
+    operator_lab.wait_healthy()  # health reads every server UP by the lab's names: polled
     seen = {(b.listener, b.server, b.status) for b in dblb.backends()}
     assert {
         (listener, f"galera{i}", "UP") for listener in ("db-write", "db-read") for i in (1, 2, 3)
