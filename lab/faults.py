@@ -62,8 +62,7 @@ def isolated(node: Node, peers: Sequence[Node]) -> Iterator[None]:
     # galera3 but not to galera2), and with fast evs timeouts that non-transitive view
     # cost the majority its Primary component now and then
     rules = " && ".join(
-        f"iptables -I INPUT -s {a} -j DROP && iptables -I OUTPUT -d {a} -j DROP"
-        for a in addresses
+        f"iptables -I INPUT -s {a} -j DROP && iptables -I OUTPUT -d {a} -j DROP" for a in addresses
     )
     try:
         _must(node, ["sh", "-c", rules])

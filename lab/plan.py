@@ -50,13 +50,6 @@ class Plan:
         f = self.project.file("groupware", "configdb_properties") if self.project else None
         return ConfigDb.from_properties(parse_properties(f.text)).pool if f else PoolSettings()
 
-    def aliases(self, node: str) -> tuple[str, ...]:
-        """The operator's host names for a lab node ([hosts]): network aliases, so their
-        files run unchanged."""
-        if not self.project:
-            return ()
-        return tuple(host for host, target in self.project.hosts if target == node)
-
     def host_map(self) -> dict[str, str]:
         """Operator host name -> lab node, plus every lab node as itself."""
         found = {name: name for name in self.topology.node_names}

@@ -241,12 +241,3 @@ def groupware_files(plan: Plan) -> tuple[Placement, ...]:
         )
         for f in plan.files("groupware")
     )
-
-
-def export_clients(plan: Plan) -> list[str] | None:
-    """The lab nodes the operator's /etc/exports names (None: no exports file)."""
-    f = plan.file("filestore", "exports")
-    if f is None:
-        return None
-    hosts = plan.host_map()
-    return [hosts.get(c.host, c.host) for e in parsers.exports(f.text) for c in e.clients]

@@ -32,25 +32,25 @@ PROJECT_FILE = "oxlab.toml"
 
 @dataclass(frozen=True)
 class FileKey:
-    """One key of a role's table: which file it names and where the lab puts it."""
+    """One key of a role's table naming a file (`many`: a list of files)."""
 
     role: str
     key: str
-    kind: str  # the lint parser: cnf, haproxy, sysconfig, apache, properties, exports
-    explains: str
     many: bool = False
 
 
+# where each file goes and what it may override: README, "Your own files", and
+# lab/operator/placement.py
 FILE_KEYS: tuple[FileKey, ...] = (
-    FileKey("database", "cnf", "cnf", "extra .cnf files, read after the lab's own", many=True),
-    FileKey("database", "ox_cnf", "cnf", "a full replacement of the guide's ox.cnf"),
-    FileKey("dblb", "haproxy_cfg", "haproxy", "HAProxy's haproxy.cfg, used as it is"),
-    FileKey("clustercheck", "settings", "sysconfig", "/etc/sysconfig/clustercheck"),
-    FileKey("replcheck", "settings", "sysconfig", "/etc/sysconfig/replcheck"),
-    FileKey("web", "proxy_ajp_conf", "apache", "Apache's proxy_ajp.conf, used as it is"),
-    FileKey("web", "site", "apache", "the HTTPS/HTTP virtual hosts, used as they are"),
-    FileKey("groupware", "configdb_properties", "properties", "OX's configdb.properties"),
-    FileKey("filestore", "exports", "exports", "the NFS server's /etc/exports"),
+    FileKey("database", "cnf", many=True),
+    FileKey("database", "ox_cnf"),
+    FileKey("dblb", "haproxy_cfg"),
+    FileKey("clustercheck", "settings"),
+    FileKey("replcheck", "settings"),
+    FileKey("web", "proxy_ajp_conf"),
+    FileKey("web", "site"),
+    FileKey("groupware", "configdb_properties"),
+    FileKey("filestore", "exports"),
 )
 LAB_KEYS = ("topology", "flavours", "profile", "sst_method")
 ROLES = tuple(dict.fromkeys(k.role for k in FILE_KEYS))
@@ -62,7 +62,6 @@ class OperatorFile:
 
     role: str
     key: str
-    kind: str
     path: Path
     text: str
 
@@ -200,7 +199,7 @@ def load_project(path: Path) -> Project:
                     reason = getattr(exc, "strerror", None) or str(exc)
                     problem(f"{role}.{key}: cannot read {name} ({reason})", key, role)
                     continue
-                files.append(OperatorFile(role, key, spec.kind, file_path, content))
+                files.append(OperatorFile(role, key, file_path, content))
     if problems:
         raise ConfigError("; ".join(problems))
     return Project(
