@@ -21,7 +21,6 @@ from lab.oxclient import OxSession
 from lab.oxnode import ajp
 from lab.oxnode.listeners import ajp_request
 from lab.topology import LabRequest
-from lab.workloads import CONNECT_TIMEOUT_S
 
 
 def measure_floor(client: docker.DockerClient, request: LabRequest, progress: Progress) -> float:
@@ -184,16 +183,26 @@ def bench_failover(client: docker.DockerClient, request: LabRequest, progress: P
     galera = replace(request, topology="galera")
     with Lab(galera, LabOptions(name="bench-failover"), progress=progress, client=client) as lab:
         run = writer_kill(lab, seed=1)
-    probe = run.probes[0]
     kept = run.verdict("no-acknowledged-write-lost")
-    return "\n".join(
-        [
-            f"writer kill ({request.flavour}, failover profile {run.profile}, one client "
-            f"inserting through HAProxy's write listener, {CONNECT_TIMEOUT_S:g} s connect "
-            "timeout, reconnect after every error):",
-            f"  killed {probe['killed']}; writes moved to {probe['new_writer']}",
-            f"  write gap (kill to first acknowledged write) {probe['write_gap_s']:6.2f} s",
-            f"  acknowledged {kept.stats['acknowledged']}, unknown outcome {probe['unknown']}, "
-            f"acknowledged but lost {len(kept.anomalies.get('lost-write', []))}",
+    lines = [
+        f"writer kill ({request.flavour}, failover profile {run.profile}; clients insert "
+        "side by side through HAProxy's write listener):"
+    ]
+    for probe in run.probes:
+        lines += [
+            f"  {probe['client']}:",
+            f"    write gap (kill to first acknowledged write on {probe['new_writer']}) "
+            f"{probe['write_gap_s']:6.2f} s; errors {probe['errors']}, unknown outcome "
+            f"{probe['unknown']}",
         ]
+    for row in run.stock:
+        gap = "never recovered" if row["gap_s"] is None else f"{row['gap_s']:6.1f} s"
+        lines.append(
+            f"  {row['client']}: gap {gap} (1 s reports), restarts {row['restarts']}, "
+            f"errors {row['errors']}, reconnects {row['reconnects']}"
+        )
+    lines.append(
+        f"  acknowledged {kept.stats['acknowledged']}, acknowledged but lost "
+        f"{len(kept.anomalies.get('lost-write', []))}"
     )
+    return "\n".join(lines)

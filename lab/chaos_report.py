@@ -34,6 +34,8 @@ def write_run_report(run: ChaosRun, directory: Path) -> tuple[Path, Path]:
         "not_healed_before": run.healing.failed,
         "operations": counts(run.history),
         "measurements": run.measurements,
+        "stock_clients": run.stock,
+        "why": run.why,
         "verdicts": [asdict(v) for v in run.verdicts],
         "probes": run.probes,
         "violations": run.violations(),
@@ -58,10 +60,14 @@ def publish(run: ChaosRun, directory: Path) -> None:
     json_path, html_path = write_run_report(run, directory)
     for row in run.measurements:
         print(f"{run.scenario}: {row}")
+    for row in run.stock:
+        print(f"{run.scenario}: {row}")
     for probe in run.probes:
         print(f"{run.scenario} during the fault: {probe}")
     for finding in run.findings():
         print(f"finding: {finding[:2000]}")
+    for line in run.why:
+        print(f"why: {line}")
     for f in run.files:
         print(f"ran on {f['role']} file {f['path']} (sha256 {f['sha256'][:12]})")
     for line in run.explanations:

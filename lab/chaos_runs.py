@@ -9,24 +9,75 @@ import itertools
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from lab.checkers import Verdict
 from lab.checkers.registry import RUN_DEFAULT, Check, Forbidden
-from lab.history import FINAL, History, recovery_time
+from lab.errors import LabError
+from lab.history import FINAL, Fault, History, client_of, recovery_time
 from lab.lab import Lab
 from lab.nemesis import Healing, Schedule, Step, heal_leftovers, injected
 from lab.nodes import Node
+from lab.sysbench import Sysbench, epoch_of
 from lab.waiting import poll
 from lab.workloads import (
+    AGGRESSIVE,
+    OX_POOL,
     BankWorkload,
+    ClientKind,
     ListAppendWorkload,
     as_final_read,
+    client_kind,
 )
 
 SETTLE_TIMEOUT_S = 180.0
+SYSBENCH = "sysbench"
+CLIENT_CHOICES = (OX_POOL, AGGRESSIVE, SYSBENCH)
+
+
+@dataclass(frozen=True)
+class ClientChoice:
+    """Which clients a chaos run uses (`lab chaos run --client`, pytest --chaos-client):
+    the recorded workload's pool (OX's, or the aggressive client), and whether sysbench
+    runs beside it through the write listener."""
+
+    workload: str = OX_POOL
+    sysbench: bool = False
+
+    @classmethod
+    def of(cls, names: Sequence[str]) -> ClientChoice:
+        unknown = [n for n in names if n not in CLIENT_CHOICES]
+        if unknown:
+            raise LabError(
+                f"unknown client {unknown[0]!r}; choose from {', '.join(CLIENT_CHOICES)}"
+            )
+        pools = [n for n in names if n != SYSBENCH]
+        return cls(pools[-1] if pools else OX_POOL, SYSBENCH in names)
+
+
+DEFAULT_CLIENTS = ClientChoice()
+_CHOICE: ContextVar[ClientChoice] = ContextVar(
+    "oxlab_clients",
+    default=ClientChoice(),  # noqa: B039 - frozen, never mutated
+)
+
+
+@contextlib.contextmanager
+def clients_chosen(choice: ClientChoice) -> Iterator[None]:
+    """The clients every workload of the runs in this block uses."""
+    token = _CHOICE.set(choice)
+    try:
+        yield
+    finally:
+        _CHOICE.reset(token)
+
+
+def workload_client(lab: Lab, name: str | None = None) -> ClientKind:
+    """The chosen client kind (or `name`) with the operator's configdb.properties."""
+    return client_kind(name or _CHOICE.get().workload, lab.plan.pool_settings())
 
 
 @dataclass
@@ -41,6 +92,9 @@ class ChaosRun:
     healing: Healing = field(default_factory=Healing)  # leftovers of earlier runs
     probes: list[dict[str, Any]] = field(default_factory=list)  # checks made during faults
     files: list[dict[str, str]] = field(default_factory=list)  # the operator's, path and hash
+    # stock clients (sysbench) beside the lab's: per fault, what they saw
+    stock: list[dict[str, Any]] = field(default_factory=list)
+    why: list[str] = field(default_factory=list)  # what explains each client's figure
     explanations: list[str] = field(default_factory=list)  # their settings behind the figures
 
     def prepare(self, lab: Lab) -> None:
@@ -117,7 +171,8 @@ def run_schedule(
     run.prepare(lab)
     workload.setup()
     history = workload.history
-    with workload.running():
+    stock = stock_clients(lab)
+    with stock_running(stock), workload.running():
         poll(lambda: workload.acked() > 5, timeout=30, what="the workload to get going")
         for step in schedule.steps:
             # one fault at a time: the next starts once the lab has healed from the last
@@ -141,7 +196,46 @@ def run_schedule(
         )
     lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
     run.measurements = measure(history)
+    record_stock(run, stock)
     return run
+
+
+def stock_clients(lab: Lab, always: bool = False) -> list[Sysbench]:
+    """sysbench through the write listener when chosen (or `always`), prepared."""
+    if not (always or _CHOICE.get().sysbench) or not lab.dblb or not lab.run:
+        return []
+    sysbench = Sysbench(lab.run, lab.dblb)
+    sysbench.prepare()
+    return [sysbench]
+
+
+@contextlib.contextmanager
+def stock_running(stock: Sequence[Sysbench]) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        for client in stock:
+            stack.enter_context(client.running())
+        yield
+
+
+def record_stock(run: ChaosRun, stock: Sequence[Sysbench]) -> None:
+    """Per fault, what each stock client saw; its per-second figures go into the
+    history as probes, for the report's throughput plot."""
+    history = run.history
+    for client in stock:
+        result = client.result()
+        for second in result.seconds:
+            at = second.at - epoch_of(history, 0.0)
+            history.probe(
+                SYSBENCH,
+                second=round(at, 3),
+                tps=second.tps,
+                p95_ms=second.p95_ms,
+                errors=second.errors,
+                reconnects=second.reconnects,
+            )
+        for fault in history.faults:
+            row = result.summary(epoch_of(history, fault.start))
+            run.stock.append({"fault": fault.name, "target": fault.target, **row})
 
 
 def _say(line: str) -> None:
@@ -156,32 +250,44 @@ def wait_until(history: History, at_s: float) -> None:
 
 
 def measure(history: History) -> list[dict[str, Any]]:
-    """Per fault: time to the first ok operation begun after it, errors and unknowns
-    clients saw from the fault until that recovery (or the fault's end)."""
+    """Per fault (and per client kind, when several ran): time to the first ok
+    operation begun after it, errors and unknowns clients saw from the fault until
+    that recovery (or the fault's end)."""
+    kinds = sorted({client_of(history, op) for op in history.ops if op.process != FINAL})
     rows = []
     for fault in history.faults:
-        recovered = recovery_time(history, fault)
-        until = fault.start + (recovered or 0.0)
-        until = max(until, fault.end or fault.start)
-        window = [op for op in history.ops if fault.start <= op.end <= until]
-        rows.append(
-            {
-                "fault": fault.name,
-                "target": fault.target,
-                "start_s": round(fault.start, 3),
-                "healed_s": round(fault.end, 3) if fault.end is not None else None,
-                "recovery_s": round(recovered, 3) if recovered is not None else None,
-                "errors": sum(op.outcome == "fail" for op in window),
-                "unknown": sum(op.outcome == "info" for op in window),
-                "top_errors": [
-                    f"{n}x {text}"
-                    for text, n in Counter(
-                        op.error[:60] for op in window if op.outcome != "ok"
-                    ).most_common(3)
-                ],
-            }
-        )
+        for kind in kinds:
+            mine = history if len(kinds) == 1 else only_client(history, kind)
+            rows.append({"client": kind, **_measure_fault(mine, fault)})
     return rows
+
+
+def only_client(history: History, kind: str) -> History:
+    """The operations of one client kind, with the same faults and clock."""
+    ops = [op for op in history.ops if client_of(history, op) == kind]
+    return History(ops=ops, faults=history.faults, clients=history.clients, t0=history.t0)
+
+
+def _measure_fault(history: History, fault: Fault) -> dict[str, Any]:
+    recovered = recovery_time(history, fault)
+    until = fault.start + (recovered or 0.0)
+    until = max(until, fault.end or fault.start)
+    window = [op for op in history.ops if fault.start <= op.end <= until]
+    return {
+        "fault": fault.name,
+        "target": fault.target,
+        "start_s": round(fault.start, 3),
+        "healed_s": round(fault.end, 3) if fault.end is not None else None,
+        "recovery_s": round(recovered, 3) if recovered is not None else None,
+        "errors": sum(op.outcome == "fail" for op in window),
+        "unknown": sum(op.outcome == "info" for op in window),
+        "top_errors": [
+            f"{n}x {text}"
+            for text, n in Counter(
+                op.error[:60] for op in window if op.outcome != "ok"
+            ).most_common(3)
+        ],
+    }
 
 
 def list_append_run(lab: Lab, schedule: Schedule, nodes: Sequence[Node], name: str) -> ChaosRun:
@@ -189,7 +295,9 @@ def list_append_run(lab: Lab, schedule: Schedule, nodes: Sequence[Node], name: s
     fail the run, stronger ones (G-single, G2-item, lost update, stale reads) are
     reported as findings, and nothing acknowledged may be lost."""
     assert lab.dblb
-    workload = ListAppendWorkload(lab.dblb, clients=4, seed=schedule.seed or 0)
+    workload = ListAppendWorkload(
+        lab.dblb, clients=4, seed=schedule.seed or 0, client=workload_client(lab)
+    )
     run = run_schedule(lab, workload, schedule, nodes, name)
     workload.history.final("txn", as_final_read(workload.final_read()))
     run.judge("list-append")
@@ -202,15 +310,18 @@ def bank_run(
 ) -> ChaosRun:
     """Bank transfers through HAProxy under the schedule: the total never changes."""
     assert lab.dblb
-    workload = BankWorkload(lab.dblb, clients=4, seed=schedule.seed or 0)
+    workload = BankWorkload(
+        lab.dblb, clients=4, seed=schedule.seed or 0, client=workload_client(lab)
+    )
     run = run_schedule(lab, workload, schedule, nodes, name, probe)
     run.judge("bank", accounts=workload.accounts, total=workload.total)
     return run
 
 
-def write_gap(history: History, fault_at: float, failed_node: str) -> float:
+def write_gap(history: History, fault_at: float, failed_node: str, kind: str = "") -> float:
     """Seconds from the fault to the first write acknowledged by another node (a write
-    in flight on the killed node may still be acknowledged just after the kill)."""
+    in flight on the killed node may still be acknowledged just after the kill), as
+    clients of `kind` (default: any) saw it."""
     after = [
         op.end
         for op in history.ops
@@ -218,6 +329,7 @@ def write_gap(history: History, fault_at: float, failed_node: str) -> float:
         and op.end > fault_at
         and op.node not in (failed_node, "")
         and op.process != FINAL
+        and (not kind or client_of(history, op) == kind)
     ]
     return (min(after) - fault_at) if after else float("inf")
 

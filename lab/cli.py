@@ -20,6 +20,7 @@ import docker.errors
 
 from lab import __version__
 from lab.bench import bench_build, bench_failover, bench_oxnode, bench_up
+from lab.chaos_runs import CLIENT_CHOICES
 from lab.chaos_scenarios import SCENARIOS
 from lab.checkers.registry import CHECKERS
 from lab.docker_env import LABEL_RUN, connect, remove_resources
@@ -197,13 +198,14 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     """Run one chaos scenario on a fresh lab of its topology; print the verdict and the
     figures, keep the report (JSON, HTML timeline, history)."""
     from lab import chaos_report
+    from lab.chaos_runs import ClientChoice
     from lab.chaos_scenarios import SCENARIOS, run_registered
 
     scenario = SCENARIOS[args.scenario]
     request = replace(_request(args), topology=scenario.topology)
     request.validate()
     with Lab(request, LabOptions(name=f"chaos-{args.scenario}")) as lab:
-        run = run_registered(args.scenario, lab, args.seed)
+        run = run_registered(args.scenario, lab, args.seed, ClientChoice.of(args.client or []))
     chaos_report.publish(run, Path(args.report_dir))
     return 1 if run.violations() else 0
 
@@ -411,6 +413,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="one of: " + ", ".join(SCENARIOS) + " (`lab chaos list` says what each proves)",
     )
     run.add_argument("--seed", type=int, default=1, help="fault schedule seed (reproducible)")
+    run.add_argument(
+        "--client",
+        action="append",
+        choices=CLIENT_CHOICES,
+        help="the workload's client: ox-pool (OX's JDBC pool with your configdb.properties; "
+        "default) or aggressive (2 s timeouts); sysbench runs sysbench's oltp_write_only "
+        "beside it (repeatable)",
+    )
     run.add_argument("--report-dir", default="lab-reports")
     _add_lab_flags(run)
     run.set_defaults(func=cmd_chaos)

@@ -34,6 +34,7 @@ class Backend:
     backup: bool
     sessions: int  # current (scur)
     total_sessions: int = 0  # since HAProxy started (stot)
+    queued: int = 0  # sessions waiting for this server (qcur): a dead active piles them up
 
 
 # an operator's haproxy.cfg names its listeners and servers as they like; the lab puts
@@ -80,6 +81,7 @@ class Dblb(Node):
                 backup=r.get("bck") == "1",
                 sessions=int(r.get("scur") or 0),
                 total_sessions=int(r.get("stot") or 0),
+                queued=int(r.get("qcur") or 0),
             )
             for r in rows
             if r["svname"] not in ("FRONTEND", "BACKEND") and r["pxname"] != "oxlab-stats"

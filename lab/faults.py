@@ -18,7 +18,10 @@ CLUSTERCHECK_SETTINGS = "/etc/sysconfig/clustercheck"  # Percona's settings file
 # a later KEY=VALUE line wins in clustercheck's reader
 LYING_DONOR_LINE = "AVAILABLE_WHEN_DONOR=1  # oxlab fault: lying-donor"
 REMOVE_LYING_DONOR = f"sed -i '/# oxlab fault: lying-donor$/d' {CLUSTERCHECK_SETTINGS}"
-SERVER_PROCESS = "lab-mysqld"  # the database server's process name in the lab's images
+# the database server's process, by the names operators use with pkill / pidof:
+# MariaDB's mariadbd, Oracle's and Percona's mysqld (lab-db-start runs it by that name)
+SERVER_PROCESS = "mariadbd|mysqld"  # a pkill/pgrep -x pattern
+SERVER_COMMANDS = "mariadbd,mysqld"  # the same for ps -C
 DONOR_LOCK_MARK = "oxlab_donor_lock"  # names the session that holds a donor's read lock
 
 

@@ -40,6 +40,7 @@ class Dialect:
     start_sql_thread: str
     stop_io_thread: str
     reset_replica_all: str  # forget the source: what a promoted slave runs
+    server_process: str  # the server's process name: what `pkill -STOP NAME` matches
 
     def change_source_sql(self, host: str, user: str, password: str) -> str:
         return self.change_source.format(host=host, user=user, password=password)
@@ -93,6 +94,7 @@ MARIADB_DIALECT = Dialect(
     start_sql_thread="START SLAVE SQL_THREAD",
     stop_io_thread="STOP SLAVE IO_THREAD",
     reset_replica_all="RESET SLAVE ALL",
+    server_process="mariadbd",
 )
 
 ORACLE_DIALECT = Dialect(
@@ -121,6 +123,7 @@ ORACLE_DIALECT = Dialect(
     start_sql_thread="START REPLICA SQL_THREAD",
     stop_io_thread="STOP REPLICA IO_THREAD",
     reset_replica_all="RESET REPLICA ALL",
+    server_process="mysqld",
 )
 
 

@@ -137,6 +137,11 @@ class GaleraCluster:
         rows = []
         for node in self.nodes:
             row = {"node": node.name}
+            down = node.not_running()
+            if down:
+                row["error"] = down
+                rows.append(row)
+                continue
             try:
                 status = node.wsrep_status()
                 row.update({k: status.get(k, "?") for k in ("wsrep_cluster_size", *VERIFY)})

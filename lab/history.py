@@ -77,6 +77,8 @@ class History:
     faults: list[Fault] = field(default_factory=list)
     probes: list[dict[str, Any]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    # process -> client kind (ox-pool, aggressive, browser): figures are per kind
+    clients: dict[int, str] = field(default_factory=dict)
     t0: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -125,7 +127,8 @@ class History:
 
     def save(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        lines = [json.dumps({"meta": self.meta}, default=str)] if self.meta else []
+        meta = {**self.meta, "clients": self.clients} if self.clients else self.meta
+        lines = [json.dumps({"meta": meta}, default=str)] if meta else []
         lines += [json.dumps({"fault": asdict(f)}) for f in self.faults]
         lines += [json.dumps({"probe": p}, default=str) for p in self.probes]
         lines += [json.dumps(asdict(op), default=str) for op in self.ops]
@@ -156,6 +159,8 @@ class History:
             raise ValueError("not a JSON object")
         if "meta" in record:
             self.meta = dict(record["meta"])
+            clients = self.meta.pop("clients", {})
+            self.clients = {int(process): str(kind) for process, kind in clients.items()}
         elif "fault" in record:
             fault = Fault(**record["fault"])
             _number(fault.start, "fault start")
@@ -209,6 +214,11 @@ def recovery_time(history: History, fault: Fault, f: str | None = None) -> float
     noticed = min(failures)
     after = [op.end for op in relevant if op.outcome == "ok" and op.start >= noticed]
     return min(after) - fault.start if after else None
+
+
+def client_of(history: History, op: Op) -> str:
+    """The client kind that made `op` (histories without kinds: "client")."""
+    return history.clients.get(op.process, "client")
 
 
 def counts(history: History) -> dict[str, int]:

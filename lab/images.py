@@ -128,6 +128,11 @@ def labctl_image() -> ImageSpec:
     return _bookworm_role("labctl", ("docker", "testcontainers"))
 
 
+def tools_image() -> ImageSpec:
+    """sysbench and percona-toolkit: the stock clients chaos runs use beside the lab's."""
+    return _bookworm_role("tools")
+
+
 def groupware_images() -> list[ImageSpec]:
     """The guide topologies' images beyond the databases', and compose's setup runtime."""
     return [oxnode_image(), filestore_image(), web_image(), labctl_image()]
@@ -141,7 +146,7 @@ def images_for(flavour: Flavour) -> list[ImageSpec]:
             f"flavour {flavour.name} comes only from the registry image {flavour.base_image}; "
             "this lab version builds its role images on Debian's packages only"
         )
-    return [db_image(flavour), dblb_image(flavour)]
+    return [db_image(flavour), dblb_image(flavour), tools_image()]
 
 
 def registry_unavailable_reason(client: docker.DockerClient, flavour: Flavour) -> str | None:

@@ -21,6 +21,7 @@ from lab.faults import (
     CLUSTERCHECK_SETTINGS,
     DONOR_LOCK_SESSIONS_SQL,
     REMOVE_LYING_DONOR,
+    SERVER_COMMANDS,
     SERVER_PROCESS,
     desynced,
     frozen_server,
@@ -215,8 +216,8 @@ LEFTOVER_STEPS: tuple[tuple[str, str], ...] = (
     ),
     (
         "mysqld continued",
-        f"if ps -o stat= -C {SERVER_PROCESS} 2>/dev/null | grep -q T; then "
-        f"pkill -CONT -x {SERVER_PROCESS} && echo healed; fi",
+        f"if ps -o stat= -C {SERVER_COMMANDS} 2>/dev/null | grep -q T; then "
+        f"pkill -CONT -x '{SERVER_PROCESS}' && echo healed; fi",
     ),
     (
         "lying clustercheck settings removed",

@@ -10,6 +10,7 @@ import os
 import tarfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import docker
@@ -61,6 +62,26 @@ class Node:
         self.reload()
         return str(self.container.status)
 
+    def not_running(self) -> str | None:
+        """Why the node cannot answer, as a person says it ("container not running
+        (killed 4 s ago)", "container paused (frozen) 2 s ago"), or None when it runs.
+        Status pages use this before any exec, which Docker refuses with a raw 409."""
+        try:
+            self.reload()
+        except StartupError as exc:
+            return str(exc)
+        state = self.container.attrs.get("State", {})
+        if state.get("Paused"):
+            return "container paused (frozen with docker pause)"
+        if state.get("Running"):
+            return None
+        code = state.get("ExitCode")
+        how = {137: "killed", 143: "stopped"}.get(code, f"exited with status {code}")
+        if state.get("OOMKilled"):
+            how = "killed by the kernel (out of memory)"
+        ago = seconds_since(state.get("FinishedAt", ""))
+        return f"container not running ({how}{f' {ago:.0f} s ago' if ago is not None else ''})"
+
     @property
     def ip(self) -> str:
         self.reload()
@@ -81,6 +102,21 @@ class Node:
         except docker.errors.NotFound:
             return "(container is gone)"
 
+    def timed_logs(self, since: float) -> list[tuple[float, str]]:
+        """Log lines since host time `since`, each with the host time Docker received
+        it: evidence that lines up with a history's fault times."""
+        try:
+            raw = self.container.logs(timestamps=True, since=int(since)).decode(errors="replace")
+        except docker.errors.NotFound:
+            return []
+        lines = []
+        for line in raw.splitlines():
+            stamp, _, text = line.partition(" ")
+            at = docker_epoch(stamp)
+            if at is not None and at >= since:
+                lines.append((at, text))
+        return lines
+
     def kill(self) -> None:
         self.container.kill()
 
@@ -95,6 +131,25 @@ class Node:
 
     def unpause(self) -> None:
         self.container.unpause()
+
+
+def docker_epoch(docker_time: str) -> float | None:
+    """A Docker timestamp (RFC 3339 in UTC with nanoseconds) as host time; None for
+    Docker's zero time (0001-01-01: never) or anything else."""
+    whole, _, fraction = docker_time.rstrip("Z").partition(".")
+    try:
+        when = datetime.fromisoformat(whole).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    if when.year < 2000:
+        return None
+    return when.timestamp() + (float(f"0.{fraction}") if fraction.isdigit() else 0.0)
+
+
+def seconds_since(docker_time: str) -> float | None:
+    """Seconds since a Docker timestamp (None: never, or not a timestamp)."""
+    at = docker_epoch(docker_time)
+    return None if at is None else max(0.0, datetime.now(UTC).timestamp() - at)
 
 
 COMPOSE_PROJECT = "com.docker.compose.project"

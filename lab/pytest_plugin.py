@@ -17,6 +17,7 @@ from typing import Any
 import docker
 import pytest
 
+from lab.chaos_runs import CLIENT_CHOICES, ClientChoice, clients_chosen
 from lab.dblb import Dblb
 from lab.docker_env import connect
 from lab.errors import ClusterFormationError, FlavourUnavailable, LabError
@@ -76,6 +77,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=1,
         help="seed of the chaos tests' random fault schedules (same seed, same schedule)",
+    )
+    group.addoption(
+        "--chaos-client",
+        action="append",
+        choices=CLIENT_CHOICES,
+        help="chaos workloads' client: ox-pool (default, OX's JDBC pool) or aggressive; "
+        "sysbench adds sysbench beside it (repeatable)",
     )
     group.addoption(
         "--chaos-report-dir",
@@ -312,6 +320,13 @@ def healthy_lab(galera_lab: Lab) -> Iterator[Lab]:
     galera_lab.wait_healthy()
     yield galera_lab
     galera_lab.wait_healthy()
+
+
+@pytest.fixture(autouse=True)
+def _chaos_clients(pytestconfig: pytest.Config) -> Iterator[None]:
+    """--chaos-client for every chaos run the test makes (default: OX's pool)."""
+    with clients_chosen(ClientChoice.of(pytestconfig.getoption("--chaos-client") or [])):
+        yield
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pathlib import Path
 import requests
 
 from lab.db import NotReady
+from lab.dblb import Backend
 from lab.errors import StartupError
 from lab.haproxy_config import READ_PORT, STATS_PORT, WRITE_PORT
 from lab.lab import Lab
@@ -53,6 +54,11 @@ def gtid_rows(lab: Lab) -> list[dict[str, str]]:
     rows = []
     for node in pair.nodes:
         row = {"node": node.name, "role": "slave" if node is pair.slave else "master"}
+        down = node.not_running()
+        if down:
+            row["gtid position"] = down
+            rows.append(row)
+            continue
         try:
             row["gtid position"] = node.gtid_position()
             status = node.replica_status() if node is pair.slave else None
@@ -101,6 +107,32 @@ def operator_file_rows(lab: Lab) -> list[dict[str, str]]:
     return rows
 
 
+def haproxy_verdicts(backends: Sequence[Backend]) -> dict[str, str]:
+    """Per server, what HAProxy decided about it, for rows of nodes that do not answer:
+    "HAProxy marked it DOWN" (in every listener) or per listener where they differ."""
+    by_server: dict[str, list[Backend]] = {}
+    for b in backends:
+        by_server.setdefault(b.server, []).append(b)
+    verdicts = {}
+    for server, rows in by_server.items():
+        states = {b.status.split()[0] for b in rows}
+        if len(states) == 1:
+            verdicts[server] = f"HAProxy marked it {rows[0].status}"
+        else:
+            verdicts[server] = "HAProxy: " + ", ".join(f"{b.listener} {b.status}" for b in rows)
+    return verdicts
+
+
+def with_haproxy_verdicts(
+    rows: list[dict[str, str]], column: str, verdicts: dict[str, str]
+) -> list[dict[str, str]]:
+    """A node that does not answer gets HAProxy's verdict on it in the same cell."""
+    for row in rows:
+        if row.get(column) and row["node"] in verdicts and "not" in row[column]:
+            row[column] += f"; {verdicts[row['node']]}"
+    return rows
+
+
 def render_status(lab: Lab, width: int = 100) -> str:
     req = lab.request
     run = lab.run.run_id if lab.run else "?"
@@ -108,6 +140,8 @@ def render_status(lab: Lab, width: int = 100) -> str:
         f"lab {lab.options.name!r} (run {run}): topology {req.topology}, "
         f"flavour {req.flavour}, failover profile {req.profile}"
     ]
+    backends, haproxy_error = dblb_backends(lab)
+    verdicts = haproxy_verdicts(backends)
     files = operator_file_rows(lab)
     if files:
         config = lab.nodes()[0].container.labels.get(CONFIG_LABEL, "")
@@ -115,7 +149,7 @@ def render_status(lab: Lab, width: int = 100) -> str:
         out.append(table(files, ["node", "operator files"], width=width))
     if lab.galera:
         out.append('Galera nodes (show status like "%wsrep%"):')
-        rows = lab.galera.status_table()
+        rows = with_haproxy_verdicts(lab.galera.status_table(), "error", verdicts)
         columns = [
             "node",
             "wsrep_cluster_size",
@@ -126,10 +160,11 @@ def render_status(lab: Lab, width: int = 100) -> str:
         ]
         if any("error" in r for r in rows):
             columns.append("error")
-        out.append(table(rows, columns))
+        out.append(table(rows, columns, width))
     if lab.gtid:
         out.append("GTID master/slave (SHOW REPLICA STATUS on the slave):")
-        out.append(table(gtid_rows(lab), ["node", "role", "io", "sql", "lag", "gtid position"]))
+        rows = with_haproxy_verdicts(gtid_rows(lab), "gtid position", verdicts)
+        out.append(table(rows, ["node", "role", "io", "sql", "lag", "gtid position"], width))
     if lab.web:
         out.append(
             f"Front end: {lab.web.https_url}/ (log in as testuser/secret; CA certificate: "
@@ -145,7 +180,9 @@ def render_status(lab: Lab, width: int = 100) -> str:
                 )
             )
     if lab.dblb:
-        try:
+        if haproxy_error:
+            out.append(f"HAProxy dblb: {haproxy_error}")
+        else:
             ip = lab.dblb.ip
             out.append(
                 f"HAProxy dblb: writes mysql://{ip}:{WRITE_PORT}  reads mysql://{ip}:{READ_PORT}  "
@@ -159,12 +196,23 @@ def render_status(lab: Lab, width: int = 100) -> str:
                     "status": b.status,
                     "last check": b.check,
                     "sessions": str(b.sessions),
+                    "queued": str(b.queued),
                 }
-                for b in lab.dblb.backends()
+                for b in backends
             ]
-            out.append(
-                table(rows, ["listener", "server", "role", "status", "last check", "sessions"])
-            )
-        except (requests.RequestException, StartupError) as exc:
-            out.append(f"HAProxy dblb: not answering ({str(exc).splitlines()[0][:120]})")
+            columns = ["listener", "server", "role", "status", "last check", "sessions", "queued"]
+            out.append(table(rows, columns, width))
     return "\n".join(out)
+
+
+def dblb_backends(lab: Lab) -> tuple[list[Backend], str]:
+    """HAProxy's view of its servers, or why it cannot be read (one line)."""
+    if not lab.dblb:
+        return [], ""
+    down = lab.dblb.not_running()
+    if down:
+        return [], down
+    try:
+        return lab.dblb.backends(), ""
+    except (requests.RequestException, StartupError) as exc:
+        return [], f"not answering ({str(exc).splitlines()[0][:120]})"

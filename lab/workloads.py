@@ -1,6 +1,15 @@
-"""Recorded database workloads for chaos runs, through HAProxy's write listener as OX's
-connection pool would use it: several clients, each on its own connection, reconnecting
-after an error, every operation recorded in a History with its outcome.
+"""Recorded database workloads for chaos runs, through HAProxy's listeners as OX uses
+them: several clients sharing OX's connection pool (lab/oxnode/dbpool.py, the pool the
+groupware nodes use) with the operator's JDBC settings, every operation recorded in a
+History with its outcome. The client kind decides the pool's settings:
+
+  ox-pool     configdb.properties' connectTimeout / socketTimeout / maxIdleTime /
+              maxLifeTime / maxActive / maxWait (the operator's, else OX's defaults)
+  aggressive  2 s connect and socket timeouts: the lab's first client, kept so operators
+              can compare with a client tuned for fast failover
+
+Either way a connection that failed is discarded (autoReconnect=false): the next
+operation takes another from the pool, nothing reconnects inside a transaction.
 
 An error is `fail` only when the transaction certainly did not commit: nothing was sent
 yet, or the server said it rolled back (deadlock / Galera certification conflict, lock
@@ -12,16 +21,22 @@ from __future__ import annotations
 import itertools
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pymysql
 
 from lab.clients import clients_running
+from lab.db import OX_DB_PASSWORD, OX_DB_USER
 from lab.dblb import Dblb
 from lab.errors import LabError
+from lab.haproxy_config import READ_PORT, WRITE_PORT
 from lab.history import CONFLICT, History
+from lab.oxnode.config import DbAddress, PoolSettings
+from lab.oxnode.dbpool import Pool
+from lab.oxnode.errors import OXException
 
 DATABASE = "oxlab_chaos"
 # MySQL errors, raised by a statement before COMMIT, after which the transaction is
@@ -37,7 +52,43 @@ DEADLOCK = 1213
 # the write set was rolled back; 1047 (the node left the Primary component) or 1180
 # while committing may come after the write set was replicated and applied elsewhere.
 ROLLED_BACK_AT_COMMIT = {DEADLOCK}
-CONNECT_TIMEOUT_S = 2.0
+RETRY_PAUSE_S = 0.05  # a client's pause after an error, before its next operation
+OX_POOL = "ox-pool"
+AGGRESSIVE = "aggressive"
+
+
+@dataclass(frozen=True)
+class ClientKind:
+    """How a workload's clients talk to the database: a name for reports, the pool's
+    settings, and what a person should read into its figures."""
+
+    name: str
+    pool: PoolSettings
+    description: str
+
+
+def client_kind(name: str, ox_pool: PoolSettings) -> ClientKind:
+    """`ox-pool` with the operator's settings (`ox_pool`), or the `aggressive` client."""
+    if name == OX_POOL:
+        p = ox_pool
+        return ClientKind(
+            OX_POOL,
+            p,
+            f"OX's JDBC pool: connectTimeout {p.connect_timeout_ms} ms, socketTimeout "
+            f"{p.socket_timeout_ms} ms, maxIdleTime {p.max_idle_time_ms} ms, maxActive "
+            f"{p.max_active}, maxWait {p.max_wait_ms} ms, autoReconnect=false",
+        )
+    if name == AGGRESSIVE:
+        return ClientKind(
+            AGGRESSIVE,
+            PoolSettings(connect_timeout_ms=2000, socket_timeout_ms=2000),
+            "aggressive client: 2 s connect and socket timeouts, a new connection "
+            f"{RETRY_PAUSE_S * 1000:.0f} ms after every error",
+        )
+    raise LabError(f"unknown client {name!r}; choose {OX_POOL} or {AGGRESSIVE}")
+
+
+DEFAULT_CLIENT = client_kind(OX_POOL, PoolSettings())
 
 
 def outcome_of(code: int, sent: bool, at_commit: bool) -> str:
@@ -57,13 +108,30 @@ class Workload:
     first_process = 0  # client numbers in the history start here (workloads may share one)
 
     def __init__(
-        self, dblb: Dblb, clients: int = 4, seed: int = 0, history: History | None = None
+        self,
+        dblb: Dblb,
+        clients: int = 4,
+        seed: int = 0,
+        history: History | None = None,
+        client: ClientKind = DEFAULT_CLIENT,
     ) -> None:
         self.dblb = dblb
         self.clients = clients
         self.seed = seed
         self.history = history or History()
+        self.client = client
         self._stop = threading.Event()
+        self._pool: Pool | None = None
+
+    def pool(self) -> Pool:
+        """The clients' shared pool for the listener, made on first use: HAProxy's
+        address is fixed then, as the URL in OX's configdb.properties is."""
+        if self._pool is None:
+            port = WRITE_PORT if self.write_listener else READ_PORT
+            self._pool = Pool(
+                DbAddress(self.dblb.ip, port, ""), OX_DB_USER, OX_DB_PASSWORD, self.client.pool
+            )
+        return self._pool
 
     def setup(self) -> None:
         raise NotImplementedError
@@ -79,14 +147,14 @@ class Workload:
 
     def _client(self, process: int) -> None:
         rng = random.Random(self.seed * 1000 + process)
-        conn: pymysql.Connection | None = None
+        pool = self.pool()
         while not self._stop.is_set():
             f, value = self.plan(rng)
             start = self.history.now()
             sent = at_commit = False
+            conn: pymysql.Connection | None = None
             try:
-                if conn is None:
-                    conn = self.dblb.connect(write=self.write_listener, timeout=CONNECT_TIMEOUT_S)
+                conn = pool.acquire()
                 with conn.cursor() as cur:
                     cur.execute("SELECT @@hostname")
                     node = str(cur.fetchone()[0])
@@ -95,33 +163,39 @@ class Workload:
                     value = self.execute(cur, f, value)
                     at_commit = True
                     cur.execute("COMMIT")
+                pool.release(conn, reusable=True)
                 self.history.record(process, f, value, start, "ok", node)
             except _Aborted as aborted:
-                _rollback(conn)
+                assert conn is not None
+                pool.release(conn, reusable=_rolled_back(conn))
                 error = f"{CONFLICT}{aborted.reason}"
                 self.history.record(process, f, value, start, "fail", error=error)
-            except (pymysql.err.MySQLError, OSError, LabError) as exc:
-                # LabError: HAProxy's container is down and has no address at all
+            except (pymysql.err.MySQLError, OSError, OXException, LabError) as exc:
+                # OXException: the pool could not connect (nothing sent); LabError:
+                # HAProxy's container is down and has no address at all
                 code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
                 outcome = outcome_of(code, sent, at_commit)
                 error = (CONFLICT if code == DEADLOCK else "") + str(exc)[:120]
                 self.history.record(process, f, value, start, outcome, error=error)
-                if sent and outcome == "fail":
-                    _rollback(conn)  # the connection itself is fine
-                    continue
+                # a rollback the server reported leaves a usable connection; any other
+                # error discards it (OX: autoReconnect=false)
+                reusable = sent and outcome == "fail" and conn is not None and _rolled_back(conn)
                 if conn is not None:
-                    conn.close()
-                conn = None
-                self._stop.wait(0.05)  # back-off before reconnecting
-        if conn is not None:
-            conn.close()
+                    pool.release(conn, reusable)
+                if not reusable:
+                    self._stop.wait(RETRY_PAUSE_S)
 
     @contextmanager
     def running(self) -> Iterator[Workload]:
-        with clients_running(
-            self._client, ((self.first_process + p,) for p in range(self.clients)), self._stop
-        ):
-            yield self
+        processes = [self.first_process + p for p in range(self.clients)]
+        for process in processes:
+            self.history.clients[process] = self.client.name
+        try:
+            with clients_running(self._client, ((p,) for p in processes), self._stop):
+                yield self
+        finally:
+            if self._pool is not None:
+                self._pool.close_idle()
 
     def acked(self, f: str | None = None) -> int:
         return self.history.acked(f)
@@ -141,14 +215,15 @@ class _Aborted(Exception):
         self.reason = reason
 
 
-def _rollback(conn: pymysql.Connection | None) -> None:
-    if conn is None:
-        return
+def _rolled_back(conn: pymysql.Connection) -> bool:
+    """ROLLBACK on a connection whose transaction the server aborted: True when the
+    connection answered and can go back to the pool."""
     try:
         with conn.cursor() as cur:
             cur.execute("ROLLBACK")
+        return True
     except (pymysql.err.MySQLError, OSError):
-        pass
+        return False
 
 
 class BankWorkload(Workload):
@@ -157,9 +232,15 @@ class BankWorkload(Workload):
     name = "bank"
 
     def __init__(
-        self, dblb: Dblb, clients: int = 4, seed: int = 0, accounts: int = 5, total: int = 500
+        self,
+        dblb: Dblb,
+        clients: int = 4,
+        seed: int = 0,
+        accounts: int = 5,
+        total: int = 500,
+        client: ClientKind = DEFAULT_CLIENT,
     ) -> None:
-        super().__init__(dblb, clients, seed)
+        super().__init__(dblb, clients, seed, client=client)
         self.accounts, self.total = accounts, total
 
     def setup(self) -> None:
@@ -211,8 +292,9 @@ class ListAppendWorkload(Workload):
         seed: int = 0,
         active_keys: int = 4,
         appends_per_key: int = 32,
+        client: ClientKind = DEFAULT_CLIENT,
     ) -> None:
-        super().__init__(dblb, clients, seed)
+        super().__init__(dblb, clients, seed, client=client)
         self.active_keys = active_keys
         self.appends_per_key = appends_per_key
         self._lock = threading.Lock()
@@ -278,10 +360,17 @@ class InsertWorkload(Workload):
     name = "insert"
 
     def __init__(
-        self, dblb: Dblb, clients: int = 2, seed: int = 0, history: History | None = None
+        self,
+        dblb: Dblb,
+        clients: int = 2,
+        seed: int = 0,
+        history: History | None = None,
+        client: ClientKind = DEFAULT_CLIENT,
+        numbers: Iterator[int] | None = None,
     ) -> None:
-        super().__init__(dblb, clients, seed, history)
-        self._numbers = itertools.count(1)
+        super().__init__(dblb, clients, seed, history, client)
+        # workloads inserting into one table side by side share one sequence
+        self._numbers = numbers or itertools.count(1)
 
     def setup(self) -> None:
         self._sql(
@@ -325,10 +414,3 @@ class CountReads(Workload):
 def as_final_read(state: dict[int, list[int]]) -> list[list[Any]]:
     """The final state as one read-only transaction, appended to the history."""
     return [["r", key, values] for key, values in sorted(state.items())]
-
-
-Factory = Callable[[Dblb, int, int], Workload]
-WORKLOADS: dict[str, Factory] = {
-    "bank": lambda dblb, clients, seed: BankWorkload(dblb, clients, seed),
-    "list-append": lambda dblb, clients, seed: ListAppendWorkload(dblb, clients, seed),
-}

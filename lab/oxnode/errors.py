@@ -31,3 +31,9 @@ def db_down(where: str, why: object) -> OXException:
     return OXException(
         "DBP-0001", f"Cannot get connection to database {where}: {why}", 503, "SERVICE_DOWN"
     )
+
+
+def pool_exhausted(pool: str, max_active: int) -> OXException:
+    """All maxActive connections are out and none came back within maxWait: OX reports
+    this too as it cannot get a connection (the same DBP code)."""
+    return db_down(pool, f"pool exhausted, all {max_active} connections (maxActive) in use")

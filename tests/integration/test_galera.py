@@ -19,6 +19,8 @@ from lab.failover import get_profile
 from lab.faults import desynced, drained, frozen_server, isolated
 from lab.galera import GaleraCluster, GaleraNode
 from lab.lab import Lab
+from lab.nemesis import killed
+from lab.status import render_status
 from lab.waiting import poll
 
 pytestmark = [pytest.mark.galera, pytest.mark.docker]
@@ -239,3 +241,42 @@ def test_hung_mysqld_is_a_503_not_a_hang(healthy_lab: Lab) -> None:
     assert resp.status_code == 503, f"a hung mysqld is unavailable: {resp.text!r}"
     assert "cannot query mysqld" in resp.text, resp.text
     assert took < 4.5, f"answered after {took:.1f}s; the connect timeout is 2s"
+
+
+def test_server_answers_to_the_name_operators_use(healthy_lab: Lab) -> None:
+    """An operator hangs or inspects the server with `pkill -STOP mariadbd` (or mysqld on
+    Oracle and Percona flavours); a lab-only process name would make their runbook miss."""
+    assert healthy_lab.galera
+    name = healthy_lab.plan.flavour.dialect.server_process
+    node = healthy_lab.galera.node("galera2")
+    found = node.exec(["pidof", name])
+    assert found.exit_code == 0 and found.output.split(), (
+        f"`pidof {name}` finds no server in {node.name}: {found.output!r}"
+    )
+    stopped = node.exec(["pkill", "-STOP", "-x", name])
+    try:
+        state = node.exec(["ps", "-o", "stat=", "-C", name]).output
+        assert stopped.exit_code == 0 and "T" in state, (
+            f"`pkill -STOP -x {name}` must stop the server; ps says {state!r}"
+        )
+    finally:
+        node.exec(["pkill", "-CONT", "-x", name])
+
+
+def test_status_says_a_killed_node_is_down_and_what_haproxy_did(healthy_lab: Lab) -> None:
+    """`lab status` while a node is dead: a person reads which node, since when and that
+    HAProxy took it out, in a table that fits 100 columns; not a Docker API error."""
+    assert healthy_lab.galera and healthy_lab.dblb
+    dblb = healthy_lab.dblb
+    node = healthy_lab.galera.node("galera3")
+    with killed(node, []):
+        poll(
+            lambda: all(b.status == "DOWN" for b in dblb.backends() if b.server == "galera3"),
+            timeout=detection_bound_s(healthy_lab, write=False) + 60,
+            what="HAProxy to mark the killed galera3 DOWN",
+        )
+        text = render_status(healthy_lab, width=100)
+    assert "container not running (killed" in text and "s ago" in text, text
+    assert "HAProxy marked it DOWN" in text, f"HAProxy's verdict belongs in the row:\n{text}"
+    assert "409" not in text and "Client Error" not in text, f"a raw Docker error:\n{text}"
+    assert all(len(line) <= 100 for line in text.splitlines()), f"wider than 100:\n{text}"

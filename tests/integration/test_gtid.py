@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from lab.dblb import Dblb
+from lab.faults import SERVER_PROCESS
 from lab.flavours import MARIADB, get_flavour
 from lab.gtid import LEGACY_DATABASES, REPL_PASSWORD, REPL_USER, GtidNode, GtidPair, Lag
 from lab.lab import Lab
@@ -139,7 +140,7 @@ def test_slave_restart_resumes_by_gtid_without_gap_or_duplicate(
         if how == "clean":
             slave.sql("SHUTDOWN")  # the guide's `service mysql restart`, by SQL
         else:
-            slave.exec(["pkill", "-KILL", "-x", "lab-mysqld"])
+            slave.exec(["pkill", "-KILL", "-x", SERVER_PROCESS])
         poll(
             lambda: slave.sql_value("SELECT 1") == "1",
             timeout=60,

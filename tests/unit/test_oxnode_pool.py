@@ -27,7 +27,7 @@ class FakeConnection:
 def pool(monkeypatch: pytest.MonkeyPatch, **settings: int) -> Pool:
     p = Pool(DbAddress("db", 3306, "configdb"), "u", "p", PoolSettings(**settings))
     opened = iter(range(1, 100))
-    monkeypatch.setattr(p, "_open", lambda _db: _opened(p, FakeConnection(next(opened))))
+    monkeypatch.setattr(p, "_open", lambda: _opened(p, FakeConnection(next(opened))))
     return p
 
 
@@ -71,3 +71,23 @@ def test_a_connection_that_failed_is_discarded(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(Exception), p.connection() as first:  # noqa: B017 - OX's error type
         raise pymysql.err.OperationalError(2013, "Lost connection")
     assert first.closed and p.idle.empty(), "autoReconnect=false: never handed out again"
+
+
+def test_at_most_maxactive_are_out_and_a_caller_waits_maxwait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OX's pool blocks at maxActive for maxWait, then fails with its DBP error: a
+    failover that leaves every connection hanging exhausts the pool, not the server."""
+    from lab.oxnode.errors import OXException
+
+    p = pool(monkeypatch, max_active=2, max_wait_ms=200)
+    first, second = p.acquire(), p.acquire()
+    started = time.monotonic()
+    with pytest.raises(OXException, match="pool exhausted"):
+        p.acquire()
+    waited = time.monotonic() - started
+    assert 0.15 <= waited < 1.0, f"waited {waited:.2f}s; maxWait is 0.2 s"
+    p.release(first, reusable=False)
+    assert p.acquire() is not first, "a slot freed by a discarded connection is usable"
+    assert first.closed and p.discarded == 1
+    p.release(second, reusable=True)
