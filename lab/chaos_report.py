@@ -7,14 +7,23 @@ from __future__ import annotations
 import html
 import json
 import time
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.chaos_runs import ChaosRun
+from lab.chaos_runs import SYSBENCH, ChaosRun
 from lab.history import History, counts
-
-COLOURS = {"ok": "#2e7d32", "fail": "#c62828", "info": "#ef6c00"}
+from lab.report_plots import (
+    COLOURS,
+    Mark,
+    Series,
+    cycle_svg,
+    end_of,
+    latency_series,
+    line_chart,
+    rate_series,
+)
 
 
 def write_run_report(run: ChaosRun, directory: Path) -> tuple[Path, Path]:
@@ -64,8 +73,12 @@ def publish(run: ChaosRun, directory: Path) -> None:
         print(f"{run.scenario}: {row}")
     for probe in run.probes:
         print(f"{run.scenario} during the fault: {probe}")
-    for finding in run.findings():
-        print(f"finding: {finding[:2000]}")
+    for anomaly in anomaly_rows(run):
+        kind = "VIOLATION" if anomaly.forbidden else "finding"
+        print(
+            f"{kind}: {anomaly.kind} x{anomaly.count} ({anomaly.checker}), "
+            f"e.g. {anomaly.example[:300]}"
+        )
     for line in run.why:
         print(f"why: {line}")
     for f in run.files:
@@ -78,28 +91,135 @@ def publish(run: ChaosRun, directory: Path) -> None:
     print("verdict: " + ("; ".join(violations) if violations else "PASS"), flush=True)
 
 
+@dataclass(frozen=True)
+class AnomalyRow:
+    """One anomaly class a checker found: how often, whether this run's checks forbid
+    it (a violation) or allow it (a finding), one example and the rest."""
+
+    kind: str
+    checker: str
+    count: int
+    forbidden: bool
+    example: str
+    rest: tuple[str, ...]
+
+
+def anomaly_rows(run: ChaosRun) -> list[AnomalyRow]:
+    rows = []
+    for check, verdict in zip(run.checks, run.verdicts, strict=True):
+        for kind, found in sorted(verdict.anomalies.items()):
+            forbidden = check.forbidden is None or kind in check.forbidden
+            rows.append(
+                AnomalyRow(kind, verdict.checker, len(found), forbidden, found[0], tuple(found[1:]))
+            )
+    return rows
+
+
+def charts(run: ChaosRun) -> str:
+    """Throughput and latency of the lab's clients, and of sysbench when it ran."""
+    history = run.history
+    end = end_of(history)
+    marks = [
+        Mark(
+            m["start_s"] + m["recovery_s"],
+            f"{m.get('client', 'client')} back {m['recovery_s']:.1f}s",
+        )
+        for m in run.measurements
+        if m.get("recovery_s")
+    ]
+    out = [
+        line_chart(
+            "operations per second by outcome (lab clients)",
+            "ops/s",
+            rate_series(history),
+            history.faults,
+            end,
+            marks,
+            "throughput",
+        ),
+        line_chart(
+            "latency of acknowledged operations",
+            "ms",
+            latency_series(history),
+            history.faults,
+            end,
+            marks,
+            "latency",
+        ),
+    ]
+    stock = [p for p in history.probes if p.get("kind") == SYSBENCH]
+    if stock:
+        series = [
+            Series("tps", "#1565c0", tuple((p["second"], p["tps"]) for p in stock)),
+            Series("err/s", COLOURS["fail"], tuple((p["second"], p["errors"]) for p in stock)),
+        ]
+        out.append(
+            line_chart("sysbench (1 s reports)", "/s", series, history.faults, end, (), "sysbench")
+        )
+    return "".join(out)
+
+
+def anomaly_table(rows: Sequence[AnomalyRow]) -> str:
+    if not rows:
+        return "<p>No anomaly found.</p>"
+    body = []
+    for r in rows:
+        verdict = "forbidden: a violation" if r.forbidden else "allowed: a finding"
+        rest = ""
+        if r.rest:
+            items = "".join(f"<li>{html.escape(e)}</li>" for e in r.rest)
+            rest = f"<details><summary>{len(r.rest)} more</summary><ul>{items}</ul></details>"
+        body.append(
+            f'<tr class="anomaly"><td>{html.escape(r.kind)}</td><td>{html.escape(r.checker)}</td>'
+            f"<td>{r.count}</td><td>{verdict}</td><td>{cycle_svg(r.example)}"
+            f"<div>{html.escape(r.example)}</div>{rest}</td></tr>"
+        )
+    return (
+        '<table id="anomalies"><tr><th>anomaly</th><th>checker</th><th>count</th>'
+        "<th>this run's checks</th><th>example</th></tr>" + "".join(body) + "</table>"
+    )
+
+
+def table_html(rows: Sequence[dict[str, Any]], table_id: str) -> str:
+    if not rows:
+        return ""
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in columns) + "</tr>"
+        for r in rows
+    )
+    return f'<table id="{table_id}"><tr>{head}</tr>{body}</table>'
+
+
 def render_html(run: ChaosRun, report: dict[str, Any]) -> str:
     verdict = "PASS" if not run.violations() else "FAIL"
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(m[k]))}</td>" for k in m) + "</tr>"
-        for m in run.measurements
+    checks = "".join(
+        f"<li>{html.escape(v.checker)}: {'valid' if not v.anomalies else 'see anomalies'} "
+        f"{html.escape(str(v.stats))}</li>"
+        for v in run.verdicts
     )
-    header = "".join(f"<th>{k}</th>" for k in (run.measurements[0] if run.measurements else {}))
-    verdicts = "".join(f"<li>{html.escape(v.summary())}</li>" for v in run.verdicts)
+    why = "".join(f"<li>{html.escape(line)}</li>" for line in run.why)
     return (
-        "<!doctype html><meta charset=utf-8>"
+        "<!doctype html><html lang=en><meta charset=utf-8>"
         f"<title>chaos {html.escape(run.scenario)}</title>"
-        "<style>body{font:14px sans-serif;margin:2em}td,th{padding:2px 8px;"
-        "border-bottom:1px solid #ddd}</style>"
+        "<style>body{font:14px sans-serif;margin:2em}td,th{padding:2px 8px;text-align:left;"
+        "vertical-align:top;border-bottom:1px solid #ddd}svg{display:block;margin:.5em 0}"
+        "</style>"
         f"<h1>{html.escape(run.scenario)}: {verdict}</h1>"
         f"<p>profile {html.escape(run.profile)}, seed {run.schedule.seed}, operations "
-        f"{report['operations']}</p>"
-        f"{timeline_svg(run.history)}"
+        f"{html.escape(str(report['operations']))}</p>"
+        f"<h2>Throughput and latency</h2>{charts(run)}"
+        "<p>shaded: faults; dashed verticals: when each client kind had service again</p>"
+        f"<h2>Per client</h2>{timeline_svg(run.history)}"
         "<p>green: ok, red: failed, orange: unknown (sent, no answer); shaded: faults</p>"
-        f"<h2>Per fault</h2><table><tr>{header}</tr>{rows}</table>"
-        f"<h2>Checkers</h2><ul>{verdicts}</ul>"
+        f"<h2>Per fault</h2>{table_html(run.measurements, 'measurements')}"
+        f"{table_html(run.stock, 'stock')}"
+        + (f"<h2>Why the figures are what they are</h2><ul id=why>{why}</ul>" if why else "")
+        + f"<h2>Anomalies</h2>{anomaly_table(anomaly_rows(run))}"
+        f"<h2>Checkers</h2><ul>{checks}</ul>"
         f"<p>Re-check the history (e.g. after a checker fix): "
-        f"<code>{html.escape(report['recheck'])}</code></p>"
+        f"<code>{html.escape(report['recheck'])}</code></p></html>"
     )
 
 

@@ -135,10 +135,6 @@ class ChaosRun:
             "checks": [asdict(c) for c in self.checks],
         }
 
-    def findings(self) -> list[str]:
-        """One example per anomaly kind; the JSON report has them all."""
-        return [v.summary(limit=1) for v in self.verdicts if v.anomalies]
-
 
 Probe = Callable[[Step, Node], dict[str, Any]]
 

@@ -10,9 +10,11 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 import pymysql
+import requests
 
 from lab import gap_evidence
 from lab.chaos_runs import (
@@ -34,11 +36,14 @@ from lab.chaos_runs import (
     write_gap,
 )
 from lab.checkers.filestore import INVENTORY, Inventory, inventory_probe
+from lab.checkers.observability import OBSERVED
 from lab.checkers.pool import REUSE
 from lab.checkers.registry import RUN_DEFAULT
 from lab.checkers.writes import READ_INSERTS
 from lab.db import NotReady
+from lab.errors import LabError
 from lab.filestore import EXPORT_PATH
+from lab.galera import GaleraNode
 from lab.galera_recovery import recover_cluster
 from lab.groupware_load import GroupwareWorkload
 from lab.health_truth import HealthTruthSampler
@@ -48,6 +53,7 @@ from lab.nemesis import Schedule, Step, killed
 from lab.nodes import Node
 from lab.operator.lint import explain
 from lab.promote import promote
+from lab.status import render_status
 from lab.sysbench import epoch_of
 from lab.waiting import poll
 from lab.workloads import AGGRESSIVE, OX_POOL, BankWorkload, CountReads, InsertWorkload
@@ -504,6 +510,157 @@ def pause(lab: Lab, seed: int) -> ChaosRun:
     return run
 
 
+STORM_NODES = 4  # OX nodes, each with its own pool, as a cluster of groupware nodes holds
+STORM_CONNECTIONS = 25  # busy pooled connections per node
+OBSERVE_DEADLINE_S = 5.0  # an instrument slower than this is no use during an outage
+
+
+def reconnect_storm(lab: Lab, seed: int) -> ChaosRun:
+    """SIGKILL the Galera writer while several OX nodes' pools hold many busy
+    connections on it: every one fails at once and each pool opens new ones through
+    HAProxy. Measured: aborted connects and connection headroom on the survivors,
+    sessions HAProxy queues on the dead server, the write gap; required: nothing
+    acknowledged is lost and `lab status`, HAProxy's stats and the survivors'
+    clustercheck keep answering within 5 s while the storm lasts."""
+    assert lab.galera and lab.dblb
+    dblb = lab.dblb
+    history = History()
+    numbers = itertools.count(1)
+    pools = []
+    for node in range(STORM_NODES):
+        pool = InsertWorkload(
+            dblb, STORM_CONNECTIONS, seed, history, client=workload_client(lab), numbers=numbers
+        )
+        pool.first_process = 100 * node
+        pools.append(pool)
+    run = ChaosRun("reconnect-storm", lab.plan.profile.name, Schedule((), seed), history)
+    run.prepare(lab)
+    pools[0].setup()
+    writer = lab.galera.node(lab.wait_writable())
+    survivors = [n for n in lab.galera.nodes if n is not writer]
+    run.schedule = Schedule((Step(3.0, "kill", writer.name, 0.0),), seed)
+    before = {n.name: connection_counters(n) for n in survivors}
+    processes: list[int] = []  # the pools' clients, once they run
+    peaks = {
+        "queued_on_dead": 0,
+        "sessions_on_dead": 0,
+        "min_headroom": 10**9,
+        "max_threads_connected": 0,
+    }
+
+    def all_moved() -> bool:
+        moved = {
+            op.process
+            for op in history.ops
+            if op.outcome == "ok" and op.start > fault.start and op.node not in ("", writer.name)
+        }
+        return moved >= set(processes)
+
+    def observe() -> bool:
+        sample_instruments(lab, survivors, history)
+        try:
+            dead = [b for b in dblb.backends() if b.server == writer.name]
+            peaks["queued_on_dead"] = max(peaks["queued_on_dead"], sum(b.queued for b in dead))
+            peaks["sessions_on_dead"] = max(
+                peaks["sessions_on_dead"], sum(b.sessions for b in dead)
+            )
+        except requests.RequestException:
+            pass  # already recorded as an unanswered instrument
+        for node in survivors:
+            counters = connection_counters(node)
+            headroom = counters["max_connections"] - counters["Threads_connected"]
+            peaks["min_headroom"] = min(peaks["min_headroom"], headroom)
+            peaks["max_threads_connected"] = max(
+                peaks["max_threads_connected"], counters["Threads_connected"]
+            )
+        return all_moved()
+
+    with contextlib.ExitStack() as running:
+        for pool in pools:
+            running.enter_context(pool.running())
+        processes += sorted(history.clients)
+        poll(lambda: history.acked() > 100, timeout=60, what="the pools to get going")
+        wait_until(history, run.schedule.steps[0].at_s)
+        fault = history.fault("kill", writer.name)
+        with killed(writer, survivors):
+            poll(
+                observe,
+                timeout=SETTLE_TIMEOUT_S,
+                what=f"every pooled client writing on a survivor after {writer.name} was killed",
+                retry_on=(NotReady,),
+            )
+        history.healed(fault)
+    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    after = {n.name: connection_counters(n) for n in survivors}
+    run.measurements = measure(history)
+    run.probes.append(
+        {
+            "pooled_connections": len(processes),
+            "killed": writer.name,
+            "write_gap_s": round(write_gap(history, fault.start, writer.name), 3),
+            "aborted_connects": {
+                name: after[name]["Aborted_connects"] - before[name]["Aborted_connects"]
+                for name in after
+            },
+            "max_sessions_queued_on_dead_server": peaks["queued_on_dead"],
+            "max_sessions_on_dead_server": peaks["sessions_on_dead"],
+            "max_threads_connected_on_a_survivor": peaks["max_threads_connected"],
+            "min_connection_headroom": peaks["min_headroom"],
+        }
+    )
+    history.final(READ_INSERTS, sorted(pools[0].present()))
+    run.judge("no-acknowledged-write-lost")
+    run.judge("observable-under-load", deadline_s=OBSERVE_DEADLINE_S)
+    return run
+
+
+def connection_counters(node: GaleraNode) -> dict[str, int]:
+    """The server's connection figures: Aborted_connects, Threads_connected and the
+    max_connections limit (what a reconnect storm eats into)."""
+    rows = node.sql(
+        "SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+        "WHERE VARIABLE_NAME IN ('ABORTED_CONNECTS', 'THREADS_CONNECTED') "
+        "UNION SELECT 'MAX_CONNECTIONS', @@max_connections"
+    )
+    values = dict(line.split("\t") for line in rows.splitlines() if "\t" in line)
+    return {
+        "Aborted_connects": int(values.get("ABORTED_CONNECTS", 0)),
+        "Threads_connected": int(values.get("THREADS_CONNECTED", 0)),
+        "max_connections": int(values.get("MAX_CONNECTIONS", 0)),
+    }
+
+
+def sample_instruments(lab: Lab, survivors: Sequence[Node], history: History) -> None:
+    """Ask each instrument once and record whether (and how fast) it answered."""
+
+    def timed(what: str, ask: Callable[[], object]) -> None:
+        started = time.monotonic()
+        try:
+            ask()
+            ok, error = True, ""
+        except (requests.RequestException, NotReady, LabError) as exc:
+            ok, error = False, str(exc).splitlines()[0][:160]
+        seconds = round(time.monotonic() - started, 2)
+        history.probe(OBSERVED, what=what, ok=ok, seconds=seconds, error=error)
+
+    def status() -> None:
+        text = render_status(lab)
+        if "not answering" in text:
+            raise LabError(next(line for line in text.splitlines() if "not answering" in line))
+
+    assert lab.dblb
+    timed("lab status", status)
+    timed(
+        "HAProxy stats", lambda: lab.dblb.backends(timeout=OBSERVE_DEADLINE_S) if lab.dblb else None
+    )
+    for node in survivors:
+        timed(f"clustercheck {node.name}", partial(clustercheck_answers, node))
+
+
+def clustercheck_answers(node: Node) -> None:
+    requests.get(f"http://{node.ip}:9200/", timeout=OBSERVE_DEADLINE_S).raise_for_status()
+
+
 IDLE_MARGIN_S = 5.0  # the pool takes an idle connection this long before maxIdleTime
 
 
@@ -587,6 +744,17 @@ SCENARIOS: dict[str, Scenario] = {
             "as long as OX's pool does",
             pool_idle,
             explained_by=("HA001",),
+        ),
+        Scenario(
+            "reconnect-storm",
+            "galera",
+            f"SIGKILL of the Galera writer under {STORM_NODES} OX pools of "
+            f"{STORM_CONNECTIONS} busy connections each",
+            "every pooled client writes again on a survivor, nothing acknowledged is lost; "
+            "lab status, HAProxy's stats and clustercheck answer within 5 s throughout; "
+            "aborted connects, queued sessions and connection headroom measured",
+            reconnect_storm,
+            explained_by=("HA004", "HA005"),
         ),
         Scenario(
             "galera-nemesis",

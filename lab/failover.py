@@ -36,6 +36,12 @@ class FailoverProfile:
     timeout_check: str | None  # None: HAProxy's default (the check shares connect/inter)
     evs_options: tuple[tuple[str, str], ...]  # Galera wsrep_provider_options; () = defaults
 
+    def check_connect_ms(self, timing: CheckTiming) -> int:
+        """How long a check waits for a dead address to answer: HAProxy uses
+        min(timeout connect, inter) as a check's connect timeout (timeout check only
+        adds a read timeout once connected)."""
+        return min(haproxy_ms(self.timeout_connect), timing.inter_ms)
+
     @property
     def eviction_s(self) -> float:
         """Longest time a silent (frozen or cut-off) member stays in the view: Galera
@@ -49,6 +55,14 @@ class FailoverProfile:
 
 # Galera's own defaults (galera documentation, "Galera Parameters")
 GALERA_EVS_DEFAULTS = {"evs.inactive_timeout": "PT15S", "evs.inactive_check_period": "PT1S"}
+
+
+def haproxy_ms(duration: str) -> int:
+    """A HAProxy time ("60s", "400ms", "2m", bare milliseconds) in milliseconds."""
+    for unit, factor in (("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)):
+        if duration.endswith(unit) and duration[: -len(unit)].isdigit():
+            return int(duration[: -len(unit)]) * factor
+    return int(duration)
 
 
 def iso_seconds(duration: str) -> float:
@@ -65,6 +79,16 @@ PROFILES: dict[str, FailoverProfile] = {
             read=CheckTiming(inter_ms=6000, rise=3, fall=3),
             write=CheckTiming(inter_ms=6000, rise=3, fall=2),
             timeout_connect="60s",
+            timeout_check=None,
+            evs_options=(),
+        ),
+        FailoverProfile(
+            name="ox-connect-2s",
+            description="OX's settings with `timeout connect 2s`: a check (and a client's "
+            "connection) to a dead address gives up after 2 s, not after inter (6 s) / 60 s",
+            read=CheckTiming(inter_ms=6000, rise=3, fall=3),
+            write=CheckTiming(inter_ms=6000, rise=3, fall=2),
+            timeout_connect="2s",
             timeout_check=None,
             evs_options=(),
         ),

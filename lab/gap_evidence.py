@@ -20,7 +20,8 @@ HAPROXY_DOWN = re.compile(
     r"Server (?P<listener>\S+)/(?P<server>\S+) is DOWN.*?(?P<active>\d+) sessions active"
 )
 GALERA_PRIMARY_VIEW = "view(view_id(PRIM,"
-CLOSE_TO_S = 1.0  # a gap within this of its cause is explained by that cause
+CLOSE_TO_S = 1.0
+SHORT_CONNECT_MS = 2000  # a gap within this of its cause is explained by that cause
 
 
 @dataclass(frozen=True)
@@ -71,15 +72,19 @@ def explain(
     w = profile.write
     lines = []
     down = evidence.write_down_s
-    check = (
-        f"timeout check {profile.timeout_check}" if profile.timeout_check else "no timeout check"
-    )
+    connect_ms = profile.check_connect_ms(w)
     if down is not None:
         lines.append(
             f"HAProxy marked {evidence.killed} DOWN in the write listener {down:.1f} s after "
-            f"the fault: its check (inter {w.inter_ms} ms, fall {w.fall}, {check}) "
-            "must fail that often, and a killed container's address answers nothing, so "
-            "each check waits for its timeout."
+            f"the fault: {w.fall} checks (inter {w.inter_ms} ms) must fail, and a killed "
+            "container's address answers nothing, so each waits for its connect timeout, "
+            f"min(timeout connect {profile.timeout_connect}, inter) = {connect_ms} ms."
+            + (
+                " `timeout connect 2s` would shorten each failed check to 2 s (profile "
+                "ox-connect-2s measures it)."
+                if connect_ms > SHORT_CONNECT_MS
+                else ""
+            )
         )
         lines.append(
             "At that moment on-marked-down shutdown-sessions shut the sessions still bound "

@@ -44,6 +44,7 @@ MARKERS = {
     "session": "session load balancing and stickiness",
     "filestore": "the NFS filestore shared by the groupware nodes",
     "docker": "needs a Docker engine",
+    "browser": "pages checked in headless Chromium (Debian's chromium package)",
 }
 LOG_TAIL_LINES = 120
 

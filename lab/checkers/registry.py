@@ -15,6 +15,7 @@ from lab.checkers import Verdict
 from lab.checkers.bank import check_bank
 from lab.checkers.filestore import check_storage_errors_in, filestore_consistency_in
 from lab.checkers.list_append import READ_COMMITTED_ANOMALIES, check_list_append
+from lab.checkers.observability import check_observable
 from lab.checkers.pool import check_pool_reuse
 from lab.checkers.writes import check_writes_kept
 from lab.errors import ConfigError, lookup
@@ -64,6 +65,14 @@ CHECKERS: dict[str, Checker] = {
             check_pool_reuse,
             None,
             "a connection idle for less than OX's maxIdleTime still answers",
+        ),
+        Checker(
+            "observable-under-load",
+            check_observable,
+            None,
+            "lab status, HAProxy's stats and every survivor's clustercheck answer within "
+            "the deadline during the fault",
+            needs=("deadline_s",),
         ),
         Checker(
             "sessions-kept",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lab.chaos_runs import longest_stall, write_gap
-from lab.history import History
+from lab.history import History, client_of
 from lab.lab import Lab
 from tests.chaos import run_scenario
 
@@ -25,23 +25,60 @@ STALL_SLACK_S = 2.0
 def test_writer_kill_moves_writes_and_loses_nothing(
     healthy_lab: Lab, chaos_seed: int, chaos_report_dir: Path
 ) -> None:
+    """OX's pool, the aggressive client and sysbench all write through the write
+    listener; each must write again on the new writer, and the report must explain each
+    client's gap by what HAProxy and Galera did."""
     run = run_scenario("writer-kill", healthy_lab, chaos_seed, chaos_report_dir)
-    probe = run.probes[0]
-    print(
-        f"write gap after killing {probe['killed']}: {probe['write_gap_s']:.2f} s "
-        f"(profile {run.profile}), {probe['unknown']} operation(s) of unknown outcome"
-    )
+    probes = [p for p in run.probes if "client" in p]
+    for probe in probes:
+        print(f"write gap ({probe['client']}): {probe['write_gap_s']:.2f} s ({run.profile})")
+    assert [p["client"].split(":")[0] for p in probes] == [
+        "OX's JDBC pool",
+        "aggressive client",
+    ], "one figure per client kind, OX's first"
     fault = run.history.faults[0]
-    inserts = [op for op in run.history.ops if op.f == "insert" and op.process >= 0]
-    # the kill has landed once a client saw it fail (a write begun a few ms after the
-    # fault was recorded may still be acknowledged by the old writer)
-    felt = min(op.end for op in inserts if op.outcome != "ok" and op.end >= fault.start)
-    after = [op for op in inserts if op.outcome == "ok" and op.start > felt]
-    assert probe["new_writer"] != probe["killed"], "writes moved to a backup"
-    assert len(after) >= 20 and all(op.node != probe["killed"] for op in after), (
-        "after the kill, inserts are acknowledged by the new writer only"
+    killed = probes[0]["killed"]
+    for kind in ("ox-pool", "aggressive"):
+        inserts = [
+            op
+            for op in run.history.ops
+            if op.f == "insert" and op.process >= 0 and client_of(run.history, op) == kind
+        ]
+        # the kill has landed once a client saw it fail (a write begun a few ms after
+        # the fault was recorded may still be acknowledged by the old writer)
+        felt = min(op.end for op in inserts if op.outcome != "ok" and op.end >= fault.start)
+        after = [op for op in inserts if op.outcome == "ok" and op.start > felt]
+        assert len(after) >= 20 and all(op.node not in ("", killed) for op in after), (
+            f"{kind}: after the kill, inserts are acknowledged by the new writer only"
+        )
+    assert all(p["new_writer"] != killed for p in probes), "writes moved to a backup"
+    (sysbench,) = run.stock
+    assert sysbench["gap_s"] is not None, f"sysbench wrote again after the kill: {sysbench}"
+    assert sysbench["restarts"] >= 1 and not sysbench["threads_survived"], (
+        f"sysbench's threads die with their connection and a fresh run takes over: {sysbench}"
     )
-    assert probe["write_gap_s"] < 120, "writes resumed"
+    evidence = next(p["evidence"] for p in run.probes if "evidence" in p)
+    assert evidence["haproxy_down_s"].get("db-write") is not None, (
+        f"HAProxy's mark-down of {killed} was found in its log: {evidence}"
+    )
+    assert any("OX's JDBC pool:" in line for line in run.why) and any(
+        line.startswith("sysbench") for line in run.why
+    ), f"every client's gap is explained: {run.why}"
+    assert not run.violations(), run.violations()
+
+
+def test_a_storm_of_pooled_connections_fails_over_and_stays_observable(
+    healthy_lab: Lab, chaos_seed: int, chaos_report_dir: Path
+) -> None:
+    """Four OX pools of 25 busy connections lose their writer at once: all move, the
+    survivor keeps connection headroom, and the operator's instruments keep answering."""
+    run = run_scenario("reconnect-storm", healthy_lab, chaos_seed, chaos_report_dir)
+    probe = run.probes[-1]
+    print(f"reconnect storm ({run.profile}): {probe}")
+    assert probe["pooled_connections"] == 100, probe
+    assert probe["min_connection_headroom"] > 0, f"the survivor ran out of connections: {probe}"
+    observed = run.verdict("observable-under-load")
+    assert observed.stats["samples"] >= 1 and not observed.anomalies, observed.summary()
     assert not run.violations(), run.violations()
 
 

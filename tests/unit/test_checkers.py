@@ -485,3 +485,21 @@ def test_a_pooled_connection_dropped_before_maxidletime_is_forbidden() -> None:
     assert verdict.stats == {"reused": 1, "dropped": 1}
     assert not verdict.valid(CHECKERS["pooled-connections-usable"].forbidden)
     assert not check_pool_reuse(History.of([])).valid(), "no reuse means nothing was checked"
+
+
+def test_observable_under_load_flags_silence_and_slowness() -> None:
+    """An instrument that failed or answered after the deadline during the storm is a
+    violation; a run that sampled nothing checked nothing."""
+    from lab.checkers.observability import OBSERVED, check_observable
+
+    history = History(t0=0.0)
+    history.probes += [
+        {"kind": OBSERVED, "at": 1.0, "what": "lab status", "ok": True, "seconds": 0.8},
+        {"kind": OBSERVED, "at": 2.0, "what": "HAProxy stats", "ok": False, "error": "timed out"},
+        {"kind": OBSERVED, "at": 3.0, "what": "clustercheck galera2", "ok": True, "seconds": 6.0},
+    ]
+    verdict = check_observable(history, deadline_s=5.0)
+    assert len(verdict.anomalies["unanswered"]) == 2, verdict.anomalies
+    assert "HAProxy stats at 2.0 s: timed out" in verdict.anomalies["unanswered"][0]
+    assert verdict.stats == {"samples": 3, "answered": 1}
+    assert "not-observed" in check_observable(History(t0=0.0), 5.0).anomalies
