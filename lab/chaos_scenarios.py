@@ -40,7 +40,8 @@ from lab.checkers.observability import OBSERVED
 from lab.checkers.pool import REUSE
 from lab.checkers.registry import RUN_DEFAULT
 from lab.checkers.writes import READ_INSERTS
-from lab.db import NotReady
+from lab.consistency import CHECKSUMS, node_checksums
+from lab.db import DbNode, NotReady
 from lab.errors import LabError
 from lab.filestore import EXPORT_PATH
 from lab.galera import GaleraNode
@@ -860,8 +861,32 @@ def run_registered(name: str, lab: Lab, seed: int, clients: ClientChoice | None 
         if clients is not None:
             chosen.enter_context(clients_chosen(clients))
         run = scenario.run(lab, seed)
+    if lab.galera or lab.gtid:
+        checksum_nodes(lab, run.history)
+        run.judge("nodes-consistent")
     run.explanations = explain(lab.plan, scenario.explained_by)
     return run
+
+
+def checksum_nodes(lab: Lab, history: History) -> None:
+    """After the scenario, the chunk checksums of every database node that should hold
+    the same data: all Galera nodes; the GTID master and its slave once caught up (a
+    slave the scenario detached, e.g. by promotion, is not compared)."""
+    nodes: list[DbNode] = []
+    if lab.galera:
+        lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+        nodes = list(lab.galera.nodes)
+    elif lab.gtid:
+        nodes = [lab.gtid.master]
+        try:
+            replicating = lab.gtid.slave.replica_status() is not None
+        except NotReady:
+            replicating = False
+        if replicating:
+            lab.gtid.wait_caught_up()
+            nodes.append(lab.gtid.slave)
+    sums = {n.name: node_checksums(n, galera=lab.galera is not None) for n in nodes}
+    history.probe(CHECKSUMS, nodes=sums)
 
 
 def markdown_table() -> str:

@@ -77,11 +77,15 @@ def explain(
         lines.append(
             f"HAProxy marked {evidence.killed} DOWN in the write listener {down:.1f} s after "
             f"the fault: {w.fall} checks (inter {w.inter_ms} ms) must fail, and a killed "
-            "container's address answers nothing, so each waits for its connect timeout, "
-            f"min(timeout connect {profile.timeout_connect}, inter) = {connect_ms} ms."
+            "container's address answers nothing, so each waits for its timeout: "
             + (
-                " `timeout connect 2s` would shorten each failed check to 2 s (profile "
-                "ox-connect-2s measures it)."
+                f"min(timeout connect {profile.timeout_connect}, inter) = {connect_ms} ms."
+                if profile.timeout_check
+                else f"without `timeout check`, inter itself ({connect_ms} ms)."
+            )
+            + (
+                " `timeout connect 2s` with `timeout check 2s` would shorten each failed "
+                "check to 2 s (profile ox-2s-timeouts measures it)."
                 if connect_ms > SHORT_CONNECT_MS
                 else ""
             )

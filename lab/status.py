@@ -13,6 +13,7 @@ import requests
 from lab.db import NotReady
 from lab.dblb import Backend
 from lab.errors import StartupError
+from lab.galera import VERIFY
 from lab.haproxy_config import READ_PORT, STATS_PORT, WRITE_PORT
 from lab.lab import Lab
 
@@ -150,17 +151,18 @@ def render_status(lab: Lab, width: int = 100) -> str:
     if lab.galera:
         out.append('Galera nodes (show status like "%wsrep%"):')
         rows = with_haproxy_verdicts(lab.galera.status_table(), "error", verdicts)
-        columns = [
-            "node",
-            "wsrep_cluster_size",
-            "wsrep_cluster_status",
-            "wsrep_local_state",
-            "wsrep_local_state_comment",
-            "wsrep_ready",
-        ]
-        if any("error" in r for r in rows):
-            columns.append("error")
-        out.append(table(rows, columns, width))
+        answering = [r for r in rows if not r.get("error")]
+        if answering:
+            # the guide's table as `show status` prints it: one variable a line, a column
+            # per node (fits 100 columns for any cluster the lab runs)
+            names = ["wsrep_cluster_size", *VERIFY]
+            transposed = [
+                {"variable": name, **{r["node"]: r.get(name, "?") for r in answering}}
+                for name in names
+            ]
+            out.append(table(transposed, ["variable", *(r["node"] for r in answering)], width))
+        # a node that does not answer is one sentence, not a row of empty cells
+        out += [f"  {r['node']}: {r['error']}" for r in rows if r.get("error")]
     if lab.gtid:
         out.append("GTID master/slave (SHOW REPLICA STATUS on the slave):")
         rows = with_haproxy_verdicts(gtid_rows(lab), "gtid position", verdicts)
@@ -185,9 +187,9 @@ def render_status(lab: Lab, width: int = 100) -> str:
         else:
             ip = lab.dblb.ip
             out.append(
-                f"HAProxy dblb: writes mysql://{ip}:{WRITE_PORT}  reads mysql://{ip}:{READ_PORT}  "
-                f"stats http://{ip}:{STATS_PORT}/"
+                f"HAProxy dblb: writes mysql://{ip}:{WRITE_PORT}  reads mysql://{ip}:{READ_PORT}"
             )
+            out.append(f"  stats http://{ip}:{STATS_PORT}/")
             rows = [
                 {
                     "listener": b.listener,
@@ -202,7 +204,15 @@ def render_status(lab: Lab, width: int = 100) -> str:
             ]
             columns = ["listener", "server", "role", "status", "last check", "sessions", "queued"]
             out.append(table(rows, columns, width))
-    return "\n".join(out)
+    return "\n".join(fit(line, width) for line in out)
+
+
+def fit(text: str, width: int) -> str:
+    """Sentences longer than the terminal wrap with an indent (tables already fit)."""
+    return "\n".join(
+        textwrap.fill(line, width, subsequent_indent="    ") if len(line) > width else line
+        for line in text.splitlines()
+    )
 
 
 def dblb_backends(lab: Lab) -> tuple[list[Backend], str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from lab.checkers import Verdict
 from lab.checkers.bank import check_bank
+from lab.checkers.consistency import check_nodes_consistent
 from lab.checkers.filestore import check_storage_errors_in, filestore_consistency_in
 from lab.checkers.list_append import READ_COMMITTED_ANOMALIES, check_list_append
 from lab.checkers.observability import check_observable
@@ -65,6 +66,12 @@ CHECKERS: dict[str, Checker] = {
             check_pool_reuse,
             None,
             "a connection idle for less than OX's maxIdleTime still answers",
+        ),
+        Checker(
+            "nodes-consistent",
+            check_nodes_consistent,
+            ("data-differs",),
+            "every database node holds the same rows (pt-table-checksum's chunk checksums)",
         ),
         Checker(
             "observable-under-load",

@@ -14,6 +14,8 @@ import pymysql
 import pytest
 import requests
 
+from lab.consistency import differences, node_checksums
+from lab.db import NotReady
 from lab.dblb import Dblb
 from lab.failover import get_profile
 from lab.faults import desynced, drained, frozen_server, isolated
@@ -280,3 +282,38 @@ def test_status_says_a_killed_node_is_down_and_what_haproxy_did(healthy_lab: Lab
     assert "HAProxy marked it DOWN" in text, f"HAProxy's verdict belongs in the row:\n{text}"
     assert "409" not in text and "Client Error" not in text, f"a raw Docker error:\n{text}"
     assert all(len(line) <= 100 for line in text.splitlines()), f"wider than 100:\n{text}"
+
+
+def test_a_row_one_node_alone_holds_is_named_by_table_and_chunk(healthy_lab: Lab) -> None:
+    """The consistency check every chaos run ends with: a row written on one node with
+    replication switched off for the session (wsrep_on=OFF) is found, by table and
+    primary-key range, as pt-table-checksum would report it."""
+    assert healthy_lab.galera
+    nodes = healthy_lab.galera.nodes
+    nodes[0].sql(
+        "CREATE DATABASE oxlab_drift; CREATE TABLE oxlab_drift.t (id INT PRIMARY KEY, v TEXT); "
+        "INSERT INTO oxlab_drift.t VALUES (1, 'a'), (2, 'b')"
+    )
+    try:
+        poll(
+            lambda: all(n.sql_value("SELECT COUNT(*) FROM oxlab_drift.t") == "2" for n in nodes),
+            timeout=30,
+            what="the table on every node",
+            retry_on=(NotReady,),
+        )
+        before = differences({n.name: node_checksums(n, galera=True) for n in nodes})
+        assert not [d for d in before if "oxlab_drift" in d], before
+        nodes[2].sql("SET SESSION wsrep_on = OFF; INSERT INTO oxlab_drift.t VALUES (1500, 'x')")
+        found = [
+            d
+            for d in differences({n.name: node_checksums(n, galera=True) for n in nodes})
+            if "oxlab_drift" in d
+        ]
+        assert found == [
+            f"oxlab_drift.t, primary key 1000-1999: {nodes[0].name}: missing, "
+            f"{nodes[1].name}: missing, {nodes[2].name}: 1 rows, crc "
+            + found[0].rsplit("crc ", 1)[-1]
+        ], found
+    finally:
+        nodes[0].sql("DROP DATABASE IF EXISTS oxlab_drift")
+        nodes[2].sql("SET SESSION wsrep_on = OFF; DROP DATABASE IF EXISTS oxlab_drift")

@@ -31,12 +31,15 @@ def test_no_recovery_and_no_markdown_are_said_plainly() -> None:
 
 
 def test_a_long_check_connect_timeout_names_the_setting_that_shortens_it() -> None:
-    """HAProxy waits min(timeout connect, inter) for a dead address: 6000 ms with OX's
-    settings, 500 ms with the fast profile."""
+    """HAProxy waits inter for a dead address without `timeout check` (6000 ms with
+    OX's settings), min(timeout connect, inter) with it (500 ms with fast's 1 s and
+    500 ms, 2000 ms with ox-2s-timeouts)."""
     ox = explain(evidence(), get_profile("ox"), [])[0]
-    assert "= 6000 ms" in ox and "`timeout connect 2s` would shorten" in ox, ox
+    assert "inter itself (6000 ms)" in ox and "`timeout connect 2s` with" in ox, ox
     fast = explain(evidence(), get_profile("fast"), [])[0]
     assert "= 500 ms" in fast and "would shorten" not in fast, fast
+    tuned = explain(evidence(), get_profile("ox-2s-timeouts"), [])[0]
+    assert "= 2000 ms" in tuned and "would shorten" not in tuned, tuned
 
 
 def test_haproxys_down_line_is_read() -> None:

@@ -13,7 +13,6 @@ import pytest
 from lab.browser import render
 from lab.chaos_report import anomaly_rows, write_run_report
 from lab.chaos_runs import SYSBENCH, ChaosRun, measure
-from lab.checkers.registry import Check
 from lab.history import Fault, History
 from lab.nemesis import Schedule, Step
 from lab.report_plots import cycle_steps
