@@ -17,6 +17,14 @@ OX_DB_PASSWORD = "IntyoyntOat1"
 ROOT_PASSWORD = "labroot"  # set by the secure-installation step; root stays local-only
 CHECK_USER = "clustercheckuser"
 CHECK_PASSWORD = "clustercheckpassword!"
+HEARTBEAT_SCHEMA = "percona"  # pt-heartbeat's --database: percona.heartbeat
+# the slave's lag by pt-heartbeat: its clock (UTC) minus the newest heartbeat another
+# server (the master) wrote (pt-heartbeat --utc; --check's --master-server-id, without
+# having to know the id); replcheck computes the same (lab/images/db/replcheck.py)
+HEARTBEAT_LAG_SQL = (
+    "SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6)) / 1000000 AS lag "
+    f"FROM {HEARTBEAT_SCHEMA}.heartbeat WHERE server_id <> @@server_id"
+)
 MY_CNF = "/root/.my.cnf"  # the guide: credentials in /root/.my.cnf, not on the command line
 
 
@@ -100,6 +108,8 @@ def secure_installation_sql(dialect: Dialect, ox_user_host: str, create_sst_user
         "DROP DATABASE IF EXISTS test",
         f"CREATE USER '{CHECK_USER}'@'localhost' IDENTIFIED BY '{CHECK_PASSWORD}'",
         f"GRANT {dialect.monitor_privileges} ON *.* TO '{CHECK_USER}'@'localhost'",
+        # replcheck reads the replication lag from pt-heartbeat's table
+        f"GRANT SELECT ON {HEARTBEAT_SCHEMA}.* TO '{CHECK_USER}'@'localhost'",
         f"CREATE USER '{OX_DB_USER}'@'{ox_user_host}' IDENTIFIED BY '{OX_DB_PASSWORD}'",
         f"GRANT ALL PRIVILEGES ON *.* TO '{OX_DB_USER}'@'{ox_user_host}'",
         *(r.format(user=f"'{OX_DB_USER}'@'{ox_user_host}'") for r in dialect.ox_user_restrictions),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
-from lab.db import DbNode, NotReady
+from lab.db import HEARTBEAT_LAG_SQL, DbNode, NotReady
 from lab.docker_env import RunIdentity
 from lab.errors import StartupError
 from lab.flavours import Dialect, Flavour
@@ -137,11 +137,16 @@ class GtidPair:
     def lag(self) -> Lag:
         status = self.slave.replica_status() or {}
         seconds = status.get("Seconds_Behind_Master", status.get("Seconds_Behind_Source", ""))
+        try:
+            beat = self.slave.sql_value(HEARTBEAT_LAG_SQL)
+        except NotReady:  # no heartbeat table yet
+            beat = ""
         return Lag(
             seconds=int(seconds) if seconds.isdigit() else None,
             transactions=transactions_behind(
                 self.master.gtid_position(), self.slave.gtid_position()
             ),
+            heartbeat_s=float(beat) if beat not in ("", "NULL") else None,
         )
 
     def wait_caught_up(self, timeout: float = CATCH_UP_TIMEOUT_S) -> str:
@@ -169,10 +174,18 @@ class GtidPair:
 
 @dataclass(frozen=True)
 class Lag:
-    """How far the slave is behind: the server's own estimate and the GTID count."""
+    """How far the slave is behind: pt-heartbeat's lag, the server's own estimate and
+    the GTID count."""
 
     seconds: int | None  # Seconds_Behind_Master/Source; None while a thread is stopped
     transactions: int  # transactions in the master's GTID set missing on the slave
+    # pt-heartbeat's: the slave's clock minus the newest heartbeat (what replcheck uses)
+    heartbeat_s: float | None = None
+
+    def describe(self) -> str:
+        beat = "?" if self.heartbeat_s is None else f"{self.heartbeat_s:.1f}s"
+        sbm = "NULL" if self.seconds is None else f"{self.seconds}s"
+        return f"pt-heartbeat {beat}, Seconds_Behind_Master {sbm}, {self.transactions} trx"
 
 
 def _intervals(text: str) -> list[tuple[int, int]]:

@@ -67,8 +67,7 @@ def gtid_rows(lab: Lab) -> list[dict[str, str]]:
                 lag = pair.lag()
                 row["io"] = status.get("Slave_IO_Running", status.get("Replica_IO_Running", "?"))
                 row["sql"] = status.get("Slave_SQL_Running", status.get("Replica_SQL_Running", "?"))
-                seconds = "?" if lag.seconds is None else f"{lag.seconds}s"
-                row["lag"] = f"{seconds}, {lag.transactions} trx"
+                row["lag"] = lag.describe()
         except (NotReady, StartupError) as exc:
             row["gtid position"] = f"error: {str(exc).splitlines()[0][:80]}"
         rows.append(row)

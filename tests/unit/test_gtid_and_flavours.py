@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 import lab
+from lab.db import HEARTBEAT_LAG_SQL
 from lab.failover import get_profile
 from lab.flavours import FLAVOURS, MARIADB_DIALECT, ORACLE_DIALECT, Dialect, get_flavour
 from lab.gtid import transactions_behind
@@ -142,6 +143,20 @@ def test_nightly_workflow_covers_every_flavour_and_topology() -> None:
         for t in TOPOLOGIES:
             excluded = f"{{flavour: {f.name}, topology: {t}}}" in text
             assert excluded == (t not in f.topologies), f"{f.name} x {t}"
+
+
+def test_replcheck_takes_pt_heartbeats_lag_over_seconds_behind_master() -> None:
+    """A stalled IO thread: Seconds_Behind_Master says 0, the heartbeat says 30 s.
+    replcheck believes the heartbeat (and says what the server claimed)."""
+    stalled = rc.evaluate(REPLICA_OK, "0", rc.Options(max_lag_s=10), "", "", heartbeat_s=30.0)
+    assert not stalled.available
+    assert "lagging 30.0s behind the master by pt-heartbeat" in stalled.body()
+    assert "Seconds_Behind_Master says 0" in stalled.body()
+    fresh = {**REPLICA_OK, "Seconds_Behind_Master": "42"}
+    assert rc.evaluate(fresh, "0", rc.Options(max_lag_s=10), heartbeat_s=0.4).available, (
+        "a fresh heartbeat wins over the server's estimate"
+    )
+    assert rc.HEARTBEAT_LAG_SQL == HEARTBEAT_LAG_SQL, "replcheck and lab status agree"
 
 
 def test_replcheck_refuses_a_replica_whose_lag_is_unknown() -> None:

@@ -14,6 +14,13 @@ Settings (environment, overridden per request by KEY=VALUE lines in
 CLUSTERCHECK_CONNECT_TIMEOUT=2, CLUSTERCHECK_USER / CLUSTERCHECK_PASSWORD.
 Column names differ by flavour (Slave_IO_Running vs Replica_IO_Running,
 Seconds_Behind_Master vs Seconds_Behind_Source); both are understood.
+
+The lag is pt-heartbeat's wherever the master writes one (percona.heartbeat, kept by
+lab-heartbeat): the slave's clock minus the newest heartbeat that reached it, as
+`pt-heartbeat --check` computes. Seconds_Behind_Master is only the fallback: it
+measures how far the SQL thread is behind the relay log the IO thread has received,
+so a slave whose IO thread is stalled (a network cut the TCP connection has not noticed
+yet, up to slave_net_timeout) reports 0 while it receives nothing at all.
 """
 
 from __future__ import annotations
@@ -59,9 +66,11 @@ def evaluate(
     opts: Options,
     want: str = "",
     error: str = "",
+    heartbeat_s: float | None = None,
 ) -> Verdict:
-    """Decide from SHOW REPLICA/SLAVE STATUS (None: not a replica) and @@read_only
-    (None: the server did not answer). `want` is "", "master" or "replica"."""
+    """Decide from SHOW REPLICA/SLAVE STATUS (None: not a replica), @@read_only (None:
+    the server did not answer) and pt-heartbeat's lag (None: no heartbeat table).
+    `want` is "", "master" or "replica"."""
     if read_only is None:
         return Verdict(False, want or "node", [f"cannot query mysqld: {error or 'no answer'}"])
     role = "replica" if replica is not None else "master"
@@ -82,7 +91,13 @@ def evaluate(
     if sql != "Yes":
         err = _col(replica, "Last_SQL_Error")
         failures.append(f"SQL thread is {sql or '?'}" + (f" ({err})" if err else ""))
-    if lag in ("", "None", "NULL"):
+    if heartbeat_s is not None:
+        if heartbeat_s > opts.max_lag_s:
+            failures.append(
+                f"lagging {heartbeat_s:.1f}s behind the master by pt-heartbeat "
+                f"(max {opts.max_lag_s:g}s; Seconds_Behind_Master says {lag or 'NULL'})"
+            )
+    elif lag in ("", "None", "NULL"):
         if io == "Yes" and sql == "Yes":
             failures.append("replication lag is unknown")
     elif float(lag) > opts.max_lag_s:
@@ -90,8 +105,16 @@ def evaluate(
     return Verdict(not failures, role, failures)
 
 
-def query(opts: Options) -> tuple[dict[str, str] | None, str | None, str]:
-    def run(cur: Any) -> tuple[dict[str, str] | None, str]:
+# pt-heartbeat --check's arithmetic in SQL: this server's UTC clock minus the newest
+# heartbeat (written with --utc); lab/db.py HEARTBEAT_LAG_SQL is the same statement
+HEARTBEAT_LAG_SQL = (
+    "SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6)) / 1000000 AS lag "
+    "FROM percona.heartbeat WHERE server_id <> @@server_id"
+)
+
+
+def query(opts: Options) -> tuple[dict[str, str] | None, str | None, str, float | None]:
+    def run(cur: Any) -> tuple[dict[str, str] | None, str, float | None]:
         try:
             cur.execute("SHOW REPLICA STATUS")
         except Exception:  # older dialect
@@ -100,18 +123,24 @@ def query(opts: Options) -> tuple[dict[str, str] | None, str | None, str]:
         cur.execute("SELECT @@read_only AS ro")
         read_only = str(cur.fetchone()["ro"])
         replica = {k: "" if v is None else str(v) for k, v in row.items()} if row else None
-        return replica, read_only
+        try:
+            cur.execute(HEARTBEAT_LAG_SQL)
+            lag = cur.fetchone()["lag"]
+            heartbeat = None if lag is None else float(lag)
+        except Exception:  # no heartbeat table (yet): Seconds_Behind_Master decides
+            heartbeat = None
+        return replica, read_only, heartbeat
 
     result, error = opts.db.query(run, dict_rows=True)
-    return (*result, "") if result else (None, None, error)
+    return (*result[:2], "", result[2]) if result else (None, None, error, None)
 
 
 def answer(path: str, opts: Options) -> Answer:
     want = {"": "", "/master": "master", "/replica": "replica"}.get(path)
     if want is None:
         return 404, "unknown path; try /, /master or /replica\n", {}
-    replica, read_only, error = query(opts)
-    verdict = evaluate(replica, read_only, opts, want, error)
+    replica, read_only, error, heartbeat = query(opts)
+    verdict = evaluate(replica, read_only, opts, want, error, heartbeat)
     return (200 if verdict.available else 503), verdict.body(), {}
 
 
