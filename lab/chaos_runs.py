@@ -330,6 +330,21 @@ def write_gap(history: History, fault_at: float, failed_node: str, kind: str = "
     return (min(after) - fault_at) if after else float("inf")
 
 
+def worst_gap(history: History, fault_at: float, kind: str, f: str) -> float:
+    """The worst any client of `kind` waited: per client that saw an `f` operation
+    fail after the fault, seconds from the fault to the end of its next ok `f`
+    (inf: it never had one); 0.0 when no client noticed."""
+    worst = 0.0
+    for process in {p for p, k in history.clients.items() if k == kind}:
+        mine = [op for op in history.ops if op.process == process and op.f == f]
+        failed = [op.end for op in mine if op.outcome != "ok" and op.end >= fault_at]
+        if not failed:
+            continue
+        back = [op.end for op in mine if op.outcome == "ok" and op.start >= min(failed)]
+        worst = max(worst, (min(back) - fault_at) if back else float("inf"))
+    return worst
+
+
 def longest_stall(history: History, start: float, end: float) -> float:
     """The longest time without an acknowledged operation within [start, end]."""
     acked = sorted(op.end for op in history.ops if op.outcome == "ok" and start <= op.end <= end)

@@ -33,6 +33,7 @@ from lab.chaos_runs import (
     stock_running,
     wait_until,
     workload_client,
+    worst_gap,
     write_gap,
 )
 from lab.checkers.filestore import INVENTORY, Inventory, inventory_probe
@@ -511,6 +512,68 @@ def pause(lab: Lab, seed: int) -> ChaosRun:
     return run
 
 
+READ_CLIENTS = ((OX_POOL, 4), (AGGRESSIVE, 2))  # kind, readers through the read listener
+
+
+def reader_kill(lab: Lab, seed: int) -> ChaosRun:
+    """SIGKILL a Galera node that serves reads but not writes while OX's pool and the
+    aggressive client read through the read listener (round robin) and one client
+    inserts: a reader whose pooled connection or new connection lands on the dead
+    node waits for its own timeout or HAProxy's mark-down. The read gap per client
+    kind is the worst any reader of that kind saw."""
+    assert lab.galera and lab.dblb
+    history = History()
+    writer_name = lab.wait_writable()
+    target = next(
+        n for n in sorted(lab.galera.nodes, key=lambda n: n.name) if n.name != writer_name
+    )
+    peers = [n for n in lab.galera.nodes if n is not target]
+    writes = InsertWorkload(lab.dblb, 1, seed, history, client=workload_client(lab))
+    readers = []
+    for (kind, clients), first in zip(READ_CLIENTS, (100, 150), strict=True):
+        reads = CountReads(lab.dblb, clients, seed, history, client=workload_client(lab, kind))
+        reads.first_process = first
+        readers.append(reads)
+    run = ChaosRun("reader-kill", lab.plan.profile.name, Schedule((), seed), history)
+    run.prepare(lab)
+    writes.setup()
+    run.schedule = Schedule((Step(3.0, "kill", target.name, 0.0),), seed)
+    with contextlib.ExitStack() as running:
+        for workload in (writes, *readers):
+            running.enter_context(workload.running())
+        poll(lambda: history.acked("read") > 20, timeout=30, what="reads to get going")
+        wait_until(history, run.schedule.steps[0].at_s)
+        fault = history.fault("kill", target.name)
+        with killed(target, peers):
+            poll(
+                lambda: all(
+                    any(op.f == "read" and op.outcome == "ok" and op.start > fault.start + 0.5
+                        for op in history.ops if op.process == p)
+                    for r in readers for p in range(r.first_process, r.first_process + r.clients)
+                ),
+                timeout=SETTLE_TIMEOUT_S,
+                what=f"every reader to read again after {target.name} was killed",
+            )  # fmt: skip
+        history.healed(fault)
+    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    run.measurements = measure(history)
+    for kind, _ in READ_CLIENTS:
+        run.probes.append(
+            {
+                "client": workload_client(lab, kind).description,
+                "killed": target.name,
+                "worst_read_gap_s": round(worst_gap(history, fault.start, kind, "read"), 3),
+                "failed_reads": sum(
+                    op.f == "read" and op.outcome != "ok" and client_of(history, op) == kind
+                    for op in history.ops
+                ),
+            }
+        )
+    history.final(READ_INSERTS, sorted(writes.present()))
+    run.judge("no-acknowledged-write-lost")
+    return run
+
+
 STORM_NODES = 4  # OX nodes, each with its own pool, as a cluster of groupware nodes holds
 STORM_CONNECTIONS = 25  # busy pooled connections per node
 OBSERVE_DEADLINE_S = 5.0  # an instrument slower than this is no use during an outage
@@ -745,6 +808,15 @@ SCENARIOS: dict[str, Scenario] = {
             "as long as OX's pool does",
             pool_idle,
             explained_by=("HA001",),
+        ),
+        Scenario(
+            "reader-kill",
+            "galera",
+            "SIGKILL of a Galera node that serves reads, not writes",
+            "every reader reads again; the worst read gap per client kind (OX's pool, the "
+            "aggressive client) through the read listener",
+            reader_kill,
+            explained_by=("HA004", "HA005"),
         ),
         Scenario(
             "reconnect-storm",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos_runs import longest_stall, write_gap
+from lab.chaos_runs import longest_stall, worst_gap, write_gap
 from lab.history import History, client_of
 from lab.lab import Lab
 from tests.chaos import run_scenario
@@ -120,3 +120,31 @@ def test_write_gap_and_stall_are_measured_from_acknowledged_writes() -> None:
         op.node = node
     assert write_gap(history, 0.15, "galera1") == pytest.approx(2.35), "unknown is not ok"
     assert longest_stall(history, 0.05, 4.5) == pytest.approx(2.4)
+
+
+def test_the_worst_read_gap_is_the_unluckiest_readers() -> None:
+    """Client 1 failed at 1.0 and read again at 4.0; client 2 never failed; client 3
+    (another kind) is not counted: the worst gap of kind ox-pool is 4.0 - 0.5."""
+    history = History.of(
+        [
+            (1, "read", 1, "ok", 0.0, 0.2),
+            (1, "read", None, "fail", 0.6, 1.0),
+            (1, "read", 1, "ok", 1.1, 4.0),
+            (2, "read", 1, "ok", 0.6, 0.8),
+            (3, "read", None, "fail", 0.6, 9.0),
+        ]
+    )
+    history.clients = {1: "ox-pool", 2: "ox-pool", 3: "aggressive"}
+    assert worst_gap(history, 0.5, "ox-pool", "read") == pytest.approx(3.5)
+    assert worst_gap(history, 0.5, "aggressive", "read") == float("inf"), "never read again"
+
+
+def test_a_killed_reader_costs_every_client_kind_a_bounded_read_gap(
+    healthy_lab: Lab, chaos_seed: int, chaos_report_dir: Path
+) -> None:
+    run = run_scenario("reader-kill", healthy_lab, chaos_seed, chaos_report_dir)
+    gaps = {p["client"].split(":")[0]: p["worst_read_gap_s"] for p in run.probes}
+    print(f"worst read gap per client ({run.profile}): {gaps}")
+    assert set(gaps) == {"OX's JDBC pool", "aggressive client"}, gaps
+    assert all(gap < float("inf") for gap in gaps.values()), f"every reader read again: {gaps}"
+    assert not run.violations(), run.violations()

@@ -60,7 +60,9 @@ def test_report_json_html_and_history(tmp_path: Path) -> None:
     assert report["operations"] == {"ok": 2, "fail": 1, "info": 1}
     page = html_path.read_text()
     assert "FAIL" in page and "<svg" in page and "kill galera1" in page
-    assert page.count("<rect") == 5, "four operations and one shaded fault"
+    timeline = page.split("<h2>Per client</h2>", 1)[1].split("</svg>", 1)[0]
+    assert timeline.count("<rect") == 5, "four operations and one shaded fault"
+    assert page.count('class="fault"') == 2, "the fault is shaded in both charts too"
     assert (tmp_path / report["history"]).exists()
 
 
