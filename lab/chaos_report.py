@@ -226,7 +226,7 @@ def render_html(run: ChaosRun, report: dict[str, Any]) -> str:
 def timeline_svg(history: History, width: int = 1000, lane: int = 14) -> str:
     """Operations as bars per client over time (colour: outcome), faults shaded."""
     processes = sorted({op.process for op in history.ops if op.process >= 0})
-    end = max([op.end for op in history.ops] + [f.end or 0 for f in history.faults] + [1.0])
+    end = end_of(history)  # the final reads come after the run: not on its time axis
     height = lane * (len(processes) + 2)
     scale = (width - 60) / end
 

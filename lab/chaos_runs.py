@@ -167,8 +167,7 @@ def run_schedule(
     run.prepare(lab)
     workload.setup()
     history = workload.history
-    stock = stock_clients(lab)
-    with stock_running(stock), workload.running():
+    with workload.running():
         poll(lambda: workload.acked() > 5, timeout=30, what="the workload to get going")
         for step in schedule.steps:
             # one fault at a time: the next starts once the lab has healed from the last
@@ -192,17 +191,23 @@ def run_schedule(
         )
     lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
     run.measurements = measure(history)
-    record_stock(run, stock)
     return run
 
 
-def stock_clients(lab: Lab, always: bool = False) -> list[Sysbench]:
-    """sysbench through the write listener when chosen (or `always`), prepared."""
-    if not (always or _CHOICE.get().sysbench) or not lab.dblb or not lab.run:
+def sysbench_chosen() -> bool:
+    return _CHOICE.get().sysbench
+
+
+def stock_clients(lab: Lab, reads: bool = True) -> list[Sysbench]:
+    """sysbench's oltp_write_only through the write listener (its table prepared) and,
+    with `reads`, oltp_read_only through the read listener."""
+    if not lab.dblb or not lab.run:
         return []
-    sysbench = Sysbench(lab.run, lab.dblb)
-    sysbench.prepare()
-    return [sysbench]
+    writes = Sysbench(lab.run, lab.dblb)
+    writes.prepare()
+    if not reads:
+        return [writes]
+    return [writes, Sysbench(lab.run, lab.dblb, "oltp_read_only", threads=2, write=False)]
 
 
 @contextlib.contextmanager

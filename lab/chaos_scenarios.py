@@ -31,6 +31,7 @@ from lab.chaos_runs import (
     run_schedule,
     stock_clients,
     stock_running,
+    sysbench_chosen,
     wait_until,
     workload_client,
     worst_gap,
@@ -399,10 +400,9 @@ def writer_kill(lab: Lab, seed: int, writes_after: int = 20) -> ChaosRun:
     run = ChaosRun("writer-kill", lab.plan.profile.name, Schedule((), seed), history)
     run.prepare(lab)
     workloads[0].setup()
-    stock = stock_clients(lab, always=True)
+    stock = stock_clients(lab, reads=False)  # the write gap is the figure here
     writer = lab.galera.node(lab.wait_writable())
     peers = [n for n in lab.galera.nodes if n is not writer]
-    run.schedule = Schedule((Step(3.0, "kill", writer.name, 0.0),), seed)
 
     def on_new_writer(kind: str) -> list[Op]:
         return [
@@ -419,6 +419,7 @@ def writer_kill(lab: Lab, seed: int, writes_after: int = 20) -> ChaosRun:
         for workload in workloads:
             running.enter_context(workload.running())
         poll(lambda: history.acked() > 20, timeout=30, what="inserts to get going")
+        run.schedule = after_warm_up(history, "kill", writer.name, seed)
         wait_until(history, run.schedule.steps[0].at_s)
         fault = history.fault("kill", writer.name)
         with killed(writer, peers):
@@ -477,6 +478,7 @@ def pause(lab: Lab, seed: int) -> ChaosRun:
     assert lab.galera and lab.dblb
     galera = lab.galera
     eviction_s = lab.plan.profile.eviction_s
+    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)  # until every check rose, a backup may write
     writer = lab.wait_writable()
     target = next(n for n in sorted(galera.nodes, key=lambda n: n.name) if n.name != writer)
     others = [n for n in galera.nodes if n is not target]
@@ -515,6 +517,15 @@ def pause(lab: Lab, seed: int) -> ChaosRun:
 READ_CLIENTS = ((OX_POOL, 4), (AGGRESSIVE, 2))  # kind, readers through the read listener
 
 
+WARM_UP_S = 3.0  # steady load before the fault: every client's figures have a baseline
+
+
+def after_warm_up(history: History, fault: str, target: str, seed: int) -> Schedule:
+    """One fault WARM_UP_S after now (the clients are running): a schedule is data, so
+    the report says when the fault came."""
+    return Schedule((Step(round(history.now() + WARM_UP_S, 1), fault, target, 0.0),), seed)
+
+
 def reader_kill(lab: Lab, seed: int) -> ChaosRun:
     """SIGKILL a Galera node that serves reads but not writes while OX's pool and the
     aggressive client read through the read listener (round robin) and one client
@@ -523,11 +534,6 @@ def reader_kill(lab: Lab, seed: int) -> ChaosRun:
     kind is the worst any reader of that kind saw."""
     assert lab.galera and lab.dblb
     history = History()
-    writer_name = lab.wait_writable()
-    target = next(
-        n for n in sorted(lab.galera.nodes, key=lambda n: n.name) if n.name != writer_name
-    )
-    peers = [n for n in lab.galera.nodes if n is not target]
     writes = InsertWorkload(lab.dblb, 1, seed, history, client=workload_client(lab))
     readers = []
     for (kind, clients), first in zip(READ_CLIENTS, (100, 150), strict=True):
@@ -535,13 +541,18 @@ def reader_kill(lab: Lab, seed: int) -> ChaosRun:
         reads.first_process = first
         readers.append(reads)
     run = ChaosRun("reader-kill", lab.plan.profile.name, Schedule((), seed), history)
-    run.prepare(lab)
+    run.prepare(lab)  # healthy first: until every check has risen, a backup may write
     writes.setup()
-    run.schedule = Schedule((Step(3.0, "kill", target.name, 0.0),), seed)
+    writer_name = lab.wait_writable()
+    target = next(
+        n for n in sorted(lab.galera.nodes, key=lambda n: n.name) if n.name != writer_name
+    )
+    peers = [n for n in lab.galera.nodes if n is not target]
     with contextlib.ExitStack() as running:
         for workload in (writes, *readers):
             running.enter_context(workload.running())
         poll(lambda: history.acked("read") > 20, timeout=30, what="reads to get going")
+        run.schedule = after_warm_up(history, "kill", target.name, seed)
         wait_until(history, run.schedule.steps[0].at_s)
         fault = history.fault("kill", target.name)
         with killed(target, peers):
@@ -602,7 +613,6 @@ def reconnect_storm(lab: Lab, seed: int) -> ChaosRun:
     pools[0].setup()
     writer = lab.galera.node(lab.wait_writable())
     survivors = [n for n in lab.galera.nodes if n is not writer]
-    run.schedule = Schedule((Step(3.0, "kill", writer.name, 0.0),), seed)
     before = {n.name: connection_counters(n) for n in survivors}
     processes: list[int] = []  # the pools' clients, once they run
     peaks = {
@@ -644,6 +654,7 @@ def reconnect_storm(lab: Lab, seed: int) -> ChaosRun:
             running.enter_context(pool.running())
         processes += sorted(history.clients)
         poll(lambda: history.acked() > 100, timeout=60, what="the pools to get going")
+        run.schedule = after_warm_up(history, "kill", writer.name, seed)
         wait_until(history, run.schedule.steps[0].at_s)
         fault = history.fault("kill", writer.name)
         with killed(writer, survivors):
@@ -687,10 +698,13 @@ def connection_counters(node: GaleraNode) -> dict[str, int]:
         "UNION SELECT 'MAX_CONNECTIONS', @@max_connections"
     )
     values = dict(line.split("\t") for line in rows.splitlines() if "\t" in line)
+    wanted = {"ABORTED_CONNECTS", "THREADS_CONNECTED", "MAX_CONNECTIONS"}
+    if not wanted <= set(values):  # a half answer is no figure (poll asks again)
+        raise NotReady(f"{node.name}: connection counters incomplete: {sorted(values)}")
     return {
-        "Aborted_connects": int(values.get("ABORTED_CONNECTS", 0)),
-        "Threads_connected": int(values.get("THREADS_CONNECTED", 0)),
-        "max_connections": int(values.get("MAX_CONNECTIONS", 0)),
+        "Aborted_connects": int(values["ABORTED_CONNECTS"]),
+        "Threads_connected": int(values["THREADS_CONNECTED"]),
+        "max_connections": int(values["MAX_CONNECTIONS"]),
     }
 
 
@@ -777,6 +791,7 @@ class Scenario:
     run: Callable[[Lab, int], ChaosRun]
     # lint rules whose findings name the operator's settings behind this scenario's figure
     explained_by: tuple[str, ...] = ()
+    runs_sysbench: bool = False  # it runs sysbench itself, whatever --client says
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -790,6 +805,7 @@ SCENARIOS: dict[str, Scenario] = {
             "failover profile",
             writer_kill,
             explained_by=("HA004", "HA005"),
+            runs_sysbench=True,
         ),
         Scenario(
             "pause",
@@ -932,7 +948,12 @@ def run_registered(name: str, lab: Lab, seed: int, clients: ClientChoice | None 
     with contextlib.ExitStack() as chosen:
         if clients is not None:
             chosen.enter_context(clients_chosen(clients))
-        run = scenario.run(lab, seed)
+        # sysbench beside the scenario's own clients, when chosen (writer-kill always
+        # runs it itself, as one of the clients whose gap it compares)
+        stock = stock_clients(lab) if sysbench_chosen() and not scenario.runs_sysbench else []
+        with stock_running(stock):
+            run = scenario.run(lab, seed)
+        record_stock(run, stock)
     if lab.galera or lab.gtid:
         checksum_nodes(lab, run.history)
         run.judge("nodes-consistent")

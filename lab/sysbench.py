@@ -163,24 +163,22 @@ class Sysbench:
         self.threads = threads
         self.port = WRITE_PORT if write else READ_PORT
         self.listener = f"{'write' if write else 'read'} listener :{self.port}"
+        self.name = f"sysbench-{'write' if write else 'read'}"  # its container's node name
         self.output = ""  # the container's log once it ran
         self._node: Node | None = None
 
-    def _spec_kwargs(self) -> dict[str, object]:
+    def _start(self, name: str, script: str) -> Node:
+        """A tools container on the lab network (by name), labelled as the lab's, so
+        `lab down` and the next run's cleanup remove it whatever happens here."""
         networks = self.dblb.container.attrs["NetworkSettings"]["Networks"]
-        return {"network_mode": next(iter(networks))}  # the lab network, by name
+        spec = container_spec(
+            self.identity, None, tools_image().tag, "tools", name,
+            network_mode=next(iter(networks)),
+        )  # fmt: skip
+        return start_container(spec.with_command(["sh", "-c", script]))
 
     def _one_shot(self, script: str) -> str:
-        node = start_container(
-            container_spec(
-                self.identity,
-                None,
-                tools_image().tag,
-                "tools",
-                "sysbench-prepare",
-                **self._spec_kwargs(),
-            ).with_command(["sh", "-c", script])
-        )
+        node = self._start(f"{self.name}-prepare", script)
         try:
             result = node.container.wait(timeout=120)
             output = node.logs()
@@ -203,16 +201,7 @@ class Sysbench:
     def running(self) -> Iterator[Node]:
         """sysbench runs (restarted whenever it exits) until the block ends."""
         run = command(self.test, self.dblb.ip, self.port, self.threads, "run")
-        node = start_container(
-            container_spec(
-                self.identity,
-                None,
-                tools_image().tag,
-                "tools",
-                "sysbench",
-                **self._spec_kwargs(),
-            ).with_command(["sh", "-c", LOOP.format(run=run)])
-        )
+        node = self._start(self.name, LOOP.format(run=run))
         self._node = node
         try:
             yield node

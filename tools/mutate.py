@@ -283,6 +283,54 @@ MUTATIONS = (
         "idle_ms <= self.settings.max_idle_time_ms",
         "idle_ms >= 0",
     ),
+    Mutation(
+        "gap evidence: a gap far beyond the mark-down called bounded by it",
+        "lab/gap_evidence.py",
+        "elif gap <= bound + CLOSE_TO_S:",
+        "elif gap <= bound + 10 * CLOSE_TO_S:",
+    ),
+    Mutation(
+        "gap evidence: the faster of HAProxy and Galera taken as the bound",
+        "lab/gap_evidence.py",
+        "bound = max(t for t in (down, view, 0.0) if t is not None)",
+        "bound = min(t for t in (down, view) if t is not None) if down or view else 0.0",
+    ),
+    Mutation(
+        "sysbench: a restart after the fault not counted as an outage",
+        "lab/sysbench.py",
+        "        if restarts:\n            stalled",
+        "        if False:\n            stalled",
+    ),
+    Mutation(
+        "consistency: a chunk one node lacks not reported",
+        "lab/consistency.py",
+        "if len(set(seen.values())) > 1:",
+        "if len({v for v in seen.values() if v is not None}) > 1:",
+    ),
+    Mutation(
+        "observability: a slow answer taken as answered",
+        "lab/checkers/observability.py",
+        'elif float(p.get("seconds", 0.0)) > deadline_s:',
+        'elif float(p.get("seconds", 0.0)) > 10 * deadline_s:',
+    ),
+    Mutation(
+        "replcheck: Seconds_Behind_Master preferred over pt-heartbeat",
+        "lab/images/db/replcheck.py",
+        "    if heartbeat_s is not None:\n        if heartbeat_s > opts.max_lag_s:",
+        '    if heartbeat_s is not None and lag in ("", "None", "NULL"):\n        if heartbeat_s > opts.max_lag_s:',
+    ),
+    Mutation(
+        "oxnode pool: maxActive not enforced",
+        "lab/oxnode/dbpool.py",
+        "self._active = threading.BoundedSemaphore(max(1, settings.max_active))",
+        "self._active = threading.BoundedSemaphore(10**6)",
+    ),
+    Mutation(
+        "status: a split verdict reported as one",
+        "lab/status.py",
+        "if len(states) == 1:",
+        "if len(states) >= 1:",
+    ),
 )
 
 

@@ -54,3 +54,21 @@ def test_no_stall_is_no_gap_and_no_recovery_is_none() -> None:
     assert steady.gap_after(101.5) == 0.0, "a client that never stopped saw no gap"
     dead = parse("\n".join([line(100.0, 400), line(101.0, 0), line(102.0, 0)]), "t", "w", 4)
     assert dead.gap_after(100.5) is None, "never committed again: no figure, not 0"
+
+
+def test_client_choice_reads_the_cli_and_names_unknown_clients() -> None:
+    from lab.chaos_runs import ClientChoice
+    from lab.errors import LabError
+
+    assert ClientChoice.of([]) == ClientChoice("ox-pool", False), "OX's pool by default"
+    assert ClientChoice.of(["aggressive", "sysbench"]) == ClientChoice("aggressive", True)
+    with pytest.raises(LabError, match="unknown client 'jdbc'"):
+        ClientChoice.of(["jdbc"])
+
+
+def test_a_restart_is_an_outage_even_without_an_idle_second() -> None:
+    """sysbench died at 101.3 and the fresh one reported 300 tps for its first second
+    (ending 102.5): no report said 0 tps, yet it stopped; committing from 101.75 on."""
+    log = "\n".join([line(99.0, 400), line(100.0, 400), "101.3 oxlab: sysbench exited 1"])
+    run = parse(log + "\n" + line(102.5, 300), "oltp_write_only", "write", 4)
+    assert run.gap_after(101.0) == pytest.approx(0.75)
