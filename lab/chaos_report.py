@@ -148,13 +148,22 @@ def charts(run: ChaosRun) -> str:
         ),
     ]
     stock = [p for p in history.probes if p.get("kind") == SYSBENCH]
-    if stock:
+    for test in dict.fromkeys(str(p.get("client", SYSBENCH)) for p in stock):
+        mine = [p for p in stock if str(p.get("client", SYSBENCH)) == test]
         series = [
-            Series("tps", "#1565c0", tuple((p["second"], p["tps"]) for p in stock)),
-            Series("err/s", COLOURS["fail"], tuple((p["second"], p["errors"]) for p in stock)),
+            Series("tps", "#1565c0", tuple((p["second"], p["tps"]) for p in mine)),
+            Series("err/s", COLOURS["fail"], tuple((p["second"], p["errors"]) for p in mine)),
         ]
         out.append(
-            line_chart("sysbench (1 s reports)", "/s", series, history.faults, end, (), "sysbench")
+            line_chart(
+                f"{test} (sysbench, 1 s reports)",
+                "/s",
+                series,
+                history.faults,
+                end,
+                (),
+                f"sysbench-{test}",
+            )
         )
     return "".join(out)
 

@@ -42,7 +42,7 @@ CLIENT_CHOICES = (OX_POOL, AGGRESSIVE, SYSBENCH)
 class ClientChoice:
     """Which clients a chaos run uses (`lab chaos run --client`, pytest --chaos-client):
     the recorded workload's pool (OX's, or the aggressive client), and whether sysbench
-    runs beside it through the write listener."""
+    runs beside it through the write and read listeners."""
 
     workload: str = OX_POOL
     sysbench: bool = False
@@ -58,7 +58,6 @@ class ClientChoice:
         return cls(pools[-1] if pools else OX_POOL, SYSBENCH in names)
 
 
-DEFAULT_CLIENTS = ClientChoice()
 _CHOICE: ContextVar[ClientChoice] = ContextVar(
     "oxlab_clients",
     default=ClientChoice(),  # noqa: B039 - frozen, never mutated
@@ -228,6 +227,7 @@ def record_stock(run: ChaosRun, stock: Sequence[Sysbench]) -> None:
             at = second.at - epoch_of(history, 0.0)
             history.probe(
                 SYSBENCH,
+                client=result.test,
                 second=round(at, 3),
                 tps=second.tps,
                 p95_ms=second.p95_ms,

@@ -970,14 +970,15 @@ def checksum_nodes(lab: Lab, history: History) -> None:
         lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
         nodes = list(lab.galera.nodes)
     elif lab.gtid:
-        nodes = [lab.gtid.master]
         try:
             replicating = lab.gtid.slave.replica_status() is not None
         except NotReady:
             replicating = False
         if replicating:
             lab.gtid.wait_caught_up()
-            nodes.append(lab.gtid.slave)
+            nodes = [lab.gtid.master, lab.gtid.slave]
+        else:  # promoted: the old master is out of rotation until rebuilt by hand
+            nodes = [lab.gtid.slave]
     sums = {n.name: node_checksums(n, galera=lab.galera is not None) for n in nodes}
     history.probe(CHECKSUMS, nodes=sums)
 

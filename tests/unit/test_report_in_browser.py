@@ -34,7 +34,13 @@ def crafted_run() -> ChaosRun:
     for second in range(1, 9):
         tps = 0.0 if second in (4, 5) else 400.0
         history.probe(
-            SYSBENCH, second=float(second), tps=tps, p95_ms=12.0, errors=1.0, reconnects=0
+            SYSBENCH,
+            client="oltp_write_only",
+            second=float(second),
+            tps=tps,
+            p95_ms=12.0,
+            errors=1.0,
+            reconnects=0,
         )
     # T1 appends 1 to key 1 and reads key 2 = [1]; T2 appends 1 to key 2 and reads key 1 = [1]
     base = len(history.ops)
@@ -63,7 +69,7 @@ def test_the_report_loads_cleanly_and_shows_plots_and_tables(tmp_path: Path) -> 
     shown = render(page, screenshot=tmp_path / "report.png")
     assert shown.console == [], f"the page logs no console errors: {shown.console}"
     dom = shown.dom
-    for chart in ("throughput", "latency", "sysbench"):
+    for chart in ("throughput", "latency", "sysbench-oltp_write_only"):
         assert f'id="{chart}"' in dom, f"the {chart} chart is on the page"
     labels = re.findall(r'class="series" data-label="([^"]+)"', dom)
     assert {"ok", "fail", "info", "p50", "p95", "tps"} <= set(labels), labels
