@@ -17,11 +17,11 @@ from typing import Any, Protocol
 from lab.checkers import Verdict
 from lab.checkers.registry import RUN_DEFAULT, Check, Forbidden
 from lab.errors import LabError
-from lab.history import FINAL, Fault, History, client_of, recovery_time
+from lab.history import FINAL, Fault, History, client_of, epoch_of, recovery_time
 from lab.lab import Lab
 from lab.nemesis import Healing, Schedule, Step, heal_leftovers, injected
 from lab.nodes import Node
-from lab.sysbench import Sysbench, epoch_of
+from lab.sysbench import Sysbench
 from lab.waiting import poll
 from lab.workloads import (
     AGGRESSIVE,

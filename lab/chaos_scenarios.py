@@ -50,14 +50,13 @@ from lab.galera import GaleraNode
 from lab.galera_recovery import recover_cluster
 from lab.groupware_load import GroupwareWorkload
 from lab.health_truth import HealthTruthSampler
-from lab.history import History, Op, client_of, recovery_time
+from lab.history import History, Op, client_of, epoch_of, recovery_time
 from lab.lab import Lab
 from lab.nemesis import Schedule, Step, killed
 from lab.nodes import Node
 from lab.operator.lint import explain
 from lab.promote import promote
 from lab.status import render_status
-from lab.sysbench import epoch_of
 from lab.waiting import poll
 from lab.workloads import AGGRESSIVE, OX_POOL, BankWorkload, CountReads, InsertWorkload
 

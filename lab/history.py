@@ -216,6 +216,13 @@ def recovery_time(history: History, fault: Fault, f: str | None = None) -> float
     return min(after) - fault.start if after else None
 
 
+def epoch_of(history: History, at: float) -> float:
+    """The host's clock at history time `at` (histories count seconds from t0): how
+    other evidence stamped in host time (Docker's log times, sysbench's reports) lines
+    up with the operations."""
+    return time.time() - (history.now() - at)
+
+
 def client_of(history: History, op: Op) -> str:
     """The client kind that made `op` (histories without kinds: "client")."""
     return history.clients.get(op.process, "client")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 import statistics
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +25,6 @@ from lab.dblb import Dblb
 from lab.docker_env import RunIdentity
 from lab.errors import LabError
 from lab.haproxy_config import READ_PORT, WRITE_PORT
-from lab.history import History
 from lab.images import tools_image
 from lab.nodes import Node, container_spec, start_container
 
@@ -218,8 +216,3 @@ class Sysbench:
     def recovered_after(self, fault_at: float) -> bool:
         """True once sysbench committed again after a fault at host time `fault_at`."""
         return self.result().gap_after(fault_at) is not None
-
-
-def epoch_of(history: History, at: float) -> float:
-    """The host's clock at history time `at` (histories count seconds from their t0)."""
-    return time.time() - (history.now() - at)
