@@ -27,7 +27,7 @@ from lab.docker_env import LABEL_RUN, connect, remove_resources
 from lab.errors import ClusterFormationError, ConfigError, LabError
 from lab.failover import DEFAULT_PROFILE, PROFILES
 from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
-from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
+from lab.galera_config import DEFAULT_JOIN, DEFAULT_SST_METHOD, SST_METHODS
 from lab.images import build_images, groupware_images, image_present, images_for
 from lab.lab import Lab, LabOptions, find_lab_runs, stderr_progress
 from lab.matrix import run_matrix
@@ -53,6 +53,7 @@ def _request(args: argparse.Namespace) -> LabRequest:
         flavour=getattr(args, "flavour", None),
         profile=getattr(args, "profile", None),
         sst_method=getattr(args, "sst", None),
+        join=getattr(args, "join", None),
     )
 
 
@@ -331,6 +332,12 @@ def _add_lab_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--sst", help=f"SST method: {', '.join(SST_METHODS)} (default {DEFAULT_SST_METHOD})"
+    )
+    p.add_argument(
+        "--join",
+        help="Galera: seeded (every node from the image's seeded state, no state transfer, "
+        f"joins at once) or sst (the guide's path: fresh datadirs, serial joins by SST); "
+        f"default {DEFAULT_JOIN}",
     )
 
 

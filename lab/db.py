@@ -82,8 +82,14 @@ class DbNode(Node):
 
     def secure(self, dialect: Dialect, ox_user_host: str, create_sst_user: bool = False) -> None:
         """mysql_secure_installation's steps, the users the lab needs, then /root/.my.cnf."""
-        self.sql(secure_installation_sql(dialect, ox_user_host, create_sst_user))
+        self.sql(secure_installation_sql(dialect, create_sst_user))
         self.write_my_cnf()
+        self.create_ox_user(dialect, ox_user_host)
+
+    def create_ox_user(self, dialect: Dialect, ox_user_host: str) -> None:
+        """The guide's OX user, allowed from the lab network only: made per lab, since
+        the network's address is the lab's (a seeded state has every other user)."""
+        self.sql(ox_user_sql(dialect, ox_user_host))
 
     def write_my_cnf(self) -> None:
         self.shell(
@@ -92,9 +98,10 @@ class DbNode(Node):
         )
 
 
-def secure_installation_sql(dialect: Dialect, ox_user_host: str, create_sst_user: bool) -> str:
+def secure_installation_sql(dialect: Dialect, create_sst_user: bool) -> str:
     """No anonymous users, no remote root, root password set, no test database; then the
-    health check's user, the OX user (lab network only) and, for Galera, the SST user."""
+    health check's user and, for Galera, the SST user. The same statements secure a lab's
+    first node (the guide's path) and the image's seeded cluster state (lab-seed-galera)."""
     statements = [
         # DROP USER for what a SELECT finds: portable across MariaDB and Oracle MySQL
         "SET @drop = (SELECT GROUP_CONCAT(CONCAT(QUOTE(User), '@', QUOTE(Host))) "
@@ -110,9 +117,6 @@ def secure_installation_sql(dialect: Dialect, ox_user_host: str, create_sst_user
         f"GRANT {dialect.monitor_privileges} ON *.* TO '{CHECK_USER}'@'localhost'",
         # replcheck reads the replication lag from pt-heartbeat's table
         f"GRANT SELECT ON {HEARTBEAT_SCHEMA}.* TO '{CHECK_USER}'@'localhost'",
-        f"CREATE USER '{OX_DB_USER}'@'{ox_user_host}' IDENTIFIED BY '{OX_DB_PASSWORD}'",
-        f"GRANT ALL PRIVILEGES ON *.* TO '{OX_DB_USER}'@'{ox_user_host}'",
-        *(r.format(user=f"'{OX_DB_USER}'@'{ox_user_host}'") for r in dialect.ox_user_restrictions),
     ]
     if create_sst_user:
         statements += [
@@ -121,3 +125,20 @@ def secure_installation_sql(dialect: Dialect, ox_user_host: str, create_sst_user
         ]
     statements.append("FLUSH PRIVILEGES")
     return ";\n".join(statements) + ";"
+
+
+def ox_user_sql(dialect: Dialect, ox_user_host: str) -> str:
+    """The OX user: every privilege, from the lab network's hosts only."""
+    user = f"'{OX_DB_USER}'@'{ox_user_host}'"
+    statements = [
+        f"CREATE USER {user} IDENTIFIED BY '{OX_DB_PASSWORD}'",
+        f"GRANT ALL PRIVILEGES ON *.* TO {user}",
+        *(r.format(user=user) for r in dialect.ox_user_restrictions),
+    ]
+    return ";\n".join(statements) + ";"
+
+
+def seed_sql(dialect: Dialect) -> str:
+    """What the image's seeded cluster state is made of (lab-seed-galera): the secure
+    installation and the SST user, then a clean shutdown."""
+    return secure_installation_sql(dialect, create_sst_user=True) + "\nSHUTDOWN;"

@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import docker.errors
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
-from lab.db import DbNode, NotReady
+from lab.db import OX_DB_USER, DbNode, NotReady
 from lab.diagnosis import FATAL, diagnose
 from lab.docker_env import RunIdentity
 from lab.errors import ClusterFormationError, StartupError
-from lab.galera_config import OX_CONF_D, GaleraSettings, render_host_cnf, render_wsrep_cnf
+from lab.galera_config import (
+    DEFAULT_JOIN,
+    OX_CONF_D,
+    GaleraSettings,
+    render_gvwstate,
+    render_host_cnf,
+    render_wsrep_cnf,
+)
 from lab.nodes import Placement, container_spec, start_container, with_files
 from lab.waiting import poll
 
@@ -31,6 +39,16 @@ JOIN_TIMEOUT_S = 120.0
 
 
 class GaleraNode(DbNode):
+    def require_user(self, user: str) -> None:
+        """The user is here: a causal read (wsrep_sync_wait) waits until this node has
+        applied every write the cluster committed before it."""
+        count = self.sql_value(
+            "SET SESSION wsrep_sync_wait = 1; "
+            f"SELECT COUNT(*) FROM mysql.user WHERE User = '{user}'"
+        )
+        if count == "0":
+            raise ClusterFormationError(self.name, f"user {user} did not replicate here", "")
+
     def wsrep_status(self) -> dict[str, str]:
         """`show status like "%wsrep%"`, the guide's key tool, as a dict."""
         out = self.sql("SHOW GLOBAL STATUS LIKE 'wsrep%'", timeout_s=5)
@@ -54,6 +72,11 @@ class GaleraPlan:
     image: str
     create_sst_user: bool = True
     files: tuple[Placement, ...] = ()  # the operator's .cnf and clustercheck settings
+    join: str = DEFAULT_JOIN  # "seeded" or "sst" (the guide's path), see JOIN_MODES
+
+    @property
+    def seeded(self) -> bool:
+        return self.join == "seeded"
 
 
 class GaleraCluster:
@@ -75,11 +98,15 @@ class GaleraCluster:
         plan: GaleraPlan,
         progress: Callable[[str], None] = lambda _: None,
     ) -> GaleraCluster:
-        """Bootstrap the first member, secure it, then join the others serially.
+        """Seeded: every member starts from the image's seeded state at once. SST (the
+        guide's path): bootstrap the first member, secure it, then join the others
+        serially, each by a full state transfer.
 
         Raises ClusterFormationError naming the node and the cause (with log excerpt) as
         soon as a node's server stops, instead of waiting for a timeout.
         """
+        if plan.seeded:
+            return cls._start_seeded(run, network, ox_user_host, plan, progress)
         cluster = cls([])
         members = plan.settings.members
         for index, name in enumerate(members):
@@ -95,6 +122,36 @@ class GaleraCluster:
                 node.write_my_cnf()  # root's password arrived with the state transfer
             verb = "bootstrapped" if index == 0 else "joined"
             progress(f"{name} {verb}, Synced in {time.monotonic() - started:.1f}s")
+        return cluster
+
+    @classmethod
+    def _start_seeded(
+        cls,
+        run: RunIdentity,
+        network: Network | None,
+        ox_user_host: str,
+        plan: GaleraPlan,
+        progress: Callable[[str], None],
+    ) -> GaleraCluster:
+        """Every member starts at once from the seeded state and the lab's primary view;
+        Galera restores that view when all have met, at the seeded uuid:seqno, so none
+        needs a state transfer and none has to wait its turn (the guide joins "serially"
+        to protect state transfers). The OX user, whose host is this lab's network, is
+        then made on the first and reaches the others."""
+        started = time.monotonic()
+        specs = [galera_node_spec(run, network, plan, i) for i in range(len(plan.settings.members))]
+        cluster = cls([])
+        with ThreadPoolExecutor(max_workers=len(specs)) as pool:
+            cluster.nodes += pool.map(lambda s: GaleraNode(start_container(s).container), specs)
+            list(pool.map(cluster.wait_synced, cluster.nodes))
+        first = cluster.nodes[0]
+        progress(
+            f"{', '.join(plan.settings.members)} started from the seeded state, primary view "
+            f"restored with no state transfer, all Synced in {time.monotonic() - started:.1f}s"
+        )
+        first.create_ox_user(plan.settings.flavour.dialect, ox_user_host)
+        for node in cluster.nodes[1:]:
+            node.require_user(OX_DB_USER)
         return cluster
 
     def wait_synced(self, node: GaleraNode, timeout: float = JOIN_TIMEOUT_S) -> dict[str, str]:
@@ -156,10 +213,14 @@ def galera_node_spec(
 ) -> DockerContainer:
     """Member `index` of the plan: the first bootstraps, the others join."""
     name = plan.settings.members[index]
+    members = plan.settings.members
+    gvwstate = render_gvwstate(run.run_id, members, name) if plan.seeded else ""
     spec = (
         container_spec(run, network, plan.image, "galera", name, cap_add=["NET_ADMIN"])
         .with_env("LAB_CHECK", "clustercheck")
-        .with_env("LAB_BOOTSTRAP", "1" if index == 0 else "0")
+        .with_env("LAB_DATADIR", "seeded" if plan.seeded else "fresh")
+        .with_env("LAB_GVWSTATE", gvwstate)
+        .with_env("LAB_BOOTSTRAP", "1" if index == 0 and not plan.seeded else "0")
         .with_env("LAB_BOOTSTRAP_ARGS", " ".join(plan.settings.flavour.galera_bootstrap))
         .with_copy_into_container(
             render_wsrep_cnf(plan.settings).encode(), f"{OX_CONF_D}/wsrep.cnf"

@@ -4,6 +4,7 @@ rendering is unit-tested without Docker."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from lab.failover import FailoverProfile
@@ -14,11 +15,43 @@ SST_METHODS = ("rsync", "mariabackup")
 # rsync is the default: it needs no SST user and is the quickest on a lab's tiny datadir;
 # mariabackup (what production uses, donor stays writable) is selectable and tested.
 DEFAULT_SST_METHOD = "rsync"
+# How a lab's nodes come by their data. "seeded": every node starts from the image's
+# seeded cluster state (lab-seed-galera) with the lab's primary view (gvwstate.dat), so
+# the three form their primary component together, at the seeded uuid:seqno, and none
+# needs a state transfer. (A first node bootstrapped with --wsrep-new-cluster would not
+# do: Galera 4 gives each configuration change a seqno, so a joiner with the seeded
+# seqno is behind the group and gets an IST, one joiner at a time.) "sst": the guide's
+# path, a fresh datadir on every node, the first bootstrapped and secured, the others
+# joined one at a time by a full SST.
+JOIN_MODES = ("seeded", "sst")
+DEFAULT_JOIN = "seeded"
 # The guide's SST user and password (section "Galera database setup").
 SST_USER = "sstuser"
 SST_PASSWORD = "OpIdjijwef0"
 CLUSTER_NAME = "oxlab"
 GCACHE_SIZE = "32M"
+
+
+def node_uuid(run_id: str, node_name: str) -> uuid.UUID:
+    """A node's gcomm UUID in the lab's seeded view: fixed per run and node, so a compose
+    file can carry it and a restarted node is the same member."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"oxlab:{run_id}/{node_name}")
+
+
+def render_gvwstate(run_id: str, members: tuple[str, ...], node_name: str) -> str:
+    """gvwstate.dat as Galera saves it ("save pc into disk"): this node's UUID and the
+    primary view (type 3) of all members. pc.recovery restores it when they all meet."""
+    uuids = [node_uuid(run_id, m) for m in members]
+    return "\n".join(
+        [
+            f"my_uuid: {node_uuid(run_id, node_name)}",
+            "#vwbeg",
+            f"view_id: 3 {uuids[0]} 1",
+            "bootstrap: 0",
+            *(f"member: {u} 0" for u in uuids),
+            "#vwend",
+        ]
+    )
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import docker
 import docker.errors
 
 from lab import __version__
+from lab.db import ROOT_PASSWORD, seed_sql
 from lab.docker_env import LABEL_ROLE, LABEL_VERSION
 from lab.errors import FlavourUnavailable, ImageError
 from lab.flavours import DEFAULT_FLAVOUR, Flavour, get_flavour
@@ -83,17 +84,22 @@ class ImageSpec:
 
 
 def db_image(flavour: Flavour) -> ImageSpec:
-    """The database node image (Galera or GTID role) of a Debian-packaged flavour."""
-    return ImageSpec(
-        "db",
-        flavour,
-        {
-            "FLAVOUR": flavour.name,
-            "SERVER_PACKAGES": " ".join(flavour.server_packages),
-            "APT_OPTIONS": flavour.apt_options,
-            "INIT_DATADIR": " ".join(flavour.dialect.init_datadir),
-        },
-    )
+    """The database node image (Galera or GTID role) of a Debian-packaged flavour; a
+    Galera flavour's also carries the seeded cluster state (lab-seed-galera)."""
+    args = {
+        "FLAVOUR": flavour.name,
+        "SERVER_PACKAGES": " ".join(flavour.server_packages),
+        "APT_OPTIONS": flavour.apt_options,
+        "INIT_DATADIR": " ".join(flavour.dialect.init_datadir),
+    }
+    if "galera" in flavour.topologies:
+        args |= {
+            "GALERA_PROVIDER": flavour.galera_provider,
+            "BOOTSTRAP_ARGS": " ".join(flavour.galera_bootstrap),
+            "SEED_SQL": seed_sql(flavour.dialect),
+            "ROOT_PASSWORD": ROOT_PASSWORD,
+        }
+    return ImageSpec("db", flavour, args)
 
 
 def _bookworm_role(role: str, packages: tuple[str, ...] = ()) -> ImageSpec:

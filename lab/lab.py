@@ -138,6 +138,7 @@ class Lab:
             flavour=plan.flavour.name,
             profile=plan.profile.name,
             sst=plan.sst_method,
+            join=plan.join,
             config=str(plan.project.path) if plan.project else "",
             files=json.dumps(plan.records()),  # `lab status` shows them per node
         )
@@ -212,6 +213,7 @@ class Lab:
                     image=db_image(flavour).tag,
                     create_sst_user=self.options.create_sst_user,
                     files=db_files,
+                    join=plan.join,
                 )
                 self.galera = GaleraCluster.start(
                     run, network, ox_user_host, galera_plan, self.progress
@@ -359,6 +361,7 @@ class Lab:
             flavour=labels.get("ox-lab.flavour", "?"),
             profile=labels.get("ox-lab.profile", "?"),
             sst_method=labels.get("ox-lab.sst", "?"),
+            join=labels.get("ox-lab.join", "?"),
         )
         lab = cls(request, LabOptions(name=name, keep=True), client=client)
         lab.run = RunIdentity(run_id, name, True)

@@ -20,6 +20,7 @@ class Plan:
     flavour: Flavour
     profile: FailoverProfile
     sst_method: str
+    join: str
     project: Project | None
 
     @classmethod
@@ -30,6 +31,7 @@ class Plan:
             flavour=get_flavour(request.flavour),
             profile=get_profile(request.profile),
             sst_method=request.sst_method,
+            join=request.join,
             project=request.project,
         )
 
@@ -67,5 +69,5 @@ class Plan:
         source = f", files from {self.project.path}" if self.project else ""
         return (
             f"{self.topology.name} on {self.flavour.name}, failover profile "
-            f"{self.profile.name}, SST {self.sst_method}{source}"
+            f"{self.profile.name}, SST {self.sst_method}, join {self.join}{source}"
         )

@@ -24,7 +24,7 @@ from lab.errors import ClusterFormationError, FlavourUnavailable, LabError
 from lab.failover import DEFAULT_PROFILE, PROFILES
 from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
 from lab.galera import GaleraCluster
-from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
+from lab.galera_config import DEFAULT_JOIN, DEFAULT_SST_METHOD, JOIN_MODES, SST_METHODS
 from lab.gtid import GtidPair
 from lab.images import registry_unavailable_reason
 from lab.lab import Lab, LabOptions
@@ -72,6 +72,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--sst-method",
         help=f"Galera SST ({', '.join(SST_METHODS)}); default {DEFAULT_SST_METHOD}",
+    )
+    group.addoption(
+        "--join",
+        help=f"Galera: {' or '.join(JOIN_MODES)} (default {DEFAULT_JOIN}; sst is the "
+        "guide's path: fresh datadirs joined one at a time by state transfer)",
     )
     group.addoption(
         "--chaos-seed",
@@ -136,6 +141,7 @@ def _request(config: pytest.Config) -> LabRequest:
             _project(config),
             profile=config.getoption("--failover-profile"),
             sst_method=config.getoption("--sst-method"),
+            join=config.getoption("--join"),
         )
         config._ox_lab_request = cached  # type: ignore[attr-defined]
     return cached

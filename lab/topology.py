@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from lab.errors import ConfigError, lookup
 from lab.failover import DEFAULT_PROFILE, PROFILES
 from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS
-from lab.galera_config import DEFAULT_SST_METHOD, SST_METHODS
+from lab.galera_config import DEFAULT_JOIN, DEFAULT_SST_METHOD, JOIN_MODES, SST_METHODS
 
 if TYPE_CHECKING:
     from lab.operator.project import Project
@@ -100,6 +100,7 @@ class LabRequest:
     flavour: str = DEFAULT_FLAVOUR
     profile: str = DEFAULT_PROFILE
     sst_method: str = DEFAULT_SST_METHOD
+    join: str = DEFAULT_JOIN  # Galera: "seeded" (no state transfer) or "sst" (the guide's)
     project: Project | None = None  # the operator's oxlab.toml and files
 
     @classmethod
@@ -110,6 +111,7 @@ class LabRequest:
         flavour: str | None = None,
         profile: str | None = None,
         sst_method: str | None = None,
+        join: str | None = None,
     ) -> LabRequest:
         """A flag wins over oxlab.toml, which wins over the lab's default."""
         p = project
@@ -118,6 +120,7 @@ class LabRequest:
             flavour=flavour or (p and p.flavours and p.flavours[0]) or DEFAULT_FLAVOUR,
             profile=profile or (p and p.profile) or DEFAULT_PROFILE,
             sst_method=sst_method or (p and p.sst_method) or DEFAULT_SST_METHOD,
+            join=join or (p and p.join) or DEFAULT_JOIN,
             project=project,
         )
 
@@ -128,6 +131,7 @@ class LabRequest:
             ("flavour", self.flavour, FLAVOURS),
             ("failover profile", self.profile, PROFILES),
             ("SST method", self.sst_method, dict.fromkeys(SST_METHODS)),
+            ("join mode", self.join, dict.fromkeys(JOIN_MODES)),
         ):
             try:
                 lookup(known, value, kind)

@@ -52,7 +52,7 @@ FILE_KEYS: tuple[FileKey, ...] = (
     FileKey("groupware", "configdb_properties"),
     FileKey("filestore", "exports"),
 )
-LAB_KEYS = ("topology", "flavours", "profile", "sst_method")
+LAB_KEYS = ("topology", "flavours", "profile", "sst_method", "join")
 ROLES = tuple(dict.fromkeys(k.role for k in FILE_KEYS))
 
 
@@ -87,6 +87,7 @@ class Project:
     flavours: tuple[str, ...]
     profile: str | None
     sst_method: str | None
+    join: str | None
     hosts: tuple[tuple[str, str], ...]  # (host name in the operator's files, lab node)
     files: tuple[OperatorFile, ...]
 
@@ -164,7 +165,7 @@ def load_project(path: Path) -> Project:
     else:
         problem('flavours must be a list of names, e.g. ["mariadb-10.11"]', "flavours", "lab")
     strings: dict[str, str | None] = {}
-    for key in ("topology", "profile", "sst_method"):
+    for key in ("topology", "profile", "sst_method", "join"):
         value = lab.get(key)
         if value is not None and not isinstance(value, str):
             problem(f"{key} must be a string", key, "lab")
@@ -208,6 +209,7 @@ def load_project(path: Path) -> Project:
         flavours=tuple(flavours),
         profile=strings["profile"],
         sst_method=strings["sst_method"],
+        join=strings["join"],
         hosts=tuple(hosts),
         files=tuple(files),
     )
