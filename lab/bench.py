@@ -4,18 +4,19 @@ takes to come up compared with the floor, and how long image builds take."""
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import docker
 import docker.errors
 
 from lab.docker_env import RunIdentity, remove_run
 from lab.galera import GaleraCluster, GaleraPlan
-from lab.galera_config import GaleraSettings
-from lab.images import build_images, images_for
+from lab.galera_config import JOIN_MODES, GaleraSettings
+from lab.images import build_images, db_image, groupware_images, images_for
 from lab.lab import Lab, LabOptions, Progress, create_network, mysql_host_mask
 from lab.oxclient import OxSession
 from lab.oxnode import ajp
@@ -24,20 +25,22 @@ from lab.topology import LabRequest
 
 
 def measure_floor(client: docker.DockerClient, request: LabRequest, progress: Progress) -> float:
-    """The floor: the Galera nodes alone, first start plus serial joins, nothing else."""
+    """The floor: the Galera nodes alone (from the seeded state, or the guide's bootstrap
+    and serial SST joins, as the request's join mode says), on a network made before the
+    clock starts; no HAProxy, no waiting for a write through it."""
     lab_plan = request.plan()
-    flavour = lab_plan.flavour
     run = RunIdentity.new("bench-floor", keep=False)
     network = create_network(run)
     try:
         plan = GaleraPlan(
             settings=GaleraSettings(
-                flavour=flavour,
+                flavour=lab_plan.flavour,
                 profile=lab_plan.profile,
                 members=lab_plan.topology.galera_members,
                 sst_method=lab_plan.sst_method,
             ),
-            image=images_for(flavour)[0].tag,
+            image=db_image(lab_plan.flavour).tag,
+            join=lab_plan.join,
         )
         started = time.monotonic()
         GaleraCluster.start(run, network, mysql_host_mask(network), plan, progress)
@@ -46,43 +49,78 @@ def measure_floor(client: docker.DockerClient, request: LabRequest, progress: Pr
         remove_run(client, run.run_id)
 
 
-def bench_up(client: docker.DockerClient, request: LabRequest, progress: Progress) -> str:
-    lab_plan = request.plan()
-    build_images(client, images_for(lab_plan.flavour), progress)
-    galera = bool(lab_plan.topology.galera_members)
-    floor = measure_floor(client, request, progress) if galera else 0.0
+def measure_lab(
+    client: docker.DockerClient, request: LabRequest, progress: Progress
+) -> dict[str, float]:
+    """One lab up and down; its timings (seconds since the start of `up`)."""
     with Lab(request, LabOptions(name="bench"), progress=progress, client=client) as lab:
         pass  # up and down: the timings are what is measured
-    whole = lab.timings["up"]
-    what = (
-        "Synced, groupware and front end up"
-        if lab_plan.topology.groupware
-        else "Synced and HAProxy serving writes"
+    return lab.timings
+
+
+@dataclass(frozen=True)
+class UpFigure:
+    what: str
+    seconds: float
+    floor: float | None = None
+    detail: str = ""
+
+
+def bench_up(
+    client: docker.DockerClient, request: LabRequest, progress: Progress, repeat: int = 1
+) -> str:
+    """In one run, images cached: the Galera lab from the seeded state and by the guide's
+    SST joins, each beside its floor (measured right before it); the GTID pair; the
+    guide; the guide on Galera. With repeat > 1, the median of each."""
+    flavour = request.plan().flavour
+    build_images(client, [*images_for(flavour), *groupware_images()], progress)
+
+    def up(wanted: LabRequest) -> float:
+        return statistics.median(measure_lab(client, wanted, progress)["up"] for _ in range(repeat))
+
+    def floor(wanted: LabRequest) -> float:
+        return statistics.median(measure_floor(client, wanted, progress) for _ in range(repeat))
+
+    figures = []
+    if "galera" in flavour.topologies:
+        for join in JOIN_MODES:
+            galera = replace(request, topology="galera", join=join)
+            galera_floor = floor(galera)
+            figures.append(UpFigure(f"galera, --join {join}", up(galera), galera_floor))
+    gtid = [measure_lab(client, replace(request, topology="gtid"), progress) for _ in range(repeat)]
+    figures.append(
+        UpFigure(
+            "gtid",
+            statistics.median(t["up"] for t in gtid),
+            detail=f"pair replicating (the guide's dumps incl.) "
+            f"{statistics.median(t['databases_ready'] for t in gtid):.1f} s",
+        )
     )
-    if not galera:
-        labels = {
-            "databases_ready": "GTID pair up and replicating (incl. the guide's dumps)",
-            "dblb_serving_writes": "HAProxy serving writes",
-            "groupware_ready": "oxgw01/oxgw02 set up by the guide's sequence, NFS filestore",
-            "web_ready": "Apache front end serving HTTPS",
-        }
-        lines = [f"lab up ({request.topology}, {request.flavour}), images cached:"]
-        lines += [
-            f"  {text:<62} {lab.timings[key]:6.1f} s (since start)"
-            for key, text in labels.items()
-            if key in lab.timings
-        ]
-        lines.append(f"  {'whole lab':<62} {whole:6.1f} s")
-        return "\n".join(lines)
-    return "\n".join(
-        [
-            f"lab up ({request.topology}, {request.flavour}, profile {request.profile}, "
-            f"SST {request.sst_method}), images cached:",
-            f"  whole lab: {what:<37} {whole:6.1f} s",
-            f"  floor: {'Galera nodes alone (start + serial joins)':<41} {floor:6.1f} s",
-            f"  {'ratio whole/floor':<48} {whole / floor:6.2f}",
-        ]
+    for topology in ("guide", "guide-galera"):
+        if topology in flavour.topologies:
+            seconds = up(replace(request, topology=topology))
+            figures.append(UpFigure(topology, seconds, detail="front end serving HTTPS"))
+    return render_up(request, figures, repeat)
+
+
+def render_up(request: LabRequest, figures: list[UpFigure], repeat: int) -> str:
+    """The figures as a table that fits 100 columns."""
+    runs = "one run each" if repeat == 1 else f"median of {repeat} runs each"
+    lines = [
+        f"lab up on {request.flavour}, failover profile {request.profile}, SST method "
+        f"{request.sst_method}; images cached, {runs}, in this order on this host:",
+        f"  {'lab':<22} {'up':>7} {'floor':>7} {'up/floor':>9}  notes",
+    ]
+    for f in figures:
+        floor = f"{f.floor:6.1f}s" if f.floor else ""
+        ratio = f"{f.seconds / f.floor:9.2f}" if f.floor else ""
+        note = f.detail or ("floor: the Galera nodes alone" if f.floor else "")
+        lines.append(f"  {f.what:<22} {f.seconds:6.1f}s {floor:>7} {ratio:>9}  {note}")
+    lines.append(
+        "  up: `lab up` until HAProxy's write listener commits a write (galera, gtid) or "
+        "the front end serves HTTPS (guide, guide-galera)"
     )
+    return "\n".join(lines)
 
 
 def bench_build(

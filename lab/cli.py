@@ -33,6 +33,7 @@ from lab.lab import Lab, LabOptions, find_lab_runs, stderr_progress
 from lab.matrix import run_matrix
 from lab.operator.project import Project, find_project, load_project
 from lab.status import render_status, table
+from lab.suite_timing import run_suite
 from lab.topology import DEFAULT_TOPOLOGY, TOPOLOGIES, LabRequest
 
 
@@ -163,10 +164,15 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.what == "suite":
+        pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+        run = run_suite(pytest_args, Path.cwd())
+        print(run.render())
+        return run.exit_code
     client = connect()
     request = _request(args)
     if args.what == "up":
-        print(bench_up(client, request, stderr_progress))
+        print(bench_up(client, request, stderr_progress, repeat=args.repeat))
     elif args.what == "oxnode":
         print(bench_oxnode(client, request, stderr_progress))
     elif args.what == "failover":
@@ -470,10 +476,20 @@ def build_parser() -> argparse.ArgumentParser:
     compose.set_defaults(func=cmd_compose)
 
     bench = sub.add_parser(
-        "bench", help="print figures: `up` (lab vs floor), `build`, `oxnode` (requests/s)"
+        "bench",
+        help="print figures: `up` (each topology, Galera vs its floor), `build`, `oxnode` "
+        "(requests/s), `failover`, `suite` (the test suite's time per directory)",
     )
-    bench.add_argument("what", choices=["up", "build", "oxnode", "failover"])
+    bench.add_argument("what", choices=["up", "build", "oxnode", "failover", "suite"])
     bench.add_argument("--cold", action="store_true", help="build: remove role images first")
+    bench.add_argument(
+        "--repeat", type=int, default=1, metavar="N", help="up: the median of N runs of each lab"
+    )
+    bench.add_argument(
+        "pytest_args",
+        nargs=argparse.REMAINDER,
+        help="suite: pytest's arguments after `--` (default: the README's test command's)",
+    )
     _add_lab_flags(bench)
     bench.set_defaults(func=cmd_bench)
     return parser

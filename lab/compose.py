@@ -29,7 +29,7 @@ from lab.docker_env import LABEL_LAB, LABEL_OWNER, RunIdentity, connect
 from lab.errors import ConfigError, LabError
 from lab.filestore import EXPORT_VOLUME, filestore_spec
 from lab.galera import GaleraPlan, galera_node_spec
-from lab.galera_config import GaleraSettings
+from lab.galera_config import DEFAULT_JOIN, GaleraSettings
 from lab.gtid import GtidPlan, gtid_node_names, gtid_node_spec
 from lab.images import db_image, dblb_image, labctl_image
 from lab.lab import Lab, LabOptions, haproxy_config_for
@@ -59,14 +59,14 @@ HEADER = """\
 """
 
 
-def compose_request(topology: str) -> LabRequest:
-    return LabRequest(topology=topology)
+def compose_request(topology: str, join: str = DEFAULT_JOIN) -> LabRequest:
+    return LabRequest(topology=topology, join=join)
 
 
-def compose_run(topology: str) -> RunIdentity:
+def compose_run(topology: str, join: str = DEFAULT_JOIN) -> RunIdentity:
     """The labels a compose lab carries: those of a kept `lab up` lab called
     compose-<topology>, so `lab status`/`lab down --name compose-<topology>` work on it."""
-    plan = compose_request(topology).plan()
+    plan = compose_request(topology, join).plan()
     return RunIdentity(
         f"compose-{topology}",
         f"compose-{topology}",
@@ -85,12 +85,14 @@ def compose_run(topology: str) -> RunIdentity:
     )
 
 
-def node_specs(topology: str) -> tuple[list[DockerContainer], dict[str, str]]:
+def node_specs(
+    topology: str, join: str = DEFAULT_JOIN
+) -> tuple[list[DockerContainer], dict[str, str]]:
     """The specs Lab.up would start for the topology with default options, in start
     order, and each node's address on the compose network."""
-    lab_plan = compose_request(topology).plan()
+    lab_plan = compose_request(topology, join).plan()
     shape, flavour, profile = lab_plan.topology, lab_plan.flavour, lab_plan.profile
-    run, options = compose_run(topology), LabOptions()
+    run, options = compose_run(topology, join), LabOptions()
     names = [*shape.galera_members]
     gtid_plan = None
     if shape.gtid_pair:
@@ -127,13 +129,13 @@ def node_specs(topology: str) -> tuple[list[DockerContainer], dict[str, str]]:
     return specs, ips
 
 
-def render(topology: str) -> dict[str, bytes]:
+def render(topology: str, join: str = DEFAULT_JOIN) -> dict[str, bytes]:
     """The compose folder's files: relative path -> content."""
-    specs, ips = node_specs(topology)
-    run = compose_run(topology)
+    specs, ips = node_specs(topology, join)
+    run = compose_run(topology, join)
     files: dict[str, bytes] = {}
     services: dict[str, Any] = {}
-    compose_plan = compose_request(topology).plan()
+    compose_plan = compose_request(topology, join).plan()
     galera = list(compose_plan.topology.galera_members)
     for spec in specs:
         name = spec_service(spec)

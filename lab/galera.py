@@ -4,6 +4,8 @@ and secured, the others joined one at a time, each waited for until Synced."""
 
 from __future__ import annotations
 
+import re
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,9 +38,48 @@ VERIFY = {
     "wsrep_ready": "ON",
 }
 JOIN_TIMEOUT_S = 120.0
+# What a server's log says about how it came by its data, newest start first
+SERVER_START = re.compile(r"\[Note\] (?:Starting MariaDB|.*mysqld.*starting as process)")
+TRANSFER_REQUIRED = "State transfer required"
+IST_DONE = re.compile(r"Receiving IST: |\bIST completed on joiner|Running IST|IST received")
+SST_DONE = re.compile(r"\bSST completed on joiner|Proceeding with SST|SST received")
+SST_SCRIPT = re.compile(r"wsrep_sst_(\w+) --role 'joiner'")
+BOOTSTRAPPED = re.compile(r"gcomm: bootstrapping new group|'wsrep-new-cluster' option used")
+VIEW_RESTORED = "restore pc from disk successfully"
+
+
+def how_joined(log: str, start: int = -1) -> str:
+    """How one start of the server (default: the latest; 0: the container's first) came
+    by its data, from its log: a state transfer (SST with its method, or IST), a
+    bootstrap, the lab's seeded view restored, or none."""
+    starts = [m.start() for m in SERVER_START.finditer(log)] or [0]
+    ends = [*starts[1:], len(log)]
+    latest = log[starts[start] : ends[start]]
+    if TRANSFER_REQUIRED in latest:
+        after = latest[latest.index(TRANSFER_REQUIRED) :]
+        if IST_DONE.search(after) and not re.search(
+            r"\bSST completed on joiner|Proceeding with SST", after
+        ):
+            return "IST"
+        if SST_DONE.search(after):
+            script = SST_SCRIPT.search(after)
+            return f"SST ({script.group(1)})" if script else "SST"
+        return "state transfer running"
+    if BOOTSTRAPPED.search(latest):
+        return "bootstrapped"
+    if VIEW_RESTORED in latest:
+        return "seeded, no transfer"
+    return "none"
+
+
+class _Stopped(Exception):
+    """Another node's failure ended this node's wait (never leaves this module)."""
 
 
 class GaleraNode(DbNode):
+    def how_joined(self, start: int = -1) -> str:
+        return how_joined(self.logs(), start)
+
     def require_user(self, user: str) -> None:
         """The user is here: a causal read (wsrep_sync_wait) waits until this node has
         applied every write the cluster committed before it."""
@@ -143,7 +184,7 @@ class GaleraCluster:
         cluster = cls([])
         with ThreadPoolExecutor(max_workers=len(specs)) as pool:
             cluster.nodes += pool.map(lambda s: GaleraNode(start_container(s).container), specs)
-            list(pool.map(cluster.wait_synced, cluster.nodes))
+        cluster.wait_all_synced()
         first = cluster.nodes[0]
         progress(
             f"{', '.join(plan.settings.members)} started from the seeded state, primary view "
@@ -154,13 +195,39 @@ class GaleraCluster:
             node.require_user(OX_DB_USER)
         return cluster
 
-    def wait_synced(self, node: GaleraNode, timeout: float = JOIN_TIMEOUT_S) -> dict[str, str]:
+    def wait_all_synced(self) -> None:
+        """Every node Synced, waited for side by side; the first that fails ends the
+        others' waits at once (they would wait for a primary view that cannot form)."""
+        failed = threading.Event()
+
+        def wait(node: GaleraNode) -> None:
+            try:
+                self.wait_synced(node, stop=failed)
+            except BaseException:
+                failed.set()
+                raise
+
+        with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
+            futures = [pool.submit(wait, node) for node in self.nodes]
+        errors = [f.exception() for f in futures]
+        own = [e for e in errors if e is not None and not isinstance(e, _Stopped)]
+        if own:
+            raise own[0]
+
+    def wait_synced(
+        self,
+        node: GaleraNode,
+        timeout: float = JOIN_TIMEOUT_S,
+        stop: threading.Event | None = None,
+    ) -> dict[str, str]:
         """Poll until the node passes the guide's table; a server that stopped or logged a
         fatal error fails at once, with the cause, instead of running out the timeout."""
 
         def probe() -> dict[str, str] | None:
             if node.status not in ("running", "created") or FATAL.search(node.logs(tail=40)):
                 self._raise_formation_error(node)
+            if stop is not None and stop.is_set():
+                raise _Stopped(node.name)
             status = node.wsrep_status()
             if all(status.get(k) == v for k, v in VERIFY.items()):
                 return status
@@ -202,6 +269,7 @@ class GaleraCluster:
             try:
                 status = node.wsrep_status()
                 row.update({k: status.get(k, "?") for k in ("wsrep_cluster_size", *VERIFY)})
+                row["joined by"] = node.how_joined()
             except (NotReady, StartupError, docker.errors.APIError) as exc:
                 row["error"] = str(exc).splitlines()[0][:100]
             rows.append(row)

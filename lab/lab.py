@@ -12,7 +12,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property, partial
-from typing import Any
 
 import docker
 import docker.errors
@@ -54,10 +53,11 @@ from lab.operator.placement import (
     groupware_files,
     haproxy_setup,
     operator_notes,
+    seed_blockers,
     web_files,
 )
 from lab.operator.syntax import require_valid_syntax
-from lab.oxcluster import DbHosts, OxCluster
+from lab.oxcluster import OX_NODES, DbHosts, OxCluster
 from lab.plan import Plan
 from lab.topology import TOPOLOGIES, LabRequest
 from lab.waiting import poll
@@ -197,10 +197,15 @@ class Lab:
         launch_dblb = partial(Dblb.launch, run, network, dblb_image(flavour).tag, haproxy)
         # The lab's haproxy.cfg needs no database to start (its servers resolve at run
         # time), so HAProxy starts beside the databases, which follow the guide's order
-        # among themselves. An operator's resolves its servers at start: it waits.
+        # among themselves. An operator's resolves its servers at start: it waits. The
+        # groupware nodes' and filestore's containers and the Apache front end need no
+        # database either: they start beside them too; the guide's admin sequence, which
+        # does, waits for HAProxy (or the GTID pair) to serve.
         early = topology.dblb and plan.file("dblb", "haproxy_cfg") is None
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        with ThreadPoolExecutor(max_workers=3) as pool:
             dblb = pool.submit(launch_dblb) if early else None
+            groupware = pool.submit(self.launch_groupware) if topology.groupware else None
+            web = pool.submit(self.start_web, self.options.front_end) if groupware else None
             if topology.galera_members:
                 galera_plan = GaleraPlan(
                     settings=GaleraSettings(
@@ -213,7 +218,7 @@ class Lab:
                     image=db_image(flavour).tag,
                     create_sst_user=self.options.create_sst_user,
                     files=db_files,
-                    join=plan.join,
+                    join=self.join_mode(),
                 )
                 self.galera = GaleraCluster.start(
                     run, network, ox_user_host, galera_plan, self.progress
@@ -229,41 +234,63 @@ class Lab:
                 self.dblb = dblb.result()
             elif topology.dblb:
                 self.dblb = launch_dblb()
-        if self.dblb:
-            self.wait_writable()
-            self.timings["dblb_serving_writes"] = time.monotonic() - started
-        if topology.groupware:
-            self.start_groupware()
-            self.timings["groupware_ready"] = time.monotonic() - started
-            self.start_web(self.options.front_end)
-            self.timings["web_ready"] = time.monotonic() - started
+            if self.dblb:
+                self.wait_writable()
+                self.timings["dblb_serving_writes"] = time.monotonic() - started
+            if groupware and web:
+                self.set_up_groupware(groupware.result())
+                self.timings["groupware_ready"] = time.monotonic() - started
+                web.result()
+                self.timings["web_ready"] = time.monotonic() - started
 
-    def start_groupware(self, **options: Any) -> OxCluster:
+    def join_mode(self) -> str:
+        """The plan's join mode, unless the operator's files rule the seeded state out:
+        then the guide's path, saying why."""
+        blockers = seed_blockers(self.plan) if self.plan.join == "seeded" else []
+        for blocker in blockers:
+            self.progress(f"{blocker}: the nodes join by SST (the guide's path), not seeded")
+        return "sst" if blockers else self.plan.join
+
+    def start_groupware(
+        self, clustering: bool = True, replication_monitor: bool = True
+    ) -> OxCluster:
         """oxgw01/oxgw02 on this lab's network, set up by the guide's sequence, with the
         databases as the guide registers them (GTID: master and slave; Galera: HAProxy's
         write and read listeners) and the NFS filestore."""
+        return self.set_up_groupware(self.launch_groupware(clustering), replication_monitor)
+
+    def launch_groupware(self, clustering: bool = True) -> OxCluster:
+        """The groupware nodes' and the filestore's containers (no database needed)."""
         assert self.client and self.run and self.network
+        exports = self.plan.file("filestore", "exports")
+        return OxCluster.launch(
+            self.client,
+            self.run,
+            self.network,
+            clustering=clustering,
+            progress=self.progress,
+            exports=parsers.exports(exports.text) if exports else (),
+            host_map=self.plan.host_map(),
+        )
+
+    def set_up_groupware(self, cluster: OxCluster, replication_monitor: bool = True) -> OxCluster:
+        """The guide's admin sequence on launched nodes, once the databases serve."""
         if self.gtid:
             hosts = DbHosts(self.gtid.master.name, self.gtid.slave.name)
         else:
             hosts = DbHosts(f"dblb:{WRITE_PORT}", f"dblb:{READ_PORT}")
-        plan = self.plan
-        options.setdefault("files", groupware_files(plan))
-        exports = plan.file("filestore", "exports")
-        options.setdefault("exports", parsers.exports(exports.text) if exports else ())
-        options.setdefault("host_map", plan.host_map())
-        self.ox = OxCluster.start(
-            self.client, self.run, self.network, hosts, progress=self.progress, **options
-        )
+        cluster.guide_setup(hosts, replication_monitor, groupware_files(self.plan), self.progress)
+        self.ox = cluster
         if self.gtid:
             self.gtid.wait_caught_up()  # the admin commands' writes reach the slave too
-        return self.ox
+        return cluster
 
     def start_web(self, protocol: str = "ajp") -> WebNode:
         """The guide's Apache front end over the groupware nodes; HTTPS from the run's CA,
-        balancer-manager for the Docker host (the lab's admin) only."""
-        assert self.client and self.run and self.network and self.ox
-        members = [Member(n.name, n.route) for n in self.ox.nodes]
+        balancer-manager for the Docker host (the lab's admin) only. Apache resolves its
+        members when it first forwards to them, so it may start before they serve."""
+        assert self.client and self.run and self.network
+        members = [Member(name, route) for name, route in OX_NODES]
         gateway = _gateway(self.network)
         self.web = WebNode.launch(
             self.client,

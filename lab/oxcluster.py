@@ -99,28 +99,25 @@ class OxCluster:
         return next(n for n in self.nodes if n.name == name)
 
     @classmethod
-    def start(
+    def launch(
         cls,
         client: docker.DockerClient,
         run: RunIdentity,
         network: Network,
-        hosts: DbHosts,
         names: Sequence[tuple[str, str]] = OX_NODES,
-        replication_monitor: bool = True,
         clustering: bool = True,
         nfs: bool = True,
         progress: Callable[[str], None] = lambda _: None,
-        files: Sequence[Placement] = (),
         exports: Sequence[Export] = (),
         host_map: Mapping[str, str] | None = None,
     ) -> OxCluster:
-        """nfs=True: the filestore is the guide's NFS export (a `filestore` ganesha
-        container, RW for these nodes only); False: a Docker volume both nodes mount.
-        `files`: the operator's configdb.properties / server.properties, in place before
-        the nodes start; `exports`: their /etc/exports (names through `host_map`)."""
+        """The nodes' containers and the filestore: nothing here needs a database, so a
+        lab starts them beside its databases. nfs=True: the filestore is the guide's NFS
+        export (a `filestore` ganesha container, RW for these nodes only); False: a
+        Docker volume both nodes mount. `exports`: the operator's /etc/exports (names
+        through `host_map`)."""
         build_images(client, [oxnode_image()], progress)
         shared = None if nfs else lab_volume(client, run, "filestore")
-        started = time.monotonic()
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             nodes = list(
                 pool.map(lambda nr: _start_node(run, network, shared, clustering, *nr), names)
@@ -133,15 +130,19 @@ class OxCluster:
             cluster.filestore = FilestoreNode.launch(
                 client, run, network, list(ips.values()), rules
             )
-        cluster.guide_setup(hosts, replication_monitor, files)
-        progress(
-            f"groupware nodes set up by the guide's sequence in {time.monotonic() - started:.1f}s"
-        )
         return cluster
 
     def guide_setup(
-        self, hosts: DbHosts, replication_monitor: bool, files: Sequence[Placement] = ()
+        self,
+        hosts: DbHosts,
+        replication_monitor: bool = True,
+        files: Sequence[Placement] = (),
+        progress: Callable[[str], None] = lambda _: None,
     ) -> None:
+        """The guide's sequence, in its order. What the guide runs on every node
+        (oxinstaller, the service start) runs on both at once. `files`: the operator's
+        configdb.properties / server.properties, in place before the nodes start."""
+        started = time.monotonic()
         first = self.nodes[0]
         read = hosts.read or hosts.write
         first.admin(
@@ -150,8 +151,8 @@ class OxCluster:
             f"--configdb-pass={OX_DB_PASSWORD}",
             f"--configdb-host={hosts.write}",
         )
-        for node in self.nodes:
-            node.admin(
+        self.on_every_node(
+            lambda node: node.admin(
                 "oxinstaller",
                 "--servername=oxserver",
                 f"--configdb-readhost={read}",
@@ -163,6 +164,7 @@ class OxCluster:
                 "--ajp-bind-port=*",
                 f"--replication-monitor={'true' if replication_monitor else 'false'}",
             )
+        )
         auth = MASTER_AUTH
         first.admin("registerserver", "-n", "oxserver", *auth)
         first.admin("registerfilestore", *auth, "-t", f"file://{FILESTORE}")
@@ -199,10 +201,13 @@ class OxCluster:
                 "false",
                 f"--masterid={master_id.group(1)}",
             )
-        for node in self.nodes:
+
+        def start(node: OxNode) -> None:
             for placement in files:  # the operator's, over what oxinstaller wrote
                 put_file(node, placement.target, placement.data)
             node.service("start")
+
+        self.on_every_node(start)
         first.admin("createcontext", *CREATECONTEXT)
         first.admin(
             "createuser",
@@ -226,6 +231,14 @@ class OxCluster:
             "testuser@example.com",
         )
         self.wait_ready()
+        progress(
+            f"groupware nodes set up by the guide's sequence in {time.monotonic() - started:.1f}s"
+        )
+
+    def on_every_node(self, step: Callable[[OxNode], object]) -> None:
+        """One of the guide's per-node steps on all nodes at once (errors re-raised)."""
+        with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
+            list(pool.map(step, self.nodes))
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Every node serves, and (clustering on) is connected to every peer, so a cache

@@ -290,11 +290,11 @@ def gtid_pair(gtid_lab: Lab) -> GtidPair:
     return gtid_lab.gtid
 
 
-def start_ox_cluster(lab: Lab, **options: object) -> OxCluster:
+def start_ox_cluster(lab: Lab, clustering: bool = True) -> OxCluster:
     """oxgw01/oxgw02 on `lab`'s network, set up by the guide's sequence; the databases
     as the guide registers them (GTID: master and slave; Galera: HAProxy's listeners)."""
     try:
-        return lab.start_groupware(**options)
+        return lab.start_groupware(clustering=clustering)
     except LabError as exc:
         _fail(exc)
         raise

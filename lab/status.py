@@ -154,7 +154,7 @@ def render_status(lab: Lab, width: int = 100) -> str:
         if answering:
             # the guide's table as `show status` prints it: one variable a line, a column
             # per node (fits 100 columns for any cluster the lab runs)
-            names = ["wsrep_cluster_size", *VERIFY]
+            names = ["wsrep_cluster_size", *VERIFY, "joined by"]
             transposed = [
                 {"variable": name, **{r["node"]: r.get(name, "?") for r in answering}}
                 for name in names

@@ -133,6 +133,25 @@ def haproxy_names(plan: Plan, text: str) -> dict[str, dict[str, str]]:
     return {"listeners": listeners, "servers": servers}
 
 
+# Fixed when a datadir is made: the image's seeded state, made with the lab's settings,
+# cannot serve an operator's other value; nor can it start without Galera's pc.recovery.
+SEED_BOUND = ("innodb_page_size", "lower_case_table_names", "innodb_data_file_path", "datadir")
+NO_PC_RECOVERY = re.compile(r"pc\.recovery\s*=\s*(no|false|off|0)\b", re.IGNORECASE)
+
+
+def seed_blockers(plan: Plan) -> list[str]:
+    """Why the operator's files rule out the seeded state (one line each, file:line): the
+    lab then takes the guide's path, fresh datadirs and SST joins."""
+    blockers = []
+    for f in plan.files("database"):
+        for key, s in parsers.server_settings(f.text).items():
+            if key in SEED_BOUND:
+                blockers.append(f"{f.path}:{s.line}: {key} is fixed when a datadir is made")
+            elif key == "wsrep_provider_options" and NO_PC_RECOVERY.search(s.value):
+                blockers.append(f"{f.path}:{s.line}: pc.recovery is off")
+    return blockers
+
+
 def operator_notes(plan: Plan) -> list[str]:
     """One line per place where the operator's files take over from the lab's rendering.
     Raises ConfigError when they would keep the cluster from forming."""

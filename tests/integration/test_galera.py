@@ -55,6 +55,22 @@ def test_guides_verification_table_holds_on_every_node(galera_cluster: GaleraClu
         assert status["wsrep_ready"] == "ON", f"{node.name} must accept queries"
 
 
+def test_nodes_came_by_their_data_as_the_join_mode_says(
+    galera_cluster: GaleraCluster, galera_lab: Lab
+) -> None:
+    """Seeded (the default): no node needed a state transfer. --join sst: the guide's
+    bootstrap and full SSTs. (The container's first start: chaos tests restart nodes.)"""
+    joined = {node.name: node.how_joined(start=0) for node in galera_cluster.nodes}
+    if galera_lab.request.join == "seeded":
+        expected = dict.fromkeys(joined, "seeded, no transfer")
+    else:
+        first, *joiners = joined
+        expected = {first: "bootstrapped"} | dict.fromkeys(
+            joiners, f"SST ({galera_lab.request.sst_method})"
+        )
+    assert joined == expected, "how each node joined, read from its log"
+
+
 def test_rows_written_on_one_node_are_read_on_every_other(galera_cluster: GaleraCluster) -> None:
     db = f"repl_{uuid.uuid4().hex[:8]}"
     first, *others = galera_cluster.nodes
@@ -71,7 +87,7 @@ def test_rows_written_on_one_node_are_read_on_every_other(galera_cluster: Galera
 
 
 def test_root_is_secured_and_users_exist(galera_cluster: GaleraCluster) -> None:
-    node = galera_cluster.nodes[1]  # a joiner: everything arrived by state transfer
+    node = galera_cluster.nodes[1]  # a joiner: by state transfer, or from the seeded state
     users = set(node.sql("SELECT CONCAT(User, '@', Host) FROM mysql.user").split())
     assert not any(u.startswith("@") for u in users), f"no anonymous users: {users}"
     assert {u for u in users if u.startswith("root@")} <= {

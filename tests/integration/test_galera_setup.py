@@ -1,5 +1,6 @@
-"""The guide's SST methods and its "common mistakes": each lab here is started for one
-test and removed after it."""
+"""The guide's SST methods and its "common mistakes", on the guide's path (fresh
+datadirs, serial joins by SST: --join sst): each lab here is started for one test and
+removed after it."""
 
 from __future__ import annotations
 
@@ -24,18 +25,24 @@ def galera_request(
     return runnable_request(docker_client, lab_request, flavour, "galera")
 
 
-def test_mariabackup_sst_forms_a_synced_cluster(
-    lab_factory: Callable[..., Lab], galera_request: LabRequest
+@pytest.mark.parametrize("method", ["rsync", "mariabackup"])
+def test_sst_joins_form_a_synced_cluster(
+    lab_factory: Callable[..., Lab], galera_request: LabRequest, method: str
 ) -> None:
     skip_if_operator_sets(galera_request, "wsrep_sst_method")
-    request = replace(galera_request, sst_method="mariabackup")
-    lab = lab_factory(request, name=f"sst-mariabackup-{request.flavour}")
+    request = replace(galera_request, sst_method=method, join="sst")
+    lab = lab_factory(request, name=f"sst-{method}-{request.flavour}")
     try:
         assert lab.galera
         for node in lab.galera.nodes:
-            assert node.verification_failures(3) == [], f"{node.name} joined by mariabackup SST"
-        joiner_log = lab.galera.nodes[2].logs()
-        assert "wsrep_sst_mariabackup" in joiner_log, "the joiner really used mariabackup"
+            assert node.verification_failures(3) == [], f"{node.name} joined by {method} SST"
+        first, *joiners = lab.galera.nodes
+        assert first.how_joined() == "bootstrapped", "the guide's first node founds the cluster"
+        for joiner in joiners:
+            assert joiner.how_joined() == f"SST ({method})", (
+                f"{joiner.name} got a full state transfer by {method}, as the guide's joiners do"
+            )
+        assert f"wsrep_sst_{method}" in joiners[-1].logs(), f"the joiner really ran {method}"
     finally:
         lab.down()
 
@@ -46,7 +53,7 @@ def test_wrong_provider_path_is_reported_in_one_line(
     skip_if_operator_sets(galera_request, "wsrep_provider")
     with pytest.raises(ClusterFormationError) as exc:
         lab_factory(
-            galera_request,
+            replace(galera_request, join="sst"),
             name=f"bad-provider-{galera_request.flavour}",
             provider_path="/usr/lib/galera/nope.so",
         )
@@ -61,7 +68,7 @@ def test_missing_sst_user_is_reported_in_one_line(
     lab_factory: Callable[..., Lab], galera_request: LabRequest
 ) -> None:
     skip_if_operator_sets(galera_request, "wsrep_sst_method", "wsrep_sst_auth")
-    request = replace(galera_request, sst_method="mariabackup")
+    request = replace(galera_request, sst_method="mariabackup", join="sst")
     with pytest.raises(ClusterFormationError) as exc:
         lab_factory(request, name=f"no-sst-user-{request.flavour}", create_sst_user=False)
     err = exc.value

@@ -52,8 +52,27 @@ def test_nfs_export_names_the_oxnodes_compose_addresses() -> None:
     assert f"Clients = {clients};" in ganesha, ganesha
 
 
-def test_galera_joiners_wait_for_their_predecessor() -> None:
-    """The guide joins Galera nodes one at a time: galera2 after galera1 is healthy."""
-    text = render("guide-galera")["docker-compose.yml"].decode()
+def galera_services(join: str) -> dict[str, str]:
+    text = render("guide-galera", join)["docker-compose.yml"].decode()
     galera2 = text.split("  galera2:\n", 1)[1].split("\n  galera3:\n", 1)[0]
-    assert 'depends_on:\n      galera1:\n        condition: "service_healthy"' in galera2, galera2
+    galera3 = text.split("  galera3:\n", 1)[1].split("\n  dblb:\n", 1)[0]
+    return {"galera2": galera2, "galera3": galera3}
+
+
+def test_galera_joiners_wait_for_their_predecessor_on_the_guides_path() -> None:
+    """--join sst: the guide joins Galera nodes one at a time, each after the last."""
+    services = galera_services("sst")
+    assert (
+        'depends_on:\n      galera1:\n        condition: "service_healthy"' in services["galera2"]
+    )
+    assert (
+        'depends_on:\n      galera2:\n        condition: "service_healthy"' in services["galera3"]
+    )
+
+
+def test_seeded_galera_nodes_start_together() -> None:
+    """From the seeded state the primary view forms only once all three have met: a node
+    waiting for another to be healthy first would wait forever."""
+    services = galera_services("seeded")
+    assert all("depends_on" not in text for text in services.values()), services
+    assert all('LAB_DATADIR: "seeded"' in text for text in services.values())

@@ -20,6 +20,7 @@ from lab.operator.placement import (
     database_files,
     haproxy_setup,
     operator_notes,
+    seed_blockers,
     web_files,
 )
 from lab.operator.project import load_project
@@ -91,6 +92,11 @@ def test_flags_win_over_the_project_file_which_wins_over_defaults(tmp_path: Path
     project = load_project(path)
     assert LabRequest.of(project).plan().describe().startswith("gtid on mariadb-11.8")
     assert LabRequest.of(project, profile="fast").plan().profile.name == "fast"
+    assert LabRequest.of(project).join == "seeded", "the seeded state is the default"
+    joined = write(tmp_path, '[lab]\njoin = "sst"\n')
+    assert LabRequest.of(load_project(joined)).join == "sst", "oxlab.toml chooses the guide's path"
+    assert LabRequest.of(load_project(joined), join="seeded").join == "seeded", "a flag wins"
+    assert "join mode" in LabRequest(join="serial").problems()[0], "an unknown mode is named"
 
 
 def test_operator_cnf_files_sort_after_the_labs_own(tmp_path: Path) -> None:
@@ -125,6 +131,29 @@ def test_an_override_that_breaks_the_cluster_stops_with_the_line(
     with pytest.raises(ConfigError, match=stops) as error:
         operator_notes(LabRequest.of(load_project(path)).plan())
     assert f"{tmp_path / 't.cnf'}:2" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("cnf", "blocks"),
+    [
+        ("innodb_page_size = 4k", "innodb_page_size is fixed when a datadir is made"),
+        ("lower_case_table_names = 1", "lower_case_table_names is fixed"),
+        ('wsrep_provider_options = "gcache.size=1G; pc.recovery = FALSE"', "pc.recovery is off"),
+    ],
+)
+def test_settings_the_seeded_state_cannot_serve_take_the_guides_path(
+    tmp_path: Path, cnf: str, blocks: str
+) -> None:
+    path = write(tmp_path, '[database]\ncnf = ["t.cnf"]\n', **{"t.cnf": f"[mysqld]\n{cnf}\n"})
+    [blocker] = seed_blockers(LabRequest.of(load_project(path)).plan())
+    assert blocks in blocker and f"{tmp_path / 't.cnf'}:2" in blocker
+
+
+def test_ordinary_tuning_keeps_the_seeded_state(tmp_path: Path) -> None:
+    tuning = "[mysqld]\nmax_connections = 500\ninnodb_log_file_size = 512M\n"
+    tuning += 'wsrep_provider_options = "gcache.size=1G; pc.recovery=TRUE"\n'
+    path = write(tmp_path, '[database]\ncnf = ["t.cnf"]\n', **{"t.cnf": tuning})
+    assert seed_blockers(LabRequest.of(load_project(path)).plan()) == []
 
 
 def test_other_database_credentials_stop_with_the_line(tmp_path: Path) -> None:

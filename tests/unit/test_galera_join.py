@@ -1,0 +1,100 @@
+"""How a Galera node came by its data: the seeded state's primary view (gvwstate.dat) and
+the reading of a server's log that `lab status` shows as "joined by"."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.db import secure_installation_sql, seed_sql
+from lab.flavours import get_flavour
+from lab.galera import how_joined
+from lab.galera_config import node_uuid, render_gvwstate
+
+MEMBERS = ("galera1", "galera2", "galera3")
+START = (
+    "2026-12-02  6:32:06 0 [Note] Starting MariaDB 10.11.18-MariaDB-0+deb12u1 source revision x\n"
+)
+# lines as MariaDB 10.11 + Galera 26.4 print them (seen in this lab's containers)
+RESTORED = "2026-12-02  6:32:07 0 [Note] WSREP: restore pc from disk successfully\n"
+BOOTSTRAP = "2026-12-02  6:29:23 0 [Note] WSREP: gcomm: bootstrapping new group 'oxlab'\n"
+REQUIRED = (
+    "2026-12-02  6:29:25 1 [Note] WSREP: State transfer required: \n"
+    "\tGroup state: a129d99c-ee19-11f1-8c9d-365752ec8b46:11\n"
+    "\tLocal state: a129d99c-ee19-11f1-8c9d-365752ec8b46:9\n"
+    "2026-12-02  6:29:25 0 [Note] WSREP: Running: 'wsrep_sst_rsync --role 'joiner' "
+    "--address 'galera2' --datadir '/var/lib/mysql/' --parent 7\n"
+)
+IST = (
+    "2026-12-02  6:29:26 1 [Note] WSREP: Prepared IST receiver for 10-11\n"
+    "WSREP_SST: [INFO] rsync IST completed on joiner (20261202 06:29:27.719)\n"
+    "2026-12-02  6:29:28 3 [Note] WSREP: SST received\n"
+)
+SST = (
+    "2026-12-02  6:29:26 1 [Note] WSREP: Prepared IST receiver for 0-11\n"
+    "WSREP_SST: [INFO] rsync SST completed on joiner (20261202 06:29:31.102)\n"
+    "2026-12-02  6:29:31 3 [Note] WSREP: SST received\n"
+)
+
+
+def parse_gvwstate(text: str) -> tuple[str, list[str], str]:
+    lines = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+    members = [line.split()[1] for line in text.splitlines() if line.startswith("member: ")]
+    return lines["my_uuid"], members, lines["view_id"]
+
+
+def test_every_node_restores_the_same_primary_view_as_itself() -> None:
+    views = [parse_gvwstate(render_gvwstate("run1", MEMBERS, name)) for name in MEMBERS]
+    mine = [v[0] for v in views]
+    assert len(set(mine)) == 3, "each node needs its own gcomm UUID, or Galera merges them"
+    for my_uuid, members, view_id in views:
+        assert members == mine, "every node's view lists all members, in the same order"
+        assert my_uuid in members, "a node is a member of the view it restores"
+        kind, creator, _ = view_id.split()
+        assert kind == "3" and creator == mine[0], "a primary view (type 3) from one creator"
+
+
+def test_node_uuids_are_fixed_per_run_and_node() -> None:
+    assert node_uuid("run1", "galera1") == node_uuid("run1", "galera1"), "a compose file keeps it"
+    assert node_uuid("run1", "galera1") != node_uuid("run2", "galera1"), "labs differ"
+    assert "#vwbeg" in render_gvwstate("r", MEMBERS, "galera2").splitlines()[1]
+
+
+@pytest.mark.parametrize(
+    ("log", "expected"),
+    [
+        (START + RESTORED, "seeded, no transfer"),
+        (START + BOOTSTRAP, "bootstrapped"),
+        (START + REQUIRED + IST, "IST"),
+        (START + REQUIRED + SST, "SST (rsync)"),
+        (START + REQUIRED, "state transfer running"),
+        # a node that joined by SST once and was restarted later: the latest start counts
+        (START + REQUIRED + SST + START + REQUIRED + IST, "IST"),
+        (START + REQUIRED + SST + START + RESTORED, "seeded, no transfer"),
+        (START, "none"),
+    ],
+)
+def test_how_a_node_joined_is_read_from_its_latest_start(log: str, expected: str) -> None:
+    assert how_joined(log) == expected
+
+
+def test_the_first_start_is_told_apart_from_the_latest() -> None:
+    log = START + RESTORED + START + REQUIRED + IST
+    assert how_joined(log, 0) == "seeded, no transfer"
+    assert how_joined(log) == "IST"
+
+
+def test_mariabackup_transfers_are_told_apart() -> None:
+    mariabackup = REQUIRED.replace("wsrep_sst_rsync", "wsrep_sst_mariabackup")
+    sst = "WSREP_SST: [INFO] Proceeding with SST.........\n"
+    ist = "WSREP_SST: [INFO] 'IST' received from donor: Running IST\n"
+    assert how_joined(START + mariabackup + sst) == "SST (mariabackup)"
+    assert how_joined(START + mariabackup + ist) == "IST"
+
+
+def test_the_seed_is_the_secure_installation_then_a_clean_shutdown() -> None:
+    dialect = get_flavour("mariadb-10.11").dialect
+    seed = seed_sql(dialect)
+    assert seed.startswith(secure_installation_sql(dialect, create_sst_user=True))
+    assert seed.rstrip().endswith("SHUTDOWN;"), "grastate.dat gets its seqno on a clean stop"
+    assert "sstuser" in seed, "the SST user is in place for a later SST"
+    assert "openexchange" not in seed, "the OX user's host is each lab's network"
