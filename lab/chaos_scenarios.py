@@ -177,7 +177,8 @@ def health_truth(lab: Lab, seed: int) -> ChaosRun:
     rng = random.Random(seed)
     steps = []
     for i, fault in enumerate(("desync", "freeze-server", "pause")):
-        steps.append(Step(3.0 + 12.0 * i, fault, rng.choice(names), 5.0))
+        # "not before": each fault also waits until the lab is healthy again
+        steps.append(Step(3.0 + 8.0 * i, fault, rng.choice(names), 5.0))
     return health_truth_run(lab, Schedule(tuple(steps), seed), "health-truth")
 
 

@@ -13,6 +13,7 @@ import re
 import tarfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from lab.errors import ClusterFormationError, LabError
@@ -111,7 +112,9 @@ def recover_cluster(
     running = [n.name for n in cluster.nodes if n.status in ("running", "paused")]
     if running:
         raise LabError(f"whole-cluster recovery needs every node down; running: {running}")
-    positions = [position_of(node) for node in cluster.nodes]
+    # --wsrep-recover reads each node's own datadir: every node at once
+    with ThreadPoolExecutor(max_workers=len(cluster.nodes)) as pool:
+        positions = list(pool.map(position_of, cluster.nodes))
     for p in positions:
         safe = int(p.safe_to_bootstrap)
         progress(f"{p.node}: {p.uuid}:{p.seqno} ({p.source}, safe_to_bootstrap={safe})")

@@ -165,7 +165,7 @@ class Schedule:
         faults: Sequence[str] = ("kill", "pause", "partition"),
         count: int = 3,
         hold_s: tuple[float, float] = (3.0, 6.0),
-        settle_s: float = 8.0,
+        settle_s: float = 3.0,
     ) -> Schedule:
         """`count` faults, one at a time, each followed by `settle_s` to recover in (a
         run also waits for the lab to be healthy before the next fault: times are

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lab.flavours import DEFAULT_FLAVOUR
@@ -43,11 +44,13 @@ def collected(*args: str) -> set[str]:
 def test_every_collected_test_belongs_to_a_nightly_job_or_cell() -> None:
     selections: list[Selection] = [*NIGHTLY_JOBS, *(cell_selection(t) for t in TOPOLOGIES)]
     selected: set[str] = set()
-    for selection in selections:
-        ids = collected(*selection.args())
+    with ThreadPoolExecutor(max_workers=4) as pool:  # each is a pytest start-up
+        everything_future = pool.submit(collected, "tests")
+        found = list(pool.map(lambda s: collected(*s.args()), selections))
+    for selection, ids in zip(selections, found, strict=True):
         assert ids, f"nightly {selection.name} selects no test"
         selected |= ids
-    everything = collected("tests")
+    everything = everything_future.result()
     orphans = sorted(everything - selected)
     assert not orphans, f"tests no nightly job runs: {orphans}"
 
