@@ -38,11 +38,16 @@ VERIFY = {
     "wsrep_ready": "ON",
 }
 JOIN_TIMEOUT_S = 120.0
-# What a server's log says about how it came by its data, newest start first
+# What a server's log says about how it came by its data (MariaDB 10.11 + Galera 26.4)
 SERVER_START = re.compile(r"\[Note\] (?:Starting MariaDB|.*mysqld.*starting as process)")
-TRANSFER_REQUIRED = "State transfer required"
-IST_DONE = re.compile(r"Receiving IST: |\bIST completed on joiner|Running IST|IST received")
-SST_DONE = re.compile(r"\bSST completed on joiner|Proceeding with SST|SST received")
+TRANSFER_REQUIRED = re.compile(
+    r"State transfer required:\s*Group state: \S+\s*Local state: ([\w-]+):(-?\d+)"
+)
+# the state the SST script handed over; the joiner's own when the donor chose an IST
+# (the script's "bypass"), a new one after a full SST
+INSTALLED = re.compile(r"Installed new state from SST: ([\w-]+):(-?\d+)")
+IST_DONE = re.compile(r"Receiving IST: \d+ writesets|\bIST completed on joiner")
+SST_DONE = re.compile(r"\bSST completed on joiner|SST succeeded for position")
 SST_SCRIPT = re.compile(r"wsrep_sst_(\w+) --role 'joiner'")
 BOOTSTRAPPED = re.compile(r"gcomm: bootstrapping new group|'wsrep-new-cluster' option used")
 VIEW_RESTORED = "restore pc from disk successfully"
@@ -55,15 +60,18 @@ def how_joined(log: str, start: int = -1) -> str:
     starts = [m.start() for m in SERVER_START.finditer(log)] or [0]
     ends = [*starts[1:], len(log)]
     latest = log[starts[start] : ends[start]]
-    if TRANSFER_REQUIRED in latest:
-        after = latest[latest.index(TRANSFER_REQUIRED) :]
-        if IST_DONE.search(after) and not re.search(
-            r"\bSST completed on joiner|Proceeding with SST", after
-        ):
+    required = TRANSFER_REQUIRED.search(latest)
+    if required:
+        after = latest[required.start() :]
+        installed = INSTALLED.search(after)
+        if installed:
+            bypass = installed.groups() == required.groups()
+            script = SST_SCRIPT.search(after)
+            return "IST" if bypass else f"SST ({script.group(1)})" if script else "SST"
+        if IST_DONE.search(after):
             return "IST"
         if SST_DONE.search(after):
-            script = SST_SCRIPT.search(after)
-            return f"SST ({script.group(1)})" if script else "SST"
+            return "SST"
         return "state transfer running"
     if BOOTSTRAPPED.search(latest):
         return "bootstrapped"

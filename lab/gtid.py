@@ -96,13 +96,13 @@ class GtidPair:
             }
             nodes = {name: gtid_node(f.result(), dialect) for name, f in futures.items()}
             list(pool.map(lambda n: n.wait_answering(), nodes.values()))
-        master, slave, old = nodes[plan.master], nodes[plan.slave], nodes[LEGACY_NODE]
-        progress(f"{plan.master}, {plan.slave} answering in {time.monotonic() - started:.1f}s")
-
-        # "Steps up to here apply to both the designated master and slave": secure them.
-        for node in (master, slave):
-            node.secure(dialect, ox_user_host)
-        legacy_dump = seed_and_dump_legacy(old, dialect)
+            master, slave, old = nodes[plan.master], nodes[plan.slave], nodes[LEGACY_NODE]
+            progress(f"{plan.master}, {plan.slave} answering in {time.monotonic() - started:.1f}s")
+            # "Steps up to here apply to both the designated master and slave": secure
+            # them; the existing installation's dump is taken meanwhile (other servers)
+            legacy = pool.submit(seed_and_dump_legacy, old, dialect)
+            list(pool.map(lambda n: n.secure(dialect, ox_user_host), (master, slave)))
+            legacy_dump = legacy.result()
         copy_file(old, legacy_dump, master, "/root/")
         old.container.remove(force=True, v=True)
 

@@ -75,9 +75,9 @@ class SuiteRun:
                 f"{seconds // 60:>8.0f} min {seconds % 60:02.0f} s"
             )
         lines.append(
-            "  time in tests: setup+call+teardown per test (a lab's start counts in the first test"
-            " using it), summed over workers"
+            "  time in tests: setup + call + teardown, summed over xdist workers (a lab's start"
         )
+        lines.append("  counts in the first test that uses it)")
         return "\n".join(lines)
 
 

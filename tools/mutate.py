@@ -331,6 +331,42 @@ MUTATIONS = (
         "if len(states) == 1:",
         "if len(states) >= 1:",
     ),
+    Mutation(
+        "seeded view: every node restores the view under the same UUID",
+        "lab/galera_config.py",
+        'f"my_uuid: {node_uuid(run_id, node_name)}",',
+        'f"my_uuid: {uuids[0]}",',
+    ),
+    Mutation(
+        "joined by: the first start read instead of the latest",
+        "lab/galera.py",
+        "def how_joined(log: str, start: int = -1) -> str:",
+        "def how_joined(log: str, start: int = 0) -> str:",
+    ),
+    Mutation(
+        "joined by: an IST reported as an SST",
+        "lab/galera.py",
+        "bypass = installed.groups() == required.groups()",
+        "bypass = installed is None",
+    ),
+    Mutation(
+        "seeded state: pc.recovery=false not seen",
+        "lab/operator/placement.py",
+        'elif key == "wsrep_provider_options" and NO_PC_RECOVERY.search(s.value):',
+        'elif key == "wsrep_provider_options" and NO_PC_RECOVERY.match(s.value):',
+    ),
+    Mutation(
+        "compose: seeded Galera nodes wait for one another",
+        "lab/compose.py",
+        'if index and compose_plan.join == "sst":',
+        "if index:",
+    ),
+    Mutation(
+        "suite timing: teardown time not counted",
+        "lab/suite_timing.py",
+        "        self.seconds[directory] += report.duration\n",
+        '        self.seconds[directory] += report.duration if report.when != "teardown" else 0\n',
+    ),
 )
 
 

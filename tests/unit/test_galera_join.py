@@ -17,23 +17,54 @@ START = (
 # lines as MariaDB 10.11 + Galera 26.4 print them (seen in this lab's containers)
 RESTORED = "2026-12-02  6:32:07 0 [Note] WSREP: restore pc from disk successfully\n"
 BOOTSTRAP = "2026-12-02  6:29:23 0 [Note] WSREP: gcomm: bootstrapping new group 'oxlab'\n"
-REQUIRED = (
-    "2026-12-02  6:29:25 1 [Note] WSREP: State transfer required: \n"
-    "\tGroup state: a129d99c-ee19-11f1-8c9d-365752ec8b46:11\n"
-    "\tLocal state: a129d99c-ee19-11f1-8c9d-365752ec8b46:9\n"
-    "2026-12-02  6:29:25 0 [Note] WSREP: Running: 'wsrep_sst_rsync --role 'joiner' "
-    "--address 'galera2' --datadir '/var/lib/mysql/' --parent 7\n"
+UUID = "b3e7262c-ee1f-11f1-9605-c322476518b6"
+
+
+def required(local: str) -> str:
+    return (
+        "2026-12-02  7:12:58 2 [Note] WSREP: State transfer required: \n"
+        f"\tGroup state: {UUID}:18\n"
+        f"\tLocal state: {local}\n"
+    )
+
+
+def joiner(method: str) -> str:
+    return (
+        "2026-12-02  7:12:58 0 [Note] WSREP: Running: 'wsrep_sst_"
+        f"{method} --role 'joiner' --address 'galera3' --datadir '/var/lib/mysql/'\n"
+    )
+
+
+def installed(seqno: int) -> str:
+    return (
+        f"2026-12-02  7:13:01 3 [Note] WSREP: SST succeeded for position {UUID}:{seqno}\n"
+        f"2026-12-02  7:13:01 2 [Note] WSREP: Installed new state from SST: {UUID}:{seqno}\n"
+    )
+
+
+# a full SST into an empty datadir: a new state, then Galera's preload of its
+# certification index (which logs IST lines of its own)
+FULL_SST = (
+    required("00000000-0000-0000-0000-000000000000:-1")
+    + joiner("mariabackup")
+    + installed(13)
+    + "2026-12-02  7:12:32 0 [Note] WSREP: Receiving IST... 100.0% (12/12 events) complete.\n"
+    + f"2026-12-02  7:12:32 2 [Note] WSREP: IST received: {UUID}:13\n"
 )
-IST = (
-    "2026-12-02  6:29:26 1 [Note] WSREP: Prepared IST receiver for 10-11\n"
-    "WSREP_SST: [INFO] rsync IST completed on joiner (20261202 06:29:27.719)\n"
-    "2026-12-02  6:29:28 3 [Note] WSREP: SST received\n"
+# the donor chose an IST: the SST script only hands back the joiner's own state
+BYPASS_IST = (
+    required(f"{UUID}:15")
+    + joiner("mariabackup")
+    + installed(15)
+    + "2026-12-02  7:13:01 2 [Note] WSREP: Receiving IST: 3 writesets, seqnos 16-18\n"
+    + f"2026-12-02  7:13:01 2 [Note] WSREP: IST received: {UUID}:18\n"
 )
-SST = (
-    "2026-12-02  6:29:26 1 [Note] WSREP: Prepared IST receiver for 0-11\n"
-    "WSREP_SST: [INFO] rsync SST completed on joiner (20261202 06:29:31.102)\n"
-    "2026-12-02  6:29:31 3 [Note] WSREP: SST received\n"
+RSYNC_IST = (
+    required(f"{UUID}:9")
+    + joiner("rsync")
+    + "WSREP_SST: [INFO] rsync IST completed on joiner (20261202 06:29:27.719)\n"
 )
+RSYNC_SST = required("00000000-0000-0000-0000-000000000000:-1") + joiner("rsync") + installed(11)
 
 
 def parse_gvwstate(text: str) -> tuple[str, list[str], str]:
@@ -64,12 +95,14 @@ def test_node_uuids_are_fixed_per_run_and_node() -> None:
     [
         (START + RESTORED, "seeded, no transfer"),
         (START + BOOTSTRAP, "bootstrapped"),
-        (START + REQUIRED + IST, "IST"),
-        (START + REQUIRED + SST, "SST (rsync)"),
-        (START + REQUIRED, "state transfer running"),
+        (START + FULL_SST, "SST (mariabackup)"),
+        (START + BYPASS_IST, "IST"),
+        (START + RSYNC_IST, "IST"),
+        (START + RSYNC_SST, "SST (rsync)"),
+        (START + required(f"{UUID}:15") + joiner("rsync"), "state transfer running"),
         # a node that joined by SST once and was restarted later: the latest start counts
-        (START + REQUIRED + SST + START + REQUIRED + IST, "IST"),
-        (START + REQUIRED + SST + START + RESTORED, "seeded, no transfer"),
+        (START + RSYNC_SST + START + BYPASS_IST, "IST"),
+        (START + FULL_SST + START + RESTORED, "seeded, no transfer"),
         (START, "none"),
     ],
 )
@@ -78,17 +111,9 @@ def test_how_a_node_joined_is_read_from_its_latest_start(log: str, expected: str
 
 
 def test_the_first_start_is_told_apart_from_the_latest() -> None:
-    log = START + RESTORED + START + REQUIRED + IST
+    log = START + RESTORED + START + BYPASS_IST
     assert how_joined(log, 0) == "seeded, no transfer"
     assert how_joined(log) == "IST"
-
-
-def test_mariabackup_transfers_are_told_apart() -> None:
-    mariabackup = REQUIRED.replace("wsrep_sst_rsync", "wsrep_sst_mariabackup")
-    sst = "WSREP_SST: [INFO] Proceeding with SST.........\n"
-    ist = "WSREP_SST: [INFO] 'IST' received from donor: Running IST\n"
-    assert how_joined(START + mariabackup + sst) == "SST (mariabackup)"
-    assert how_joined(START + mariabackup + ist) == "IST"
 
 
 def test_the_seed_is_the_secure_installation_then_a_clean_shutdown() -> None:

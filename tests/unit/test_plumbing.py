@@ -1,6 +1,8 @@
 """Cleanup ownership, image cache keys, failure diagnosis and the CLI's error contract."""
 
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +86,34 @@ def test_cli_usage_errors_exit_non_zero(capsys) -> None:
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
     assert os.environ.get("TESTCONTAINERS_RYUK_DISABLED") == "true"
+
+
+def test_suite_timing_sums_per_directory_and_fits_a_terminal(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from lab.suite_timing import SuiteRun, TimingRecorder, directory_of
+
+    assert directory_of("tests/chaos/test_x.py::test_y[mariadb-10.11]") == "tests/chaos"
+    recorder = TimingRecorder(tmp_path / "t.json")
+    reports = [
+        ("tests/unit/test_a.py::t1", "setup", "passed", 0.5),
+        ("tests/unit/test_a.py::t1", "call", "passed", 1.0),
+        ("tests/unit/test_a.py::t1", "teardown", "passed", 0.25),
+        ("tests/chaos/test_b.py::t2", "setup", "passed", 4.0),
+        ("tests/chaos/test_b.py::t2", "call", "failed", 60.0),
+        ("tests/chaos/test_b.py::t3", "setup", "skipped", 0.0),
+    ]
+    for nodeid, when, outcome, duration in reports:
+        recorder.pytest_runtest_logreport(
+            SimpleNamespace(nodeid=nodeid, when=when, outcome=outcome, duration=duration)  # type: ignore[arg-type]
+        )
+    recorder.pytest_sessionfinish(None)  # type: ignore[arg-type]
+    rows = json.loads((tmp_path / "t.json").read_text())
+    assert rows["tests/unit"] == {"seconds": 1.75, "passed": 1}
+    assert rows["tests/chaos"] == {"seconds": 64.0, "failed": 1, "skipped": 1}
+    text = SuiteRun(["pytest", "-n", "2"], 361.0, 1, rows).render()
+    assert "wall time 6 min 01 s" in text and "exit 1" in text
+    chaos = next(line for line in text.splitlines() if "tests/chaos" in line)
+    assert chaos.split()[1:3] == ["2", "1"], f"2 tests, 1 failed: {chaos}"
+    assert "1 min 04 s" in chaos
+    assert all(len(line) <= 100 for line in text.splitlines()), text
