@@ -7,9 +7,11 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from itertools import groupby
 
+import docker
 import pymysql
 import pytest
 import requests
@@ -22,7 +24,9 @@ from lab.faults import desynced, drained, frozen_server, isolated
 from lab.galera import GaleraCluster, GaleraNode
 from lab.lab import Lab
 from lab.nemesis import killed
+from lab.pytest_plugin import runnable_request
 from lab.status import render_status
+from lab.topology import LabRequest
 from lab.waiting import poll
 
 pytestmark = [pytest.mark.galera, pytest.mark.docker]
@@ -56,18 +60,26 @@ def test_guides_verification_table_holds_on_every_node(galera_cluster: GaleraClu
 
 
 def test_nodes_came_by_their_data_as_the_join_mode_says(
-    galera_cluster: GaleraCluster, galera_lab: Lab
+    lab_factory: Callable[..., Lab],
+    lab_request: LabRequest,
+    docker_client: docker.DockerClient,
+    flavour: str,
 ) -> None:
     """Seeded (the default): no node needed a state transfer. --join sst: the guide's
-    bootstrap and full SSTs. (The container's first start: chaos tests restart nodes.)"""
-    joined = {node.name: node.how_joined(start=0) for node in galera_cluster.nodes}
-    if galera_lab.request.join == "seeded":
+    bootstrap and full SSTs. A lab of its own: the shared one's nodes are restarted by
+    other tests, and `lab status` shows a node's latest start."""
+    request = runnable_request(docker_client, lab_request, flavour, "galera")
+    lab = lab_factory(request, name=f"joined-{flavour}")
+    try:
+        assert lab.galera
+        joined = {node.name: node.how_joined() for node in lab.galera.nodes}
+    finally:
+        lab.down()
+    if request.join == "seeded":
         expected = dict.fromkeys(joined, "seeded, no transfer")
     else:
         first, *joiners = joined
-        expected = {first: "bootstrapped"} | dict.fromkeys(
-            joiners, f"SST ({galera_lab.request.sst_method})"
-        )
+        expected = {first: "bootstrapped"} | dict.fromkeys(joiners, f"SST ({request.sst_method})")
     assert joined == expected, "how each node joined, read from its log"
 
 
