@@ -3,6 +3,9 @@ the OX user's connection, readiness, and the guide's secure-installation step.""
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Sequence
+
 import pymysql
 
 from lab.errors import StartupError
@@ -26,6 +29,11 @@ HEARTBEAT_LAG_SQL = (
     f"FROM {HEARTBEAT_SCHEMA}.heartbeat WHERE server_id <> @@server_id"
 )
 MY_CNF = "/root/.my.cnf"  # the guide: credentials in /root/.my.cnf, not on the command line
+
+
+def mysql_e(statement: str) -> str:
+    """`mysql -e '...'` as a shell command line (credentials from /root/.my.cnf)."""
+    return f"lab-mysql -e {shlex.quote(statement)}"
 
 
 class NotReady(Exception):
@@ -67,6 +75,15 @@ class DbNode(Node):
         if result.exit_code != 0:
             raise StartupError(f"{self.name}: `{script}` failed: {result.output.strip()[-500:]}")
         return result.output
+
+    def session(self, commands: Sequence[str], timeout_s: int = 120) -> str:
+        """An operator's shell session on the node: the commands in their order, in one
+        exec (each exec costs a round trip); the first that fails ends it, named."""
+        script = "\n".join(
+            f"{command} || {{ echo {shlex.quote(f'failed: {command}')} >&2; exit 1; }}"
+            for command in commands
+        )
+        return self.shell(script, timeout_s)
 
     def connect(self, database: str | None = None, timeout: float = 5.0) -> pymysql.Connection:
         """A connection as the OX user, straight to this node (bypassing HAProxy)."""

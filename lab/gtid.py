@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
-from lab.db import HEARTBEAT_LAG_SQL, DbNode, NotReady
+from lab.db import HEARTBEAT_LAG_SQL, DbNode, NotReady, mysql_e
 from lab.docker_env import RunIdentity
 from lab.errors import StartupError
 from lab.flavours import Dialect, Flavour
@@ -108,26 +108,38 @@ class GtidPair:
 
         # Master setup: replication user for the slave's host only, restore, read-only, dump.
         slave_host = slave.ip
-        master.sql(
-            f"CREATE USER '{REPL_USER}'@'{slave_host}' IDENTIFIED BY '{REPL_PASSWORD}'; "
-            f"GRANT REPLICATION SLAVE ON *.* TO '{REPL_USER}'@'{slave_host}'"
+        master.session(
+            [
+                mysql_e(
+                    f"CREATE USER '{REPL_USER}'@'{slave_host}' IDENTIFIED BY '{REPL_PASSWORD}'; "
+                    f"GRANT REPLICATION SLAVE ON *.* TO '{REPL_USER}'@'{slave_host}'"
+                ),
+                f"lab-mysql < {BACKUP_SQL}",
+                mysql_e("SET @@global.read_only = ON"),
+                f"lab-mysqldump {' '.join(dialect.dump_flags)} > {MASTER_SQL}",
+            ]
         )
-        master.shell(f"lab-mysql < {BACKUP_SQL}")
-        master.sql("SET @@global.read_only = ON")
-        master.shell(f"lab-mysqldump {' '.join(dialect.dump_flags)} > {MASTER_SQL}")
         copy_file(master, MASTER_SQL, slave, "/root/")
 
         # Slave setup: source by GTID auto-position, clean binlogs, load the dump, start.
-        slave.sql(dialect.change_source_sql(master.name, REPL_USER, REPL_PASSWORD))
-        slave.sql(dialect.reset_binlogs)
-        slave.shell(f"(echo '{dialect.load_dump_prefix}'; cat {MASTER_SQL}) | lab-mysql")
-        slave.sql(dialect.start_replica)
+        slave.session(
+            [
+                mysql_e(dialect.change_source_sql(master.name, REPL_USER, REPL_PASSWORD)),
+                mysql_e(dialect.reset_binlogs),
+                f"(echo '{dialect.load_dump_prefix}'; cat {MASTER_SQL}) | lab-mysql",
+                mysql_e(dialect.start_replica),
+            ]
+        )
 
         # Master setup (continued): "Finally, unset read-only on the master".
         master.sql("SET @@global.read_only = OFF")
         # The slave serves reads only: read_only now and after every restart.
-        slave.sql("; ".join(f"SET GLOBAL {var} = ON" for var in dialect.read_only_vars))
-        slave.shell(f"printf '{render_read_only_cnf(dialect)}' > {READ_ONLY_CNF}")
+        slave.session(
+            [
+                mysql_e("; ".join(f"SET GLOBAL {var} = ON" for var in dialect.read_only_vars)),
+                f"printf '{render_read_only_cnf(dialect)}' > {READ_ONLY_CNF}",
+            ]
+        )
 
         pair = cls(master, slave)
         pair.wait_caught_up()
