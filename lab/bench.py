@@ -108,7 +108,8 @@ def render_up(request: LabRequest, figures: list[UpFigure], repeat: int) -> str:
     runs = "one run each" if repeat == 1 else f"median of {repeat} runs each"
     lines = [
         f"lab up on {request.flavour}, failover profile {request.profile}, SST method "
-        f"{request.sst_method}; images cached, {runs}, in this order on this host:",
+        f"{request.sst_method};",
+        f"images cached, {runs}, in this order on this host:",
         f"  {'lab':<22} {'up':>7} {'floor':>7} {'up/floor':>9}  notes",
     ]
     for f in figures:
@@ -116,10 +117,8 @@ def render_up(request: LabRequest, figures: list[UpFigure], repeat: int) -> str:
         ratio = f"{f.seconds / f.floor:9.2f}" if f.floor else ""
         note = f.detail or ("floor: the Galera nodes alone" if f.floor else "")
         lines.append(f"  {f.what:<22} {f.seconds:6.1f}s {floor:>7} {ratio:>9}  {note}")
-    lines.append(
-        "  up: `lab up` until HAProxy's write listener commits a write (galera, gtid) or "
-        "the front end serves HTTPS (guide, guide-galera)"
-    )
+    lines.append("  up: `lab up` until HAProxy's write listener commits a write (galera, gtid)")
+    lines.append("      or the front end serves HTTPS (guide, guide-galera)")
     return "\n".join(lines)
 
 

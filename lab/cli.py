@@ -165,8 +165,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "suite":
-        pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
-        run = run_suite(pytest_args, Path.cwd())
+        run = run_suite(args.pytest_args, Path.cwd())
         print(run.render())
         return run.exit_code
     client = connect()
@@ -487,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "pytest_args",
-        nargs=argparse.REMAINDER,
+        nargs="*",
         help="suite: pytest's arguments after `--` (default: the README's test command's)",
     )
     _add_lab_flags(bench)

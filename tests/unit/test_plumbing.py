@@ -117,3 +117,28 @@ def test_suite_timing_sums_per_directory_and_fits_a_terminal(tmp_path: Path) -> 
     assert chaos.split()[1:3] == ["2", "1"], f"2 tests, 1 failed: {chaos}"
     assert "1 min 04 s" in chaos
     assert all(len(line) <= 100 for line in text.splitlines()), text
+
+
+def test_bench_up_prints_each_lab_beside_its_floor_within_100_columns() -> None:
+    from lab.bench import UpFigure, render_up
+    from lab.topology import LabRequest
+
+    figures = [
+        UpFigure("galera, --join seeded", 4.2, 3.5),
+        UpFigure("galera, --join sst", 16.6, 16.2),
+        UpFigure("gtid", 9.8, detail="pair replicating (the guide's dumps incl.) 9.6 s"),
+        UpFigure("guide-galera", 10.2, detail="front end serving HTTPS"),
+    ]
+    text = render_up(LabRequest(), figures, repeat=3)
+    seeded = next(line for line in text.splitlines() if "--join seeded" in line)
+    assert seeded.split()[3:6] == ["4.2s", "3.5s", "1.20"], f"up, floor, ratio: {seeded}"
+    assert "median of 3 runs" in text
+    assert all(len(line) <= 100 for line in text.splitlines()), text
+
+
+def test_bench_takes_its_own_flags_and_passes_pytests_after_the_separator() -> None:
+    parser = cli.build_parser()
+    up = parser.parse_args(["bench", "up", "--repeat", "3"])
+    assert (up.what, up.repeat, up.pytest_args) == ("up", 3, [])
+    suite = parser.parse_args(["bench", "suite", "--", "-m", "galera", "-x"])
+    assert suite.pytest_args == ["-m", "galera", "-x"], "pytest's flags after `--` are pytest's"
