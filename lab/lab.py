@@ -236,7 +236,7 @@ class Lab:
                 self.wait_writable()
                 self.timings["dblb_serving_writes"] = time.monotonic() - started
             if topology.groupware:
-                self.set_up_groupware(self.launch_groupware())
+                self.start_groupware()
                 self.timings["groupware_ready"] = time.monotonic() - started
                 self.start_web(self.options.front_end)
                 self.timings["web_ready"] = time.monotonic() - started
