@@ -166,7 +166,7 @@ def dblb_kill(lab: Lab, seed: int) -> ChaosRun:
     until it is back (the single point of failure a redundant pair removes)."""
     assert lab.dblb
     schedule = Schedule((Step(3.0, "kill", "dblb", 5.0),), seed)
-    return bank_run(lab, schedule, [lab.dblb], "dblb-kill")
+    return bank_run(lab, schedule, lab.dblb.nodes, "dblb-kill")
 
 
 def health_truth(lab: Lab, seed: int) -> ChaosRun:
@@ -451,7 +451,7 @@ def writer_kill(lab: Lab, seed: int, writes_after: int = 20) -> ChaosRun:
                 "unknown": sum(op.outcome == "info" for op in mine),
             }
         )
-    evidence = gap_evidence.collect(lab.dblb, peers, writer.name, killed_at)
+    evidence = gap_evidence.collect(lab.dblb.serving(), peers, writer.name, killed_at)
     run.probes.append({"evidence": asdict(evidence)})
     gaps = [(p["client"].split(":")[0], p["write_gap_s"], "") for p in run.probes if "client" in p]
     gaps += [

@@ -34,7 +34,7 @@ from lab.matrix import run_matrix
 from lab.operator.project import Project, find_project, load_project
 from lab.status import render_status, table
 from lab.suite_timing import run_suite
-from lab.topology import DEFAULT_TOPOLOGY, TOPOLOGIES, LabRequest
+from lab.topology import DBLB_MODES, DEFAULT_DBLB, DEFAULT_TOPOLOGY, TOPOLOGIES, LabRequest
 
 
 def _project(args: argparse.Namespace) -> Project | None:
@@ -55,6 +55,7 @@ def _request(args: argparse.Namespace) -> LabRequest:
         profile=getattr(args, "profile", None),
         sst_method=getattr(args, "sst", None),
         join=getattr(args, "join", None),
+        dblb=getattr(args, "dblb", None),
     )
 
 
@@ -343,6 +344,12 @@ def _add_lab_flags(p: argparse.ArgumentParser) -> None:
         help="Galera: seeded (every node from the image's seeded state, no state transfer, "
         f"joins at once) or sst (the guide's path: fresh datadirs, serial joins by SST); "
         f"default {DEFAULT_JOIN}",
+    )
+    p.add_argument(
+        "--dblb",
+        help="the load balancer in front of the databases: "
+        + "; ".join(f"{name} ({text})" for name, text in DBLB_MODES.items())
+        + f"; default {DEFAULT_DBLB}",
     )
 
 

@@ -1,11 +1,15 @@
-"""The `dblb` role: HAProxy in front of the Galera nodes, and what a test needs from it
-(its listeners' addresses, and its own view of backend health from the stats page)."""
+"""The `dblb` role: HAProxy in front of the database nodes, and what a test needs from it
+(its listeners' addresses, and its own view of backend health from the stats page); and
+the redundant pair (`--dblb keepalived`): two such nodes with keepalived floating one
+service address between them (lab/keepalived_config.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pymysql
@@ -15,12 +19,19 @@ from testcontainers.core.network import Network
 
 from lab.db import connect_as_ox
 from lab.docker_env import RunIdentity
+from lab.errors import LabError
 from lab.haproxy_config import (
     READ_LISTENER,
     READ_PORT,
     STATS_PORT,
     WRITE_LISTENER,
     WRITE_PORT,
+)
+from lab.keepalived_config import (
+    KEEPALIVED_CONF,
+    PAIR_COMMAND,
+    VrrpSettings,
+    render_keepalived_conf,
 )
 from lab.nodes import Node, Placement, container_spec, read_file, start_container, with_files
 
@@ -54,6 +65,15 @@ class Dblb(Node):
             self._names = json.loads(data) if data else {}
         return self._names
 
+    @property
+    def nodes(self) -> list[Dblb]:
+        """The containers behind this front: itself (the pair has two)."""
+        return [self]
+
+    def serving(self) -> Dblb:
+        """The HAProxy clients reach now: this one (the pair: the address's holder)."""
+        return self
+
     @classmethod
     def launch(
         cls,
@@ -61,10 +81,19 @@ class Dblb(Node):
         network: Network,
         image: str,
         setup: HaproxySetup,
+        vrrp: VrrpSettings | None = None,
     ) -> Dblb:
         """Start HAProxy with the lab's haproxy.cfg (its servers resolve at run time, so
-        it need not wait for the databases) or the operator's."""
-        return cls(start_container(dblb_spec(run, network, image, setup)).container)
+        it need not wait for the databases) or the operator's; with `vrrp`, as one
+        member of the keepalived pair."""
+        return cls(start_container(dblb_spec(run, network, image, setup, vrrp)).container)
+
+    def holds(self, address: str) -> bool:
+        """Whether this node has `address` on an interface (keepalived put it there)."""
+        if self.not_running():
+            return False
+        out = self.exec(["ip", "-4", "-o", "addr", "show"], timeout_s=5).output
+        return any(f" {address}/" in line for line in out.splitlines())
 
     def backends(self, timeout: float = 3.0) -> list[Backend]:
         """HAProxy's own view, from the stats page's CSV export."""
@@ -102,11 +131,94 @@ class HaproxySetup:
 
 
 def dblb_spec(
-    run: RunIdentity, network: Network | None, image: str, setup: HaproxySetup
+    run: RunIdentity,
+    network: Network | None,
+    image: str,
+    setup: HaproxySetup,
+    vrrp: VrrpSettings | None = None,
 ) -> DockerContainer:
-    spec = container_spec(run, network, image, "dblb", "dblb").with_copy_into_container(
-        setup.config.encode(), "/etc/haproxy/haproxy.cfg"
-    )
-    if setup.command:
+    """One HAProxy node; with `vrrp`, a pair member: keepalived beside HAProxy, allowed
+    to add the floating address (NET_ADMIN) and to send VRRP (NET_RAW, multicast)."""
+    name = vrrp.node if vrrp else "dblb"
+    kwargs = {"cap_add": ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"]} if vrrp else {}
+    spec = container_spec(run, network, image, "dblb", name, **kwargs)
+    spec = spec.with_copy_into_container(setup.config.encode(), "/etc/haproxy/haproxy.cfg")
+    if vrrp:
+        spec = spec.with_copy_into_container(
+            render_keepalived_conf(vrrp).encode(), KEEPALIVED_CONF
+        ).with_command(list(PAIR_COMMAND))
+    elif setup.command:
         spec = spec.with_command(list(setup.command))
     return with_files(spec, setup.extra)
+
+
+def floating_address(subnet: str) -> str:
+    """The pair's service address: the lab network's highest host address. Docker hands
+    addresses out from the bottom of the subnet, so a lab's dozen containers never get it."""
+    return str(ipaddress.ip_network(subnet).broadcast_address - 1)
+
+
+class SplitBrain(LabError):
+    """Both members of the dblb pair hold the floating address."""
+
+
+class DblbPair:
+    """The dblb pair: two HAProxy nodes and the address keepalived floats between them.
+    Clients use the address; HAProxy's view is the holder's."""
+
+    name = "dblb"
+
+    def __init__(self, members: Sequence[Dblb], vip: str) -> None:
+        self.members = list(members)
+        self.vip = vip
+
+    @property
+    def ip(self) -> str:
+        return self.vip
+
+    @property
+    def nodes(self) -> list[Dblb]:
+        return self.members
+
+    def holders(self) -> list[Dblb]:
+        """The members that hold the floating address now (two: split brain)."""
+        return [m for m in self.members if m.holds(self.vip)]
+
+    def active(self) -> Dblb:
+        """The one member holding the address; SplitBrain when both do."""
+        held = self.holders()
+        if len(held) > 1:
+            raise SplitBrain(
+                f"split brain: {' and '.join(m.name for m in held)} both hold {self.vip}"
+            )
+        if not held:
+            raise LabError(f"no member of the dblb pair holds {self.vip}")
+        return held[0]
+
+    def not_running(self) -> str | None:
+        down = [(m.name, m.not_running()) for m in self.members]
+        if all(why for _, why in down):
+            return "; ".join(f"{name}: {why}" for name, why in down)
+        return None
+
+    def names(self) -> dict[str, dict[str, str]]:
+        return self.members[0].names()
+
+    def serving(self) -> Dblb:
+        """The member clients reach through the address (the first if both hold it);
+        while nobody holds it, the first that runs."""
+        held = self.holders() or [m for m in self.members if not m.not_running()]
+        if not held:
+            raise LabError(f"no member of the dblb pair runs: {self.not_running()}")
+        return held[0]
+
+    def backends(self, timeout: float = 3.0) -> list[Backend]:
+        """The holder's view (the member clients reach through the address)."""
+        return self.serving().backends(timeout)
+
+    def connect(self, write: bool = True, timeout: float = 5.0) -> pymysql.Connection:
+        """A connection as the OX user through the floating address."""
+        return connect_as_ox(self.vip, WRITE_PORT if write else READ_PORT, timeout=timeout)
+
+
+DatabaseFront = Dblb | DblbPair  # what clients connect through: one HAProxy, or the pair

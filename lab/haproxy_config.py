@@ -6,6 +6,7 @@ connections (the guide: HAProxy's defaults would)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from lab.failover import CheckTiming, FailoverProfile
 
@@ -112,6 +113,46 @@ def render_haproxy_cfg(members: Sequence[str], profile: FailoverProfile) -> str:
                 profile.read,
                 READ_EXTRA,
                 readers,
+                balance="roundrobin",
+            ),
+            "",
+        ]
+    )
+
+
+def render_local_haproxy_cfg(members: Sequence[str], profile: FailoverProfile) -> str:
+    """Galera behind one HAProxy per groupware node (`--dblb local`): the same read
+    listener, and a write listener that lets the cluster choose the writer.
+
+    Two independent HAProxies must never write to two Galera nodes at once, and their own
+    checks disagree for a while whenever a node fails or returns (each checks on its own
+    clock). So neither chooses: every server is checked on clustercheck's `/master`,
+    which answers 200 on one node only, the healthy member of the primary component whose
+    name sorts first, and no server is a `backup`. Both instances then follow one
+    decision. When that decision moves (the writer dies, or galera1 returns), the old
+    writer fails `/master` at once for everyone, and an instance adopts the new one only
+    after `rise` checks: with rise >= fall + 2 and `timeout check` below `inter`, every
+    instance has marked the old writer down (fall checks, closing its sessions) before
+    any instance marks the new one up. The price: failover waits rise checks, not fall."""
+    timing = replace(profile.write, rise=max(profile.write.rise, profile.write.fall + 2))
+    return "\n".join(
+        [
+            *_preamble(profile),
+            *_listener(
+                WRITE_LISTENER,
+                WRITE_PORT,
+                "/master",
+                timing,
+                WRITE_EXTRA,
+                [(m, False) for m in members],
+            ),
+            *_listener(
+                READ_LISTENER,
+                READ_PORT,
+                "/",
+                profile.read,
+                READ_EXTRA,
+                [(m, False) for m in members],
                 balance="roundrobin",
             ),
             "",

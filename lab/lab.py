@@ -20,7 +20,7 @@ import requests
 from testcontainers.core.network import Network
 
 from lab.db import DbNode, NotReady
-from lab.dblb import Dblb
+from lab.dblb import DatabaseFront, Dblb, DblbPair, HaproxySetup, floating_address
 from lab.docker_env import (
     LABEL_KEEP,
     LABEL_LAB,
@@ -37,7 +37,13 @@ from lab.flavours import get_flavour
 from lab.galera import GaleraCluster, GaleraNode, GaleraPlan
 from lab.galera_config import GaleraSettings
 from lab.gtid import GtidPair, GtidPlan, gtid_node
-from lab.haproxy_config import READ_PORT, WRITE_PORT, render_gtid_haproxy_cfg, render_haproxy_cfg
+from lab.haproxy_config import (
+    READ_PORT,
+    WRITE_PORT,
+    render_gtid_haproxy_cfg,
+    render_haproxy_cfg,
+    render_local_haproxy_cfg,
+)
 from lab.images import (
     build_images,
     db_image,
@@ -46,6 +52,7 @@ from lab.images import (
     missing_images,
     registry_unavailable_reason,
 )
+from lab.keepalived_config import pair_settings
 from lab.nodes import ComposeProject, Node, adopting
 from lab.operator import parsers
 from lab.operator.placement import (
@@ -94,7 +101,7 @@ class Lab:
     run: RunIdentity | None = None
     galera: GaleraCluster | None = None
     gtid: GtidPair | None = None
-    dblb: Dblb | None = None
+    dblb: DatabaseFront | None = None  # one HAProxy or the keepalived pair
     timings: dict[str, float] = field(default_factory=dict)
     network: Network | None = None
     ox: OxCluster | None = None
@@ -139,6 +146,7 @@ class Lab:
             profile=plan.profile.name,
             sst=plan.sst_method,
             join=plan.join,
+            dblb=plan.dblb,
             config=str(plan.project.path) if plan.project else "",
             files=json.dumps(plan.records()),  # `lab status` shows them per node
         )
@@ -193,15 +201,14 @@ class Lab:
         ox_user_host = mysql_host_mask(network)
         started = time.monotonic()
         db_files = database_files(plan)
-        haproxy = haproxy_setup(plan, haproxy_config_for(plan))
-        launch_dblb = partial(Dblb.launch, run, network, dblb_image(flavour).tag, haproxy)
+        launch_dblb = partial(self.launch_dblb, haproxy_setup(plan, haproxy_config_for(plan)))
         # The lab's haproxy.cfg needs no database to start (its servers resolve at run
         # time), so HAProxy starts beside the databases, which follow the guide's order
         # among themselves. An operator's resolves its servers at start: it waits. The
         # groupware containers, the filestore and Apache start after the databases:
         # started beside them, the filestore-outage scenario failed after the guide's
         # balancer tests (uploads back only after 101 s), and passed with this order.
-        early = topology.dblb and plan.file("dblb", "haproxy_cfg") is None
+        early = plan.dblb_nodes and plan.file("dblb", "haproxy_cfg") is None
         with ThreadPoolExecutor(max_workers=1) as pool:
             dblb = pool.submit(launch_dblb) if early else None
             if topology.galera_members:
@@ -230,7 +237,7 @@ class Lab:
             self.timings["databases_ready"] = time.monotonic() - started
             if dblb:
                 self.dblb = dblb.result()
-            elif topology.dblb:
+            elif plan.dblb_nodes:
                 self.dblb = launch_dblb()
             if self.dblb:
                 self.wait_writable()
@@ -240,6 +247,39 @@ class Lab:
                 self.timings["groupware_ready"] = time.monotonic() - started
                 self.start_web(self.options.front_end)
                 self.timings["web_ready"] = time.monotonic() - started
+
+    def launch_dblb(self, setup: HaproxySetup) -> DatabaseFront:
+        """HAProxy in front of the databases: one node, or (`--dblb keepalived`) the pair
+        with the floating address on the lab network's highest host address."""
+        assert self.run and self.network
+        image = dblb_image(self.plan.flavour).tag
+        if self.plan.dblb != "keepalived":
+            return Dblb.launch(self.run, self.network, image, setup)
+        subnet = ipaddress.ip_network(network_subnet(self.network))
+        vip = floating_address(str(subnet))
+        run, network = self.run, self.network
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            members = list(
+                pool.map(
+                    lambda vrrp: Dblb.launch(run, network, image, setup, vrrp),
+                    pair_settings(vip, subnet.prefixlen),
+                )
+            )
+        return DblbPair(members, vip)
+
+    def haproxies(self) -> list[Dblb]:
+        """Every HAProxy instance: dblb, the pair's members, or the groupware nodes' own."""
+        if self.dblb:
+            return self.dblb.nodes
+        if self.request.dblb != "local":
+            return []
+        if self.ox:
+            return [Dblb(node.container) for node in self.ox.nodes]
+        if self.client and self.run:  # a kept lab found again by its labels
+            labels = [f"{LABEL_RUN}={self.run.run_id}", f"{LABEL_ROLE}=oxnode"]
+            found = self.client.containers.list(filters={"label": labels})
+            return sorted((Dblb(c) for c in found), key=lambda n: n.name)
+        return []
 
     def join_mode(self) -> str:
         """The plan's join mode, unless the operator's files rule the seeded state out:
@@ -261,6 +301,7 @@ class Lab:
         """The groupware nodes' and the filestore's containers (no database needed)."""
         assert self.client and self.run and self.network
         exports = self.plan.file("filestore", "exports")
+        local = self.plan.dblb == "local"
         return OxCluster.launch(
             self.client,
             self.run,
@@ -269,14 +310,18 @@ class Lab:
             progress=self.progress,
             exports=parsers.exports(exports.text) if exports else (),
             host_map=self.plan.host_map(),
+            haproxy_cfg=haproxy_config_for(self.plan) if local else None,
         )
 
     def set_up_groupware(self, cluster: OxCluster, replication_monitor: bool = True) -> OxCluster:
         """The guide's admin sequence on launched nodes, once the databases serve."""
-        if self.gtid:
+        hosts = DbHosts(f"dblb:{WRITE_PORT}", f"dblb:{READ_PORT}")
+        if self.plan.dblb == "local":  # the guide: "OX is then connecting to the local HAproxy"
+            hosts = DbHosts(f"127.0.0.1:{WRITE_PORT}", f"127.0.0.1:{READ_PORT}")
+        elif self.dblb:  # the pair's floating address, or dblb by name
+            hosts = DbHosts(f"{self.dblb.ip}:{WRITE_PORT}", f"{self.dblb.ip}:{READ_PORT}")
+        elif self.gtid:
             hosts = DbHosts(self.gtid.master.name, self.gtid.slave.name)
-        else:
-            hosts = DbHosts(f"dblb:{WRITE_PORT}", f"dblb:{READ_PORT}")
         cluster.guide_setup(hosts, replication_monitor, groupware_files(self.plan), self.progress)
         self.ox = cluster
         if self.gtid:
@@ -341,12 +386,17 @@ class Lab:
             }
             if list(running.values()) != ["Yes", "Yes"]:
                 problems.append(f"{self.gtid.slave.name}: replication threads {running or status}")
-        if self.dblb:
+        for haproxy in self.haproxies():
             problems += [
-                f"HAProxy {b.listener}/{b.server} is {b.status}"
-                for b in self.dblb.backends()
+                f"HAProxy {b.listener}/{b.server} on {haproxy.name} is {b.status}"
+                for b in haproxy.backends()
                 if b.status != "UP"
+                and not (self.request.dblb == "local" and b.listener == "db-write")
             ]
+        if isinstance(self.dblb, DblbPair):
+            holders = [m.name for m in self.dblb.holders()]
+            if len(holders) != 1:
+                problems.append(f"{self.dblb.vip} is held by {' and '.join(holders) or 'nobody'}")
         return problems
 
     def wait_healthy(self, timeout: float = 90.0) -> None:
@@ -387,6 +437,7 @@ class Lab:
             profile=labels.get("ox-lab.profile", "?"),
             sst_method=labels.get("ox-lab.sst", "?"),
             join=labels.get("ox-lab.join", "?"),
+            dblb=labels.get("ox-lab.dblb", "single"),
         )
         lab = cls(request, LabOptions(name=name, keep=True), client=client)
         lab.run = RunIdentity(run_id, name, True)
@@ -412,8 +463,16 @@ class Lab:
                 ca = lab.web.exec(["cat", CA_FILE]).output
                 with open(lab.web.ca_path, "w", encoding="ascii") as f:
                     f.write(ca)
-        dblb = [Dblb(c) for c in containers if c.labels.get(LABEL_ROLE) == "dblb"]
-        lab.dblb = dblb[0] if dblb else None
+        dblb = sorted(
+            (Dblb(c) for c in containers if c.labels.get(LABEL_ROLE) == "dblb"),
+            key=lambda n: n.name,
+        )
+        if len(dblb) > 1:
+            network = client.networks.list(filters={"label": f"{LABEL_RUN}={run_id}"})
+            subnet = network[0].attrs["IPAM"]["Config"][0]["Subnet"] if network else ""
+            lab.dblb = DblbPair(dblb, floating_address(subnet))
+        else:
+            lab.dblb = dblb[0] if dblb else None
         return lab
 
     def down(self) -> None:
@@ -425,7 +484,7 @@ class Lab:
         return [
             *(self.galera.nodes if self.galera else []),
             *(self.gtid.nodes if self.gtid else []),
-            *([self.dblb] if self.dblb else []),
+            *(self.dblb.nodes if self.dblb else []),
             *(self.ox.nodes if self.ox else []),
             *([self.ox.filestore] if self.ox and self.ox.filestore else []),
             *([self.web] if self.web else []),
@@ -442,9 +501,12 @@ class Lab:
 
 
 def haproxy_config_for(plan: Plan) -> str:
-    """The lab's haproxy.cfg for the plan's topology and failover profile."""
+    """The lab's haproxy.cfg for the plan's topology, failover profile and load balancer
+    option (`local`: one HAProxy per groupware node, the writer chosen by the cluster)."""
     if plan.topology.gtid_pair:
         return render_gtid_haproxy_cfg(*plan.topology.gtid_pair, plan.profile)
+    if plan.dblb == "local":
+        return render_local_haproxy_cfg(plan.topology.galera_members, plan.profile)
     return render_haproxy_cfg(plan.topology.galera_members, plan.profile)
 
 
@@ -472,11 +534,16 @@ def create_network(run: RunIdentity) -> Network:
     return network.create()
 
 
-def mysql_host_mask(network: Network) -> str:
-    """The lab network as a MySQL host pattern ('172.18.0.0/255.255.0.0'): the OX user
-    may connect from the lab's own hosts (and the Docker host's gateway), nowhere else."""
+def network_subnet(network: Network) -> str:
+    """The lab network's subnet as Docker assigned it ('172.18.0.0/16')."""
     net = network._network
     assert net is not None
     net.reload()
-    subnet = ipaddress.ip_network(net.attrs["IPAM"]["Config"][0]["Subnet"])
+    return str(net.attrs["IPAM"]["Config"][0]["Subnet"])
+
+
+def mysql_host_mask(network: Network) -> str:
+    """The lab network as a MySQL host pattern ('172.18.0.0/255.255.0.0'): the OX user
+    may connect from the lab's own hosts (and the Docker host's gateway), nowhere else."""
+    subnet = ipaddress.ip_network(network_subnet(network))
     return f"{subnet.network_address}/{subnet.netmask}"

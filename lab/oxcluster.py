@@ -44,6 +44,7 @@ CREATECONTEXT = (
 # The guide's groupware nodes and their --jkroute.
 OX_NODES = (("oxgw01", "OX1"), ("oxgw02", "OX2"))
 USER = {"name": "testuser", "password": "secret"}
+HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
 
 
 class OxNode(Node):
@@ -110,17 +111,21 @@ class OxCluster:
         progress: Callable[[str], None] = lambda _: None,
         exports: Sequence[Export] = (),
         host_map: Mapping[str, str] | None = None,
+        haproxy_cfg: str | None = None,
     ) -> OxCluster:
         """The nodes' containers and the filestore: nothing here needs a database, so a
         lab starts them beside its databases. nfs=True: the filestore is the guide's NFS
         export (a `filestore` ganesha container, RW for these nodes only); False: a
         Docker volume both nodes mount. `exports`: the operator's /etc/exports (names
-        through `host_map`)."""
+        through `host_map`). `haproxy_cfg`: HAProxy on each node (`--dblb local`)."""
         build_images(client, [oxnode_image()], progress)
         shared = None if nfs else lab_volume(client, run, "filestore")
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             nodes = list(
-                pool.map(lambda nr: _start_node(run, network, shared, clustering, *nr), names)
+                pool.map(
+                    lambda nr: _start_node(run, network, shared, clustering, haproxy_cfg, *nr),
+                    names,
+                )
             )
         cluster = cls(nodes)
         if nfs:
@@ -269,14 +274,18 @@ def oxnode_spec(
     shared_volume: str | None,
     clustering: bool,
     name: str,
+    haproxy_cfg: str | None = None,
 ) -> DockerContainer:
-    """shared_volume None: the filestore is the NFS export (the guide's setup)."""
+    """shared_volume None: the filestore is the NFS export (the guide's setup);
+    haproxy_cfg: the node's own HAProxy, which oxnode-run starts (`--dblb local`)."""
     spec = (
         container_spec(run, network, oxnode_image().tag, "oxnode", name, cap_add=["NET_ADMIN"])
         .with_env("OX_NODE_NAME", name)
         .with_env("OX_CLUSTER", "on" if clustering else "off")
         .with_copy_into_container(OXNODE_CODE, "/opt/oxlab/lab")
     )
+    if haproxy_cfg:
+        spec = spec.with_copy_into_container(haproxy_cfg.encode(), HAPROXY_CFG)
     if shared_volume:
         return spec.with_volume_mapping(shared_volume, FILESTORE, "rw")
     return spec.with_env("OX_FILESTORE_NFS", f"filestore:{PSEUDO_PATH}")
@@ -287,12 +296,12 @@ def _start_node(
     network: Network,
     shared_volume: str | None,
     clustering: bool,
+    haproxy_cfg: str | None,
     name: str,
     route: str,
 ) -> OxNode:
-    node = OxNode(
-        start_container(oxnode_spec(run, network, shared_volume, clustering, name)).container
-    )
+    spec = oxnode_spec(run, network, shared_volume, clustering, name, haproxy_cfg)
+    node = OxNode(start_container(spec).container)
     node.route = route
     # the filestore belongs to open-xchange, as the guide's chown does
     node.exec(["chown", "open-xchange:open-xchange", FILESTORE])

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from lab.failover import FailoverProfile, get_profile
 from lab.flavours import Flavour, get_flavour
+from lab.keepalived_config import PAIR_NODES
 from lab.operator.project import OperatorFile, Project
 from lab.oxnode.config import ConfigDb, PoolSettings, parse_properties
 from lab.topology import TOPOLOGIES, LabRequest, Topology
@@ -21,6 +22,7 @@ class Plan:
     profile: FailoverProfile
     sst_method: str
     join: str
+    dblb: str  # the load balancer option: single, keepalived or local
     project: Project | None
 
     @classmethod
@@ -32,8 +34,20 @@ class Plan:
             profile=get_profile(request.profile),
             sst_method=request.sst_method,
             join=request.join,
+            dblb=request.dblb,
             project=request.project,
         )
+
+    @property
+    def dblb_nodes(self) -> tuple[str, ...]:
+        """The HAProxy containers: dblb, the keepalived pair, or none (the guide's GTID
+        topology registers its databases directly; `local` runs HAProxy on the
+        groupware nodes)."""
+        if self.dblb == "keepalived":
+            return PAIR_NODES
+        if self.dblb == "single" and self.topology.dblb:
+            return ("dblb",)
+        return ()
 
     def file(self, role: str, key: str) -> OperatorFile | None:
         """The operator's file for a role's key, if oxlab.toml names one and this
@@ -69,5 +83,6 @@ class Plan:
         source = f", files from {self.project.path}" if self.project else ""
         return (
             f"{self.topology.name} on {self.flavour.name}, failover profile "
-            f"{self.profile.name}, SST {self.sst_method}, join {self.join}{source}"
+            f"{self.profile.name}, SST {self.sst_method}, join {self.join}, "
+            f"dblb {self.dblb}{source}"
         )

@@ -46,8 +46,8 @@ def relay_log_applied(slave: GtidNode) -> bool:
 
 
 def promote(lab: Lab, timeout: float = 60.0) -> Promotion:
-    if lab.gtid is None or lab.dblb is None:
-        raise LabError("`lab promote` needs a GTID lab with dblb (topology gtid)")
+    if lab.gtid is None or not lab.haproxies():
+        raise LabError("`lab promote` needs a GTID lab with HAProxy (topology gtid)")
     started = time.monotonic()
     old, new = lab.gtid.master, lab.gtid.slave
     dialect = new.dialect
@@ -62,12 +62,14 @@ def promote(lab: Lab, timeout: float = 60.0) -> Promotion:
     new.sql("; ".join(f"SET GLOBAL {var} = OFF" for var in reversed(dialect.read_only_vars)))
     new.shell(f"rm -f {READ_ONLY_CNF}")
     profile = lab.plan.profile
-    put_file(lab.dblb, HAPROXY_CFG, render_gtid_haproxy_cfg(new.name, None, profile).encode())
-    # haproxy -W: the master process (the lowest pid: started first) reloads its
-    # workers on USR2; the image has no procps, so /proc is read directly
-    reload = lab.dblb.exec(["sh", "-c", RELOAD_HAPROXY])
-    if reload.exit_code != 0:
-        raise LabError(f"reloading HAProxy failed: {reload.output.strip()}")
+    config = render_gtid_haproxy_cfg(new.name, None, profile).encode()
+    for haproxy in lab.haproxies():  # every instance: dblb, the pair, the local ones
+        put_file(haproxy, HAPROXY_CFG, config)
+        # haproxy -W: the master process (the lowest pid: started first) reloads its
+        # workers on USR2; /proc is read directly (not every image has procps)
+        reload = haproxy.exec(["sh", "-c", RELOAD_HAPROXY])
+        if reload.exit_code != 0:
+            raise LabError(f"reloading HAProxy on {haproxy.name} failed: {reload.output.strip()}")
     writer = lab.wait_writable(timeout=timeout)
     if writer != new.name:
         raise LabError(f"HAProxy writes to {writer}, not to the promoted {new.name}")

@@ -18,7 +18,7 @@ import docker
 import pytest
 
 from lab.chaos_runs import CLIENT_CHOICES, ClientChoice, clients_chosen
-from lab.dblb import Dblb
+from lab.dblb import DatabaseFront
 from lab.docker_env import connect
 from lab.errors import ClusterFormationError, FlavourUnavailable, LabError
 from lab.failover import DEFAULT_PROFILE, PROFILES
@@ -279,7 +279,7 @@ def galera_cluster(galera_lab: Lab) -> GaleraCluster:
 
 
 @pytest.fixture(scope="session")
-def dblb(galera_lab: Lab) -> Dblb:
+def dblb(galera_lab: Lab) -> DatabaseFront:
     assert galera_lab.dblb is not None
     return galera_lab.dblb
 

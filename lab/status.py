@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 
 from lab.db import NotReady
-from lab.dblb import Backend
+from lab.dblb import Backend, DblbPair
 from lab.errors import StartupError
 from lab.galera import VERIFY
 from lab.haproxy_config import READ_PORT, STATS_PORT, WRITE_PORT
@@ -189,6 +189,8 @@ def render_status(lab: Lab, width: int = 100) -> str:
                 f"HAProxy dblb: writes mysql://{ip}:{WRITE_PORT}  reads mysql://{ip}:{READ_PORT}"
             )
             out.append(f"  stats http://{ip}:{STATS_PORT}/")
+            if isinstance(lab.dblb, DblbPair):
+                out.append(floating_address_line(lab.dblb))
             rows = [
                 {
                     "listener": b.listener,
@@ -203,7 +205,35 @@ def render_status(lab: Lab, width: int = 100) -> str:
             ]
             columns = ["listener", "server", "role", "status", "last check", "sessions", "queued"]
             out.append(table(rows, columns, width))
+    if lab.request.dblb == "local":
+        out += local_haproxy_lines(lab)
     return "\n".join(fit(line, width) for line in out)
+
+
+def floating_address_line(pair: DblbPair) -> str:
+    """Who holds the pair's address: one member, nobody, or both (split brain)."""
+    holders = [m.name for m in pair.holders()]
+    if len(holders) > 1:
+        return f"  SPLIT BRAIN: {' and '.join(holders)} both hold {pair.vip} (VRRP cut?)"
+    held = f"held by {holders[0]}" if holders else "held by nobody"
+    return f"  floating address {pair.vip} (keepalived VRRP, nopreempt): {held}"
+
+
+def local_haproxy_lines(lab: Lab) -> list[str]:
+    """`--dblb local`: each groupware node's own HAProxy and the writer it chose."""
+    lines = []
+    for haproxy in lab.haproxies():
+        try:
+            writers = [
+                b.server
+                for b in haproxy.backends()
+                if b.listener == haproxy.WRITE and b.status == "UP"
+            ]
+            chose = ", ".join(writers) or "no writer UP"
+        except (requests.RequestException, StartupError) as exc:
+            chose = f"not answering ({str(exc).splitlines()[0][:80]})"
+        lines.append(f"HAProxy on {haproxy.name} (OX uses 127.0.0.1): writes to {chose}")
+    return lines
 
 
 def fit(text: str, width: int) -> str:

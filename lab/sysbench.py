@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from lab.db import OX_DB_PASSWORD, OX_DB_USER
-from lab.dblb import Dblb
+from lab.dblb import DatabaseFront
 from lab.docker_env import RunIdentity
 from lab.errors import LabError
 from lab.haproxy_config import READ_PORT, WRITE_PORT
@@ -150,7 +150,7 @@ class Sysbench:
     def __init__(
         self,
         run: RunIdentity,
-        dblb: Dblb,
+        dblb: DatabaseFront,
         test: str = "oltp_write_only",
         threads: int = 4,
         write: bool = True,
@@ -168,7 +168,7 @@ class Sysbench:
     def _start(self, name: str, script: str) -> Node:
         """A tools container on the lab network (by name), labelled as the lab's, so
         `lab down` and the next run's cleanup remove it whatever happens here."""
-        networks = self.dblb.container.attrs["NetworkSettings"]["Networks"]
+        networks = self.dblb.nodes[0].container.attrs["NetworkSettings"]["Networks"]
         spec = container_spec(
             self.identity, None, tools_image().tag, "tools", name,
             network_mode=next(iter(networks)),

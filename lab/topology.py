@@ -56,6 +56,14 @@ class Topology:
 
 GROUPWARE_NODES = ("oxgw01", "oxgw02", "filestore", "web")
 
+# The guide's "Loadbalancer options" in front of the databases (`--dblb`)
+DBLB_MODES = {
+    "single": "one HAProxy (dblb); the guide topology registers master and slave directly",
+    "keepalived": "two HAProxies (dblb1, dblb2) with keepalived floating one address (VRRP)",
+    "local": "HAProxy on each groupware node; OX connects to 127.0.0.1",
+}
+DEFAULT_DBLB = "single"
+
 
 TOPOLOGIES: dict[str, Topology] = {
     t.name: t
@@ -101,6 +109,7 @@ class LabRequest:
     profile: str = DEFAULT_PROFILE
     sst_method: str = DEFAULT_SST_METHOD
     join: str = DEFAULT_JOIN  # Galera: "seeded" (no state transfer) or "sst" (the guide's)
+    dblb: str = DEFAULT_DBLB  # the load balancer option in front of the databases
     project: Project | None = None  # the operator's oxlab.toml and files
 
     @classmethod
@@ -112,6 +121,7 @@ class LabRequest:
         profile: str | None = None,
         sst_method: str | None = None,
         join: str | None = None,
+        dblb: str | None = None,
     ) -> LabRequest:
         """A flag wins over oxlab.toml, which wins over the lab's default."""
         p = project
@@ -121,6 +131,7 @@ class LabRequest:
             profile=profile or (p and p.profile) or DEFAULT_PROFILE,
             sst_method=sst_method or (p and p.sst_method) or DEFAULT_SST_METHOD,
             join=join or (p and p.join) or DEFAULT_JOIN,
+            dblb=dblb or (p and p.dblb) or DEFAULT_DBLB,
             project=project,
         )
 
@@ -132,6 +143,7 @@ class LabRequest:
             ("failover profile", self.profile, PROFILES),
             ("SST method", self.sst_method, dict.fromkeys(SST_METHODS)),
             ("join mode", self.join, dict.fromkeys(JOIN_MODES)),
+            ("load balancer option (--dblb)", self.dblb, DBLB_MODES),
         ):
             try:
                 lookup(known, value, kind)
@@ -143,6 +155,11 @@ class LabRequest:
                 problems.append(
                     f"flavour {flavour.name} cannot run topology {topology.name} "
                     f"(it runs: {', '.join(flavour.topologies)})"
+                )
+            if self.dblb == "local" and not topology.groupware:
+                problems.append(
+                    f"--dblb local puts HAProxy on the groupware nodes; topology "
+                    f"{topology.name} has none (use guide or guide-galera)"
                 )
         if not problems and self.project:
             problems += project_problems(self.project, TOPOLOGIES[self.topology])

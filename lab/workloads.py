@@ -30,7 +30,7 @@ import pymysql
 
 from lab.clients import clients_running
 from lab.db import OX_DB_PASSWORD, OX_DB_USER
-from lab.dblb import Dblb
+from lab.dblb import DatabaseFront
 from lab.errors import LabError
 from lab.haproxy_config import READ_PORT, WRITE_PORT
 from lab.history import CONFLICT, History
@@ -109,7 +109,7 @@ class Workload:
 
     def __init__(
         self,
-        dblb: Dblb,
+        dblb: DatabaseFront,
         clients: int = 4,
         seed: int = 0,
         history: History | None = None,
@@ -233,7 +233,7 @@ class BankWorkload(Workload):
 
     def __init__(
         self,
-        dblb: Dblb,
+        dblb: DatabaseFront,
         clients: int = 4,
         seed: int = 0,
         accounts: int = 5,
@@ -287,7 +287,7 @@ class ListAppendWorkload(Workload):
 
     def __init__(
         self,
-        dblb: Dblb,
+        dblb: DatabaseFront,
         clients: int = 4,
         seed: int = 0,
         active_keys: int = 4,
@@ -361,7 +361,7 @@ class InsertWorkload(Workload):
 
     def __init__(
         self,
-        dblb: Dblb,
+        dblb: DatabaseFront,
         clients: int = 2,
         seed: int = 0,
         history: History | None = None,

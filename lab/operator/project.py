@@ -52,7 +52,7 @@ FILE_KEYS: tuple[FileKey, ...] = (
     FileKey("groupware", "configdb_properties"),
     FileKey("filestore", "exports"),
 )
-LAB_KEYS = ("topology", "flavours", "profile", "sst_method", "join")
+LAB_KEYS = ("topology", "flavours", "profile", "sst_method", "join", "dblb")
 ROLES = tuple(dict.fromkeys(k.role for k in FILE_KEYS))
 
 
@@ -90,6 +90,7 @@ class Project:
     join: str | None
     hosts: tuple[tuple[str, str], ...]  # (host name in the operator's files, lab node)
     files: tuple[OperatorFile, ...]
+    dblb: str | None = None  # the load balancer option (`--dblb`)
 
     def file(self, role: str, key: str) -> OperatorFile | None:
         return next((f for f in self.files if (f.role, f.key) == (role, key)), None)
@@ -165,7 +166,7 @@ def load_project(path: Path) -> Project:
     else:
         problem('flavours must be a list of names, e.g. ["mariadb-10.11"]', "flavours", "lab")
     strings: dict[str, str | None] = {}
-    for key in ("topology", "profile", "sst_method", "join"):
+    for key in ("topology", "profile", "sst_method", "join", "dblb"):
         value = lab.get(key)
         if value is not None and not isinstance(value, str):
             problem(f"{key} must be a string", key, "lab")
@@ -212,6 +213,7 @@ def load_project(path: Path) -> Project:
         join=strings["join"],
         hosts=tuple(hosts),
         files=tuple(files),
+        dblb=strings["dblb"],
     )
 
 
