@@ -38,12 +38,14 @@ from lab.chaos_runs import (
     write_gap,
 )
 from lab.checkers.filestore import INVENTORY, Inventory, inventory_probe
+from lab.checkers.floating import HOLDERS
 from lab.checkers.observability import OBSERVED
 from lab.checkers.pool import REUSE
 from lab.checkers.registry import RUN_DEFAULT
 from lab.checkers.writes import READ_INSERTS
 from lab.consistency import CHECKSUMS, node_checksums
 from lab.db import DbNode, NotReady
+from lab.dblb import DblbPair
 from lab.errors import LabError
 from lab.filestore import EXPORT_PATH
 from lab.galera import GaleraNode
@@ -51,6 +53,7 @@ from lab.galera_recovery import recover_cluster
 from lab.groupware_load import GroupwareWorkload
 from lab.health_truth import HealthTruthSampler
 from lab.history import History, Op, client_of, epoch_of, recovery_time
+from lab.keepalived_config import ADVERT_INT_S
 from lab.lab import Lab
 from lab.nemesis import Schedule, Step, killed
 from lab.nodes import Node
@@ -167,6 +170,57 @@ def dblb_kill(lab: Lab, seed: int) -> ChaosRun:
     assert lab.dblb
     schedule = Schedule((Step(3.0, "kill", "dblb", 5.0),), seed)
     return bank_run(lab, schedule, lab.dblb.nodes, "dblb-kill")
+
+
+def _pair(lab: Lab) -> DblbPair:
+    if not isinstance(lab.dblb, DblbPair):
+        raise LabError("this scenario needs the dblb pair (`--dblb keepalived`)")
+    return lab.dblb
+
+
+def dblb_pair_kill(lab: Lab, seed: int) -> ChaosRun:
+    """SIGKILL of the active HAProxy of the keepalived pair under bank transfers through
+    the floating address: keepalived's check fails, the member gives the address up and
+    its peer takes it; clients reconnect to the same address. The write gap per client
+    and keepalived's own takeover time are measured; the total never changes."""
+    pair = _pair(lab)
+    active = pair.active()
+    schedule = Schedule((Step(3.0, "kill-haproxy", active.name, 5.0),), seed)
+    run = bank_run(lab, schedule, pair.members, "dblb-pair-kill")
+    killed_at = epoch_of(run.history, run.history.faults[0].start)
+    took = pair.took_over(killed_at)
+    run.probes.append(
+        {
+            "killed": active.name,
+            "taken_over_by": took[0] if took else None,
+            "takeover_s": took[1] if took else None,
+            "advert_int_s": ADVERT_INT_S,
+        }
+    )
+    return run
+
+
+def dblb_vrrp_cut(lab: Lab, seed: int) -> ChaosRun:
+    """VRRP between the pair cut (iptables on the standby) under bank transfers: the
+    standby hears no advertisement, becomes MASTER too and both hold the address. The
+    lab samples who holds it; one-address-holder reports the split brain."""
+    pair = _pair(lab)
+    standby = next(m for m in pair.members if m is not pair.active())
+    workload = BankWorkload(pair, clients=4, seed=seed, client=workload_client(lab))
+    history = workload.history
+
+    def sample_holders(step: Step, node: Node) -> dict[str, Any]:
+        deadline = time.monotonic() + step.hold_s - 1.0
+        while time.monotonic() < deadline:
+            history.probe(HOLDERS, holders=[m.name for m in pair.holders()], address=pair.vip)
+        return {"standby": standby.name}
+
+    schedule = Schedule((Step(3.0, "vrrp-cut", standby.name, 10.0),), seed)
+    run = run_schedule(lab, workload, schedule, pair.members, "dblb-vrrp-cut", sample_holders)
+    history.probe(HOLDERS, holders=[m.name for m in pair.holders()], address=pair.vip)
+    run.judge("bank", accounts=workload.accounts, total=workload.total)
+    run.judge("one-address-holder")
+    return run
 
 
 def health_truth(lab: Lab, seed: int) -> ChaosRun:
@@ -789,9 +843,15 @@ class Scenario:
     fault: str
     proves: str
     run: Callable[[Lab, int], ChaosRun]
+    dblb: str = "single"  # the load balancer option its lab runs with (`--dblb`)
     # lint rules whose findings name the operator's settings behind this scenario's figure
     explained_by: tuple[str, ...] = ()
     runs_sysbench: bool = False  # it runs sysbench itself, whatever --client says
+
+    @property
+    def lab(self) -> str:
+        """Its lab as a person types it: the topology, and the --dblb option if not single."""
+        return self.topology + ("" if self.dblb == "single" else f" --dblb {self.dblb}")
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -878,6 +938,24 @@ SCENARIOS: dict[str, Scenario] = {
             "measured as the single point of failure it is: nothing is served until it "
             "is back; the bank's total never changes",
             dblb_kill,
+        ),
+        Scenario(
+            "dblb-pair-kill",
+            "galera",
+            "SIGKILL of the active HAProxy of the keepalived pair",
+            "keepalived moves the floating address to the other HAProxy; the write gap "
+            "per client and the takeover time are measured; the bank's total never changes",
+            dblb_pair_kill,
+            dblb="keepalived",
+        ),
+        Scenario(
+            "dblb-vrrp-cut",
+            "galera",
+            "VRRP between the pair cut (iptables drops protocol 112 on the standby)",
+            "report-only: both HAProxies hold the floating address and the lab reports "
+            "the split brain (one-address-holder fails); one holder again after the heal",
+            dblb_vrrp_cut,
+            dblb="keepalived",
         ),
         Scenario(
             "galera-crash",
@@ -986,5 +1064,5 @@ def checksum_nodes(lab: Lab, history: History) -> None:
 def markdown_table() -> str:
     """The README's scenario table (a unit test keeps the README equal to it)."""
     rows = ["| scenario | topology | fault | what it proves |", "|---|---|---|---|"]
-    rows += [f"| `{s.name}` | {s.topology} | {s.fault} | {s.proves} |" for s in SCENARIOS.values()]
+    rows += [f"| `{s.name}` | {s.lab} | {s.fault} | {s.proves} |" for s in SCENARIOS.values()]
     return "\n".join(rows)

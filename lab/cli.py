@@ -209,7 +209,7 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     from lab.chaos_scenarios import SCENARIOS, run_registered
 
     scenario = SCENARIOS[args.scenario]
-    request = replace(_request(args), topology=scenario.topology)
+    request = replace(_request(args), topology=scenario.topology, dblb=scenario.dblb)
     request.validate()
     with Lab(request, LabOptions(name=f"chaos-{args.scenario}")) as lab:
         run = run_registered(args.scenario, lab, args.seed, ClientChoice.of(args.client or []))
@@ -224,7 +224,7 @@ def cmd_chaos_list(args: argparse.Namespace) -> int:
         print(markdown_table())
         return 0
     rows = [
-        {"scenario": s.name, "topology": s.topology, "fault": s.fault, "proves": s.proves}
+        {"scenario": s.name, "topology": s.lab, "fault": s.fault, "proves": s.proves}
         for s in SCENARIOS.values()
     ]
     print(table(rows, ["scenario", "topology", "fault", "proves"], width=args.width))

@@ -142,6 +142,8 @@ def dblb_spec(
     name = vrrp.node if vrrp else "dblb"
     kwargs = {"cap_add": ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"]} if vrrp else {}
     spec = container_spec(run, network, image, "dblb", name, **kwargs)
+    if vrrp:  # one name for both members: what a DNS round robin would hand out
+        spec = spec.with_network_aliases(name, ROUND_ROBIN_NAME, *run.aliases_of(name))
     spec = spec.with_copy_into_container(setup.config.encode(), "/etc/haproxy/haproxy.cfg")
     if vrrp:
         spec = spec.with_copy_into_container(
@@ -156,6 +158,9 @@ def floating_address(subnet: str) -> str:
     """The pair's service address: the lab network's highest host address. Docker hands
     addresses out from the bottom of the subnet, so a lab's dozen containers never get it."""
     return str(ipaddress.ip_network(subnet).broadcast_address - 1)
+
+
+ROUND_ROBIN_NAME = "dblb-rr"  # both pair members' addresses under one DNS name
 
 
 class SplitBrain(LabError):
@@ -194,6 +199,20 @@ class DblbPair:
         if not held:
             raise LabError(f"no member of the dblb pair holds {self.vip}")
         return held[0]
+
+    def took_over(self, since: float) -> tuple[str, float] | None:
+        """(member, seconds after host time `since`) of the first keepalived "Entering
+        MASTER STATE" after it: the takeover as keepalived itself logged it."""
+        found = [
+            (at - since, m.name)
+            for m in self.members
+            for at, line in m.timed_logs(since)
+            if "Entering MASTER STATE" in line
+        ]
+        if not found:
+            return None
+        after, name = min(found)
+        return name, round(after, 2)
 
     def not_running(self) -> str | None:
         down = [(m.name, m.not_running()) for m in self.members]

@@ -23,6 +23,17 @@ REMOVE_LYING_DONOR = f"sed -i '/# oxlab fault: lying-donor$/d' {CLUSTERCHECK_SET
 SERVER_PROCESS = "mariadbd|mysqld"  # a pkill/pgrep -x pattern
 SERVER_COMMANDS = "mariadbd,mysqld"  # the same for ps -C
 DONOR_LOCK_MARK = "oxlab_donor_lock"  # names the session that holds a donor's read lock
+# HAProxy beside another main process (the pair's keepalived, a groupware node's
+# oxnode-run): each image's start script starts it again with its own arguments
+START_HAPROXY = (
+    "if command -v lab-dblb-pair >/dev/null; then lab-dblb-pair haproxy; "
+    "else oxnode-run haproxy; fi"
+)
+HAPROXY_DOWN_BESIDE_KEEPER = (
+    "[ -f /etc/haproxy/haproxy.cfg ] && ! pgrep -x haproxy >/dev/null "
+    "&& { command -v lab-dblb-pair >/dev/null || command -v oxnode-run >/dev/null; }"
+)
+VRRP = "112"  # VRRP's IP protocol number
 
 
 class FaultError(LabError):
@@ -72,6 +83,37 @@ def isolated(node: Node, peers: Sequence[Node]) -> Iterator[None]:
         yield
     finally:
         # the lab owns every rule in its containers, so flushing heals exactly this fault
+        _must(node, ["iptables", "-F", "INPUT"])
+        _must(node, ["iptables", "-F", "OUTPUT"])
+
+
+@contextmanager
+def haproxy_killed(node: Node) -> Iterator[None]:
+    """SIGKILL of the HAProxy processes only, on a node where something else is the main
+    process (keepalived on a pair member, oxnode-run on a groupware node); healed by
+    starting HAProxy again."""
+    _must(node, ["pkill", "-KILL", "-x", "haproxy"])
+    try:
+        yield
+    finally:
+        _must(node, ["sh", "-c", START_HAPROXY])
+
+
+@contextmanager
+def vrrp_cut(node: Node) -> Iterator[None]:
+    """VRRP advertisements dropped both ways on `node` (iptables, protocol 112): the
+    pair members stop hearing each other and both claim the floating address."""
+    try:
+        _must(
+            node,
+            [
+                "sh",
+                "-c",
+                f"iptables -I INPUT -p {VRRP} -j DROP && iptables -I OUTPUT -p {VRRP} -j DROP",
+            ],
+        )
+        yield
+    finally:
         _must(node, ["iptables", "-F", "INPUT"])
         _must(node, ["iptables", "-F", "OUTPUT"])
 

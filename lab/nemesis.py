@@ -20,13 +20,17 @@ from lab.errors import StartupError
 from lab.faults import (
     CLUSTERCHECK_SETTINGS,
     DONOR_LOCK_SESSIONS_SQL,
+    HAPROXY_DOWN_BESIDE_KEEPER,
     REMOVE_LYING_DONOR,
     SERVER_COMMANDS,
     SERVER_PROCESS,
+    START_HAPROXY,
     desynced,
     frozen_server,
+    haproxy_killed,
     isolated,
     lying_donor,
+    vrrp_cut,
 )
 from lab.flavours import DEFAULT_FLAVOUR, Dialect, get_flavour
 from lab.galera import GaleraNode
@@ -126,6 +130,20 @@ def replication_stopped(node: Node, peers: Sequence[Node]) -> Iterator[None]:
         slave.sql(slave.dialect.start_sql_thread)
 
 
+@contextlib.contextmanager
+def haproxy_kill(node: Node, peers: Sequence[Node]) -> Iterator[None]:
+    """SIGKILL of HAProxy alone (keepalived or the groupware node lives on)."""
+    with haproxy_killed(node):
+        yield
+
+
+@contextlib.contextmanager
+def vrrp_partition(node: Node, peers: Sequence[Node]) -> Iterator[None]:
+    """The dblb pair's VRRP cut: both members claim the floating address."""
+    with vrrp_cut(node):
+        yield
+
+
 def _dialect_of(node: Node) -> Dialect:
     return get_flavour(node.container.labels.get("ox-lab.flavour", DEFAULT_FLAVOUR)).dialect
 
@@ -141,6 +159,8 @@ FAULTS: dict[str, FaultFactory] = {
     "pause": paused,
     "partition": partitioned,
     "one-way": one_way,
+    "kill-haproxy": haproxy_kill,
+    "vrrp-cut": vrrp_partition,
 }
 
 
@@ -230,6 +250,10 @@ LEFTOVER_STEPS: tuple[tuple[str, str], ...] = (
         f'ids=$(lab-mysql -N -e "{DONOR_LOCK_SESSIONS_SQL}") || exit 0; '
         '[ -z "$ids" ] && exit 0; for id in $ids; do lab-mysql -e "KILL $id"; done; '
         "lab-mysql -e 'SET GLOBAL wsrep_desync=OFF' && echo healed",
+    ),
+    (
+        "HAProxy started again",
+        f"if {HAPROXY_DOWN_BESIDE_KEEPER}; then {{ {START_HAPROXY}; }} && echo healed; fi",
     ),
 )
 

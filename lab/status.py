@@ -139,6 +139,7 @@ def render_status(lab: Lab, width: int = 100) -> str:
     out = [
         f"lab {lab.options.name!r} (run {run}): topology {req.topology}, "
         f"flavour {req.flavour}, failover profile {req.profile}"
+        + ("" if req.dblb == "single" else f", dblb {req.dblb}")
     ]
     backends, haproxy_error = dblb_backends(lab)
     verdicts = haproxy_verdicts(backends)

@@ -15,6 +15,7 @@ from lab.checkers import Verdict
 from lab.checkers.bank import check_bank
 from lab.checkers.consistency import check_nodes_consistent
 from lab.checkers.filestore import check_storage_errors_in, filestore_consistency_in
+from lab.checkers.floating import check_one_holder
 from lab.checkers.list_append import READ_COMMITTED_ANOMALIES, check_list_append
 from lab.checkers.observability import check_observable
 from lab.checkers.pool import check_pool_reuse
@@ -60,6 +61,12 @@ CHECKERS: dict[str, Checker] = {
             None,
             "every read of all balances has every account and the starting total",
             needs=("accounts", "total"),
+        ),
+        Checker(
+            "one-address-holder",
+            check_one_holder,
+            ("split-brain",),
+            "at most one member of the dblb pair holds the floating address",
         ),
         Checker(
             "pooled-connections-usable",
