@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +43,9 @@ from lab.checkers.floating import HOLDERS
 from lab.checkers.observability import OBSERVED
 from lab.checkers.pool import REUSE
 from lab.checkers.registry import RUN_DEFAULT
+from lab.checkers.writers import WRITE_SERVERS
 from lab.checkers.writes import READ_INSERTS
+from lab.clients import clients_running
 from lab.consistency import CHECKSUMS, node_checksums
 from lab.db import DbNode, NotReady
 from lab.dblb import DblbPair
@@ -55,13 +58,13 @@ from lab.health_truth import HealthTruthSampler
 from lab.history import History, Op, client_of, epoch_of, recovery_time
 from lab.keepalived_config import ADVERT_INT_S
 from lab.lab import Lab
-from lab.nemesis import Schedule, Step, killed
+from lab.nemesis import Schedule, Step, injected, killed
 from lab.nodes import Node
 from lab.operator.lint import explain
 from lab.promote import promote
 from lab.status import render_status
 from lab.waiting import poll
-from lab.workloads import AGGRESSIVE, OX_POOL, BankWorkload, CountReads, InsertWorkload
+from lab.workloads import AGGRESSIVE, OX_POOL, BankWorkload, CountReads, InsertWorkload, Together
 
 
 def galera_nemesis(lab: Lab, seed: int) -> ChaosRun:
@@ -220,6 +223,63 @@ def dblb_vrrp_cut(lab: Lab, seed: int) -> ChaosRun:
     history.probe(HOLDERS, holders=[m.name for m in pair.holders()], address=pair.vip)
     run.judge("bank", accounts=workload.accounts, total=workload.total)
     run.judge("one-address-holder")
+    return run
+
+
+def dblb_local_writer(lab: Lab, seed: int) -> ChaosRun:
+    """Inserts through both groupware nodes' own HAProxies (`--dblb local`) while the
+    writer, galera1, is killed and comes back: the instances follow clustercheck's one
+    writer to galera2 and back to galera1, never writing to two nodes at once. Every
+    instance's write servers are sampled throughout."""
+    haproxies = lab.haproxies()
+    if lab.request.dblb != "local" or not lab.galera or len(haproxies) < 2:
+        raise LabError("dblb-local-writer needs guide-galera with `--dblb local`")
+    history = History()
+    numbers = itertools.count(1)
+    inserts = [
+        InsertWorkload(h, 2, seed, history, client=workload_client(lab), numbers=numbers)
+        for h in haproxies
+    ]
+    stop = threading.Event()
+
+    def sample(_: int) -> None:
+        while not stop.wait(0.2):
+            try:
+                up = {
+                    h.name: [
+                        b.server
+                        for b in h.backends(1.0)
+                        if b.listener == h.WRITE and b.status == "UP"
+                    ]
+                    for h in haproxies
+                }
+            except requests.RequestException:
+                continue  # a stats page that does not answer is no evidence either way
+            history.probe(WRITE_SERVERS, instances=up)
+
+    writer = sorted(n.name for n in lab.galera.nodes)[0]  # clustercheck's /master choice
+    step = Step(3.0, "kill", writer, 8.0)
+    run = ChaosRun("dblb-local-writer", lab.plan.profile.name, Schedule((step,), seed), history)
+    run.prepare(lab)
+    workload = Together(inserts)
+    workload.setup()
+    with workload.running(), clients_running(sample, [(0,)], stop):
+        poll(lambda: workload.acked() > 5, timeout=30, what="the inserts to get going")
+        wait_until(history, step.at_s)
+        with injected(step, lab.galera.nodes, history):
+            wait_until(history, history.now() + step.hold_s)
+        back = history.now()
+        # the writer returns: clustercheck names it the writer again once it is Synced
+        poll(
+            lambda: any(op.node == writer and op.start > back for op in history.ops),
+            timeout=SETTLE_TIMEOUT_S,
+            what=f"writes to move back to {writer} once it returned",
+        )
+    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    run.measurements = measure(history)
+    history.final(READ_INSERTS, sorted(inserts[0].present()))
+    run.judge("no-acknowledged-write-lost")
+    run.judge("one-writer")
     return run
 
 
@@ -956,6 +1016,16 @@ SCENARIOS: dict[str, Scenario] = {
             "the split brain (one-address-holder fails); one holder again after the heal",
             dblb_vrrp_cut,
             dblb="keepalived",
+        ),
+        Scenario(
+            "dblb-local-writer",
+            "guide-galera",
+            "SIGKILL of the Galera writer, then its return, under inserts through both "
+            "groupware nodes' own HAProxies",
+            "both instances follow clustercheck's one writer away and back; never two "
+            "writers at once (one-writer), nothing acknowledged is lost",
+            dblb_local_writer,
+            dblb="local",
         ),
         Scenario(
             "galera-crash",

@@ -45,6 +45,7 @@ MARKERS = {
     "filestore": "the NFS filestore shared by the groupware nodes",
     "docker": "needs a Docker engine",
     "browser": "pages checked in headless Chromium (Debian's chromium package)",
+    "dblb": "the load balancer options in front of the databases (keepalived pair, local)",
 }
 LOG_TAIL_LINES = 120
 
@@ -241,11 +242,13 @@ def _lab(lab_factory: Callable[..., Lab], request: LabRequest, **options: object
     raise AssertionError("unreachable")
 
 
-def _topology_lab(topology: str, doc: str, **options: object) -> Any:
-    """A session-scoped fixture: the lab of `topology` for the test's --flavour (one per
-    flavour and xdist worker), or a skip saying why this host or flavour cannot run it."""
+def _topology_lab(topology: str, doc: str, dblb: str = "single", **options: object) -> Any:
+    """A session-scoped fixture: the lab of `topology` (with the load balancer option
+    `dblb`) for the test's --flavour (one per flavour and xdist worker), or a skip saying
+    why this host or flavour cannot run it."""
+    suffix = {"single": "", "keepalived": "_pair", "local": "_local"}[dblb]
 
-    @pytest.fixture(scope="session", name=f"{topology.replace('-', '_')}_lab")
+    @pytest.fixture(scope="session", name=f"{topology.replace('-', '_')}{suffix}_lab")
     def fixture(
         lab_factory: Callable[..., Lab],
         lab_request: LabRequest,
@@ -253,9 +256,9 @@ def _topology_lab(topology: str, doc: str, **options: object) -> Any:
         flavour: str,
     ) -> Lab:
         request = runnable_request(docker_client, lab_request, flavour, topology)
-        return _lab(
-            lab_factory, request, name=f"pytest-{_worker()}-{topology}-{flavour}", **options
-        )
+        request = replace(request, dblb=dblb)
+        name = f"pytest-{_worker()}-{topology}{suffix.replace('_', '-')}-{flavour}"
+        return _lab(lab_factory, request, name=name, **options)
 
     fixture.__doc__ = doc
     return fixture
@@ -269,6 +272,12 @@ guide_lab = _topology_lab(
 )
 guide_galera_lab = _topology_lab(
     "guide-galera", "The guide's cluster on Galera: web, oxgw01/02, galera1-3, dblb, filestore."
+)
+galera_pair_lab = _topology_lab(
+    "galera", "3-node Galera behind the keepalived pair dblb1/dblb2.", dblb="keepalived"
+)
+guide_galera_local_lab = _topology_lab(
+    "guide-galera", "The guide's cluster on Galera, HAProxy on each groupware node.", dblb="local"
 )
 
 

@@ -18,10 +18,11 @@ committed, and checkers must allow both."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -414,3 +415,27 @@ class CountReads(Workload):
 def as_final_read(state: dict[int, list[int]]) -> list[list[Any]]:
     """The final state as one read-only transaction, appended to the history."""
     return [["r", key, values] for key, values in sorted(state.items())]
+
+
+class Together:
+    """Several workloads on one history, run side by side (e.g. one per HAProxy
+    instance); the first one's setup prepares the tables they share."""
+
+    def __init__(self, workloads: Sequence[Workload]) -> None:
+        self.workloads = workloads
+        self.history = workloads[0].history
+        for i, workload in enumerate(workloads):
+            workload.first_process = 10 * i
+
+    def setup(self) -> None:
+        self.workloads[0].setup()
+
+    @contextmanager
+    def running(self) -> Iterator[Together]:
+        with contextlib.ExitStack() as stack:
+            for workload in self.workloads:
+                stack.enter_context(workload.running())
+            yield self
+
+    def acked(self, f: str | None = None) -> int:
+        return self.history.acked(f)

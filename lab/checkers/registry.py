@@ -19,6 +19,7 @@ from lab.checkers.floating import check_one_holder
 from lab.checkers.list_append import READ_COMMITTED_ANOMALIES, check_list_append
 from lab.checkers.observability import check_observable
 from lab.checkers.pool import check_pool_reuse
+from lab.checkers.writers import check_one_writer
 from lab.checkers.writes import check_writes_kept
 from lab.errors import ConfigError, lookup
 from lab.groupware_load import check_files, check_read_your_writes, check_sessions
@@ -67,6 +68,12 @@ CHECKERS: dict[str, Checker] = {
             check_one_holder,
             ("split-brain",),
             "at most one member of the dblb pair holds the floating address",
+        ),
+        Checker(
+            "one-writer",
+            check_one_writer,
+            ("two-writers", "two-write-servers"),
+            "independent HAProxies never write to two Galera nodes at once",
         ),
         Checker(
             "pooled-connections-usable",
