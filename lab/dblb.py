@@ -27,12 +27,7 @@ from lab.haproxy_config import (
     WRITE_LISTENER,
     WRITE_PORT,
 )
-from lab.keepalived_config import (
-    KEEPALIVED_CONF,
-    PAIR_COMMAND,
-    VrrpSettings,
-    render_keepalived_conf,
-)
+from lab.keepalived_config import KEEPALIVED_CONF, PAIR_COMMAND
 from lab.nodes import Node, Placement, container_spec, read_file, start_container, with_files
 
 
@@ -81,12 +76,12 @@ class Dblb(Node):
         network: Network,
         image: str,
         setup: HaproxySetup,
-        vrrp: VrrpSettings | None = None,
+        member: PairMember | None = None,
     ) -> Dblb:
         """Start HAProxy with the lab's haproxy.cfg (its servers resolve at run time, so
-        it need not wait for the databases) or the operator's; with `vrrp`, as one
-        member of the keepalived pair."""
-        return cls(start_container(dblb_spec(run, network, image, setup, vrrp)).container)
+        it need not wait for the databases) or the operator's; as a `member` of the
+        keepalived pair, with keepalived beside it."""
+        return cls(start_container(dblb_spec(run, network, image, setup, member)).container)
 
     def holds(self, address: str) -> bool:
         """Whether this node has `address` on an interface (keepalived put it there)."""
@@ -122,6 +117,14 @@ class Dblb(Node):
 
 
 @dataclass(frozen=True)
+class PairMember:
+    """One member of the keepalived pair: its node name and its keepalived.conf."""
+
+    node: str
+    keepalived_conf: str
+
+
+@dataclass(frozen=True)
 class HaproxySetup:
     """haproxy.cfg (the lab's or the operator's), files added beside it, the command."""
 
@@ -135,19 +138,19 @@ def dblb_spec(
     network: Network | None,
     image: str,
     setup: HaproxySetup,
-    vrrp: VrrpSettings | None = None,
+    member: PairMember | None = None,
 ) -> DockerContainer:
-    """One HAProxy node; with `vrrp`, a pair member: keepalived beside HAProxy, allowed
-    to add the floating address (NET_ADMIN) and to send VRRP (NET_RAW, multicast)."""
-    name = vrrp.node if vrrp else "dblb"
-    kwargs = {"cap_add": ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"]} if vrrp else {}
+    """One HAProxy node; as a pair member: keepalived beside HAProxy, allowed to add the
+    floating address (NET_ADMIN) and to send VRRP (NET_RAW, multicast)."""
+    name = member.node if member else "dblb"
+    kwargs = {"cap_add": ["NET_ADMIN", "NET_RAW", "NET_BROADCAST"]} if member else {}
     spec = container_spec(run, network, image, "dblb", name, **kwargs)
-    if vrrp:  # one name for both members: what a DNS round robin would hand out
+    if member:  # one name for both members: what a DNS round robin would hand out
         spec = spec.with_network_aliases(name, ROUND_ROBIN_NAME, *run.aliases_of(name))
     spec = spec.with_copy_into_container(setup.config.encode(), "/etc/haproxy/haproxy.cfg")
-    if vrrp:
+    if member:
         spec = spec.with_copy_into_container(
-            render_keepalived_conf(vrrp).encode(), KEEPALIVED_CONF
+            member.keepalived_conf.encode(), KEEPALIVED_CONF
         ).with_command(list(PAIR_COMMAND))
     elif setup.command:
         spec = spec.with_command(list(setup.command))

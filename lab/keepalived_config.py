@@ -18,6 +18,7 @@ peer takes the address at once instead of after three missed advertisements.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -95,3 +96,41 @@ def takeover_bound_s(priority: int) -> float:
     plus the skew time (256 - priority) / 256: how long it waits when the master's
     keepalived dies with its machine and sends nothing more."""
     return 3 * ADVERT_INT_S + (256 - priority) / 256
+
+
+def adapt_keepalived_conf(text: str, vip: str, prefix: int, interface: str = "eth0") -> str:
+    """The operator's keepalived.conf on the lab's network: `interface` lines name the
+    lab's interface, the addresses of `virtual_ipaddress { }` become the lab's floating
+    address, and unicast peers (their machines' addresses) are dropped, so the pair
+    speaks multicast VRRP. Everything else (priorities, nopreempt, timers, scripts)
+    stays as they wrote it."""
+    out: list[str] = []
+    skipping = ""  # the block whose lines are being replaced or dropped
+    for line in text.splitlines():
+        code = re.split(r"[#!]", line, maxsplit=1)[0].strip()
+        indent = line[: len(line) - len(line.lstrip())]
+        if skipping:
+            if "}" in code:
+                if skipping == "virtual_ipaddress":
+                    out.append(line)
+                skipping = ""
+            continue
+        block = re.match(r"(virtual_ipaddress|unicast_peer)\s*\{(.*)", code)
+        if block:
+            if block.group(1) == "virtual_ipaddress":
+                out += [
+                    f"{indent}virtual_ipaddress {{",
+                    f"{indent}    {vip}/{prefix} dev {interface}",
+                ]
+                if "}" in block.group(2):
+                    out.append(f"{indent}}}")
+            if "}" not in block.group(2):
+                skipping = block.group(1)
+            continue
+        if re.match(r"unicast_src_ip\s", code):
+            continue
+        if re.match(r"interface\s+\S+", code):
+            out.append(f"{indent}interface {interface}")
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"

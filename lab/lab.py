@@ -52,7 +52,6 @@ from lab.images import (
     missing_images,
     registry_unavailable_reason,
 )
-from lab.keepalived_config import pair_settings
 from lab.nodes import ComposeProject, Node, adopting
 from lab.operator import parsers
 from lab.operator.placement import (
@@ -60,6 +59,7 @@ from lab.operator.placement import (
     groupware_files,
     haproxy_setup,
     operator_notes,
+    pair_members,
     seed_blockers,
     web_files,
 )
@@ -261,8 +261,8 @@ class Lab:
         with ThreadPoolExecutor(max_workers=2) as pool:
             members = list(
                 pool.map(
-                    lambda vrrp: Dblb.launch(run, network, image, setup, vrrp),
-                    pair_settings(vip, subnet.prefixlen),
+                    lambda member: Dblb.launch(run, network, image, setup, member),
+                    pair_members(self.plan, vip, subnet.prefixlen),
                 )
             )
         return DblbPair(members, vip)

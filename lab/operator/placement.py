@@ -9,7 +9,7 @@ import json
 import re
 
 from lab.db import OX_DB_PASSWORD, OX_DB_USER
-from lab.dblb import NAMES_FILE, HaproxySetup
+from lab.dblb import NAMES_FILE, HaproxySetup, PairMember
 from lab.errors import ConfigError
 from lab.galera_config import OX_CONF_D, GaleraSettings, render_wsrep_cnf
 from lab.gtid_config import render_gtid_cnf
@@ -20,6 +20,7 @@ from lab.haproxy_config import (
     WRITE_LISTENER,
     WRITE_PORT,
 )
+from lab.keepalived_config import adapt_keepalived_conf, pair_settings, render_keepalived_conf
 from lab.nodes import Placement
 from lab.operator import parsers
 from lab.operator.project import OperatorFile
@@ -95,6 +96,21 @@ def haproxy_setup(plan: Plan, lab_config: str) -> HaproxySetup:
         (names, Placement(LAB_STATS_CFG, LAB_STATS.encode(), "lab")),
         ("haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy.cfg", "-f", LAB_STATS_CFG),
     )
+
+
+def pair_members(plan: Plan, vip: str, prefix: int) -> list[PairMember]:
+    """The keepalived pair's members: the lab's keepalived.conf (OX's Keepalived page),
+    or the operator's (one file for both, or one per member in order), on the lab's
+    network (adapt_keepalived_conf: address and interface; the rest as written)."""
+    theirs = plan.files("dblb", "keepalived_conf")
+    members = []
+    for i, settings in enumerate(pair_settings(vip, prefix)):
+        if theirs:
+            text = adapt_keepalived_conf(theirs[min(i, len(theirs) - 1)].text, vip, prefix)
+        else:
+            text = render_keepalived_conf(settings)
+        members.append(PairMember(settings.node, text))
+    return members
 
 
 def lab_db_settings(plan: Plan) -> dict[str, str]:

@@ -45,6 +45,7 @@ FILE_KEYS: tuple[FileKey, ...] = (
     FileKey("database", "cnf", many=True),
     FileKey("database", "ox_cnf"),
     FileKey("dblb", "haproxy_cfg"),
+    FileKey("dblb", "keepalived_conf", many=True),  # `--dblb keepalived`: one, or one per member
     FileKey("clustercheck", "settings"),
     FileKey("replcheck", "settings"),
     FileKey("web", "proxy_ajp_conf"),

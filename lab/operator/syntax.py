@@ -17,6 +17,7 @@ from lab.docker_env import LABEL_OWNER, LABEL_RUN, connect, owner_token
 from lab.errors import ConfigError, LabError
 from lab.flavours import MARIADB
 from lab.images import db_image, dblb_image, image_present, web_image
+from lab.keepalived_config import KEEPALIVED_CONF
 from lab.nodes import Placement
 from lab.operator.lint import ERROR, INFO, Finding
 from lab.operator.placement import database_files, web_files
@@ -26,6 +27,8 @@ from lab.tls import make_certificates
 from lab.web import CERT_FILE, CONF, KEY_FILE, SITE
 
 CHECK_TIMEOUT_S = 60
+# the haproxy image's wrapper of `keepalived --config-test` (it prints FILE:N: error:)
+KEEPALIVED_CONFIG_TEST = f"lab-keepalived-config-test {KEEPALIVED_CONF} 2>&1"
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,16 @@ def checks_for(plan: Plan) -> list[SyntaxCheck]:
                 (Placement("/etc/haproxy/haproxy.cfg", haproxy.text.encode(), str(haproxy.path)),),
                 "haproxy -c -f /etc/haproxy/haproxy.cfg 2>&1",
                 (haproxy,),
+            )
+        )
+    for f in plan.files("dblb", "keepalived_conf"):
+        checks.append(
+            SyntaxCheck(
+                "keepalived --config-test",
+                dblb_image(plan.flavour).tag,
+                (Placement(KEEPALIVED_CONF, f.text.encode(), str(f.path)),),
+                KEEPALIVED_CONFIG_TEST,
+                (f,),
             )
         )
     web = plan.files("web")
@@ -163,7 +176,8 @@ def _finding(check: SyntaxCheck, output: str) -> Finding:
     target, line = check.checked[0], 1
     numbered = re.search(r"(?:line |:)(\d+)\b", error)
     for f in check.checked:
-        if f.name in error:
+        placed = [p.target for p in check.files if p.source == str(f.path)]
+        if f.name in error or any(target in error for target in placed):
             target = f
             if numbered:
                 line = int(numbered.group(1))

@@ -1,0 +1,147 @@
+"""The load balancer options in front of the databases, without Docker: keepalived.conf
+as OX's Keepalived page configures it, the local HAProxies' one-writer rendering, the
+checkers that judge the pair and the local instances, and the request's validation."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lab.checkers.floating import HOLDERS, check_one_holder
+from lab.checkers.writers import WRITE_SERVERS, check_one_writer
+from lab.dblb import floating_address
+from lab.failover import PROFILES, get_profile
+from lab.haproxy_config import WRITE_LISTENER, render_local_haproxy_cfg
+from lab.history import History, Op
+from lab.keepalived_config import (
+    PRIORITIES,
+    adapt_keepalived_conf,
+    pair_settings,
+    render_keepalived_conf,
+    takeover_bound_s,
+)
+from lab.topology import LabRequest
+
+MEMBERS = ("galera1", "galera2", "galera3")
+
+
+def test_keepalived_conf_follows_oxs_keepalived_page() -> None:
+    first, second = (render_keepalived_conf(s) for s in pair_settings("172.18.255.254", 16))
+    for conf in (first, second):
+        assert "state BACKUP" in conf and "nopreempt" in conf, (
+            "nopreempt (OX's page): a returning node does not take the address back; "
+            "keepalived honours it only with state BACKUP"
+        )
+        assert "advert_int 1" in conf and "virtual_router_id 10" in conf
+        assert "172.18.255.254/16 dev eth0" in conf
+        assert 'script "/usr/local/bin/lab-check-haproxy"' in conf
+        assert re.search(r"track_script \{\s+chk_haproxy", conf), "the check moves the address"
+    assert "priority 101" in first and "priority 100" in second, "OX's page: 101 prefers one"
+    assert "router_id dblb1" in first and "router_id dblb2" in second
+
+
+def test_takeover_bound_is_vrrps_master_down_interval() -> None:
+    # RFC 3768: 3 * Advertisement_Interval + (256 - Priority) / 256
+    assert takeover_bound_s(PRIORITIES[1]) == pytest.approx(3 + 156 / 256)
+
+
+def test_an_operators_keepalived_conf_gets_the_labs_address_and_interface() -> None:
+    theirs = (
+        "vrrp_instance OX_VRRP {\n    state BACKUP\n    interface bond0\n    priority 150\n"
+        "    virtual_ipaddress {\n        10.20.30.77/24 brd 10.20.30.255 dev bond0\n    }\n}\n"
+    )
+    adapted = adapt_keepalived_conf(theirs, "172.18.255.254", 16)
+    assert "interface eth0" in adapted and "bond0" not in adapted
+    assert "172.18.255.254/16 dev eth0" in adapted and "10.20.30.77" not in adapted
+    assert "priority 150" in adapted, "everything else stays as the operator wrote it"
+
+
+def test_the_floating_address_is_the_subnets_last_host() -> None:
+    assert floating_address("172.18.0.0/16") == "172.18.255.254"
+    assert floating_address("10.5.3.0/24") == "10.5.3.254"
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_local_haproxies_let_the_cluster_choose_one_writer(profile: str) -> None:
+    cfg = render_local_haproxy_cfg(MEMBERS, get_profile(profile))
+    write = cfg.split(f"listen {WRITE_LISTENER}\n", 1)[1].split("\n\n", 1)[0]
+    assert "option httpchk GET /master" in write, "clustercheck's one writer, for everyone"
+    assert " backup" not in write, "no instance chooses a writer of its own"
+    rise = int(re.search(r" rise (\d+)", write).group(1))  # type: ignore[union-attr]
+    fall = int(re.search(r" fall (\d+)", write).group(1))  # type: ignore[union-attr]
+    assert rise >= fall + 2, (
+        "every instance drops the old writer (fall checks) before any adopts the new one"
+    )
+
+
+def test_local_requires_groupware_nodes() -> None:
+    problems = LabRequest(topology="galera", dblb="local").problems()
+    assert any("--dblb local" in p and "guide-galera" in p for p in problems), problems
+    assert LabRequest(topology="guide-galera", dblb="local").problems() == []
+    assert any("load balancer option" in p for p in LabRequest(dblb="lvs").problems())
+
+
+def test_plan_names_the_haproxy_containers() -> None:
+    assert LabRequest(dblb="keepalived").plan().dblb_nodes == ("dblb1", "dblb2")
+    assert LabRequest().plan().dblb_nodes == ("dblb",)
+    assert LabRequest(topology="guide").plan().dblb_nodes == ()
+    assert LabRequest(topology="guide", dblb="keepalived").plan().dblb_nodes == ("dblb1", "dblb2")
+    assert LabRequest(topology="guide-galera", dblb="local").plan().dblb_nodes == ()
+
+
+def holders(*samples: list[str]) -> History:
+    history = History(t0=0.0)
+    for at, held in enumerate(samples):
+        history.probes.append(
+            {"kind": HOLDERS, "at": float(at), "holders": held, "address": "10.0.0.254"}
+        )
+    return history
+
+
+def test_one_holder_passes_and_two_holders_are_split_brain() -> None:
+    assert check_one_holder(holders(["dblb1"], ["dblb1"], ["dblb2"])).valid()
+    verdict = check_one_holder(holders(["dblb1"], ["dblb1", "dblb2"], ["dblb1", "dblb2"]))
+    assert "split-brain" in verdict.anomalies, verdict.summary()
+    assert verdict.stats["split_brain_samples"] == 2
+    gap = check_one_holder(holders(["dblb1"], [], ["dblb2"]))
+    assert set(gap.anomalies) == {"no-address-holder"}, "a takeover's moment is a finding"
+
+
+def writes(*rows: tuple[int, float, float, str]) -> History:
+    history = History(t0=0.0)
+    for i, (process, start, end, node) in enumerate(rows):
+        history.ops.append(Op(i, process, "insert", i, start, end, "ok", node))
+    return history
+
+
+def test_writes_on_one_node_at_a_time_are_one_writer() -> None:
+    history = writes((0, 0.0, 1.0, "galera1"), (10, 0.5, 1.5, "galera1"), (0, 2.0, 3.0, "galera2"))
+    verdict = check_one_writer(history)
+    assert verdict.valid(), verdict.summary()
+    assert verdict.stats["writer_changes"] == 1
+
+
+def test_overlapping_writes_on_two_nodes_are_two_writers() -> None:
+    history = writes((0, 0.0, 1.0, "galera1"), (10, 0.9, 1.5, "galera2"))
+    assert "two-writers" in check_one_writer(history).anomalies
+
+
+def test_failed_writes_do_not_count_as_a_writer() -> None:
+    history = writes((0, 0.0, 1.0, "galera1"), (10, 0.5, 1.5, "galera2"))
+    history.ops[1].outcome = "fail"
+    assert check_one_writer(history).valid()
+
+
+def test_instances_with_different_write_servers_up_are_two_write_servers() -> None:
+    history = History(t0=0.0)
+    history.probes += [
+        {"kind": WRITE_SERVERS, "at": 0.0, "instances": {"oxgw01": ["galera1"], "oxgw02": []}},
+        {
+            "kind": WRITE_SERVERS,
+            "at": 1.0,
+            "instances": {"oxgw01": ["galera2"], "oxgw02": ["galera1"]},
+        },
+    ]
+    verdict = check_one_writer(history)
+    assert list(verdict.anomalies) == ["two-write-servers"], verdict.summary()
