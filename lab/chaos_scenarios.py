@@ -39,16 +39,17 @@ from lab.chaos_runs import (
     write_gap,
 )
 from lab.checkers.filestore import INVENTORY, Inventory, inventory_probe
-from lab.checkers.floating import HOLDERS
+from lab.checkers.floating import ADDRESS_CLIENT, HOLDERS, NAME_CLIENT
 from lab.checkers.observability import OBSERVED
 from lab.checkers.pool import REUSE
 from lab.checkers.registry import RUN_DEFAULT
 from lab.checkers.writers import WRITE_SERVERS
 from lab.checkers.writes import READ_INSERTS
 from lab.clients import clients_running
+from lab.connect_loop import connecting, record_attempts
 from lab.consistency import CHECKSUMS, node_checksums
 from lab.db import DbNode, NotReady
-from lab.dblb import DblbPair
+from lab.dblb import ROUND_ROBIN_NAME, DblbPair
 from lab.errors import LabError
 from lab.filestore import EXPORT_PATH
 from lab.galera import GaleraNode
@@ -280,6 +281,37 @@ def dblb_local_writer(lab: Lab, seed: int) -> ChaosRun:
     history.final(READ_INSERTS, sorted(inserts[0].present()))
     run.judge("no-acknowledged-write-lost")
     run.judge("one-writer")
+    return run
+
+
+CONNECT_TIMEOUT_S = 2  # the stock client's --connect-timeout
+
+
+def dns_round_robin(lab: Lab, seed: int) -> ChaosRun:
+    """Why the guide rules DNS round robin out: a stock client connects in a loop through
+    a name that resolves to both HAProxies (Docker's DNS for an alias both carry) and
+    through the floating address, while the holder freezes (docker pause: a dead machine
+    whose address stays in the zone, as in any static DNS). The address serves again
+    after keepalived's takeover; the name keeps handing out the dead address."""
+    pair = _pair(lab)
+    assert lab.run
+    dead = pair.active()
+    history = History()
+    step = Step(3.0, "pause", dead.name, 10.0)
+    run = ChaosRun("dns-round-robin", lab.plan.profile.name, Schedule((step,), seed), history)
+    run.prepare(lab)
+    targets = {NAME_CLIENT: ROUND_ROBIN_NAME, ADDRESS_CLIENT: pair.vip}
+    with connecting(lab.run, dead.network, targets, CONNECT_TIMEOUT_S) as client:
+        wait_until(history, step.at_s)
+        with injected(step, pair.members, history):
+            wait_until(history, history.now() + step.hold_s)
+        wait_until(history, history.now() + 2 * CONNECT_TIMEOUT_S)
+        processes = {f: i for i, f in enumerate(targets)}
+        record_attempts(client.logs(), history, time.time(), processes)
+    history.ops.sort(key=lambda op: op.start)
+    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    run.measurements = measure(history)
+    run.judge("round-robin-name", slow_s=CONNECT_TIMEOUT_S)
     return run
 
 
@@ -1015,6 +1047,17 @@ SCENARIOS: dict[str, Scenario] = {
             "report-only: both HAProxies hold the floating address and the lab reports "
             "the split brain (one-address-holder fails); one holder again after the heal",
             dblb_vrrp_cut,
+            dblb="keepalived",
+        ),
+        Scenario(
+            "dns-round-robin",
+            "galera",
+            "the HAProxy holding the floating address frozen (docker pause); a stock "
+            "client connects through a DNS name with both HAProxies' addresses",
+            "report-only: the floating address serves again after keepalived's takeover "
+            "while the name keeps handing out the dead address (why the guide rules DNS "
+            "round robin out)",
+            dns_round_robin,
             dblb="keepalived",
         ),
         Scenario(

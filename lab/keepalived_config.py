@@ -103,34 +103,32 @@ def adapt_keepalived_conf(text: str, vip: str, prefix: int, interface: str = "et
     lab's interface, the addresses of `virtual_ipaddress { }` become the lab's floating
     address, and unicast peers (their machines' addresses) are dropped, so the pair
     speaks multicast VRRP. Everything else (priorities, nopreempt, timers, scripts)
-    stays as they wrote it."""
+    stays as they wrote it, on the same line numbers (dropped lines stay as blank
+    lines), so keepalived's complaints name the operator's lines."""
     out: list[str] = []
     skipping = ""  # the block whose lines are being replaced or dropped
     for line in text.splitlines():
         code = re.split(r"[#!]", line, maxsplit=1)[0].strip()
         indent = line[: len(line) - len(line.lstrip())]
         if skipping:
-            if "}" in code:
-                if skipping == "virtual_ipaddress":
-                    out.append(line)
-                skipping = ""
+            ends = "}" in code
+            out.append(line if ends and skipping == "virtual_ipaddress" else "")
+            skipping = "" if ends else skipping
             continue
         block = re.match(r"(virtual_ipaddress|unicast_peer)\s*\{(.*)", code)
         if block:
+            closed = "}" in block.group(2)
             if block.group(1) == "virtual_ipaddress":
-                out += [
-                    f"{indent}virtual_ipaddress {{",
-                    f"{indent}    {vip}/{prefix} dev {interface}",
-                ]
-                if "}" in block.group(2):
-                    out.append(f"{indent}}}")
-            if "}" not in block.group(2):
-                skipping = block.group(1)
+                address = f"{vip}/{prefix} dev {interface}"
+                out.append(f"{indent}virtual_ipaddress {{ {address}{' }' if closed else ''}")
+            else:
+                out.append("")
+            skipping = "" if closed else block.group(1)
             continue
         if re.match(r"unicast_src_ip\s", code):
-            continue
-        if re.match(r"interface\s+\S+", code):
+            out.append("")
+        elif re.match(r"interface\s+\S+", code):
             out.append(f"{indent}interface {interface}")
-            continue
-        out.append(line)
+        else:
+            out.append(line)
     return "\n".join(out) + "\n"

@@ -91,6 +91,12 @@ class Node:
                 return str(settings["IPAddress"])
         raise StartupError(f"{self.name} has no IP address (status {self.container.status})")
 
+    @property
+    def network(self) -> str:
+        """The name of the (first) network the container is on: where a client
+        container must run to reach it by name."""
+        return str(next(iter(self.container.attrs["NetworkSettings"]["Networks"])))
+
     def exec(self, cmd: list[str], timeout_s: int = 30) -> ExecResult:
         """Run a command in the container (bounded by `timeout`, so a frozen one cannot hang us)."""
         result = self.container.exec_run(["timeout", str(timeout_s), *cmd], demux=False)

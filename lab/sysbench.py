@@ -168,10 +168,9 @@ class Sysbench:
     def _start(self, name: str, script: str) -> Node:
         """A tools container on the lab network (by name), labelled as the lab's, so
         `lab down` and the next run's cleanup remove it whatever happens here."""
-        networks = self.dblb.nodes[0].container.attrs["NetworkSettings"]["Networks"]
         spec = container_spec(
             self.identity, None, tools_image().tag, "tools", name,
-            network_mode=next(iter(networks)),
+            network_mode=self.dblb.nodes[0].network,
         )  # fmt: skip
         return start_container(spec.with_command(["sh", "-c", script]))
 

@@ -34,3 +34,40 @@ def check_one_holder(history: History) -> Verdict:
         "split_brain_ms": round(1000 * (split[-1]["at"] - split[0]["at"])) if split else 0,
     }
     return verdict
+
+
+NAME_CLIENT = "connect-by-name"  # op f: a stock client connecting to the round-robin name
+ADDRESS_CLIENT = "connect-by-address"  # op f: the same client to the floating address
+
+
+def check_round_robin_name(history: History, slow_s: float) -> Verdict:
+    """The guide rules DNS round robin out: a name that hands out every load balancer's
+    address keeps handing out a dead one. `dead-address-used` (a finding: the scenario
+    shows it, it does not forbid it): connects through the name that failed, or waited
+    out the connect timeout (`slow_s`), after the floating address served again."""
+    verdict = Verdict("round-robin-name")
+    fault = history.faults[0]
+    end = fault.end if fault.end is not None else max(op.end for op in history.ops)
+    by_address = [op for op in history.ops if op.f == ADDRESS_CLIENT]
+    fails = [op.end for op in by_address if op.outcome != "ok" and op.end >= fault.start]
+    served = [
+        op.start
+        for op in by_address
+        if op.outcome == "ok" and op.start >= max(fails, default=fault.start)
+    ]
+    back = min(served, default=end)
+    by_name = [op for op in history.ops if op.f == NAME_CLIENT and back <= op.start <= end]
+    bad = [op for op in by_name if op.outcome != "ok" or op.end - op.start >= slow_s]
+    if bad:
+        verdict.add(
+            "dead-address-used",
+            f"{len(bad)} of {len(by_name)} connects through the name failed or waited "
+            f"{slow_s:g} s after the floating address served again; the last at "
+            f"{bad[-1].start:.1f} s, {end - bad[-1].start:.1f} s before the heal",
+        )
+    verdict.stats = {
+        "address_back_after_ms": round(1000 * (back - fault.start)),
+        "name_connects_after": len(by_name),
+        "name_connects_bad": len(bad),
+    }
+    return verdict

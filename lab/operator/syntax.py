@@ -17,7 +17,7 @@ from lab.docker_env import LABEL_OWNER, LABEL_RUN, connect, owner_token
 from lab.errors import ConfigError, LabError
 from lab.flavours import MARIADB
 from lab.images import db_image, dblb_image, image_present, web_image
-from lab.keepalived_config import KEEPALIVED_CONF
+from lab.keepalived_config import KEEPALIVED_CONF, adapt_keepalived_conf
 from lab.nodes import Placement
 from lab.operator.lint import ERROR, INFO, Finding
 from lab.operator.placement import database_files, web_files
@@ -40,6 +40,7 @@ class SyntaxCheck:
     files: tuple[Placement, ...]
     command: str
     checked: tuple[OperatorFile, ...]
+    network: str = "none"  # "bridge": the tool looks for a network interface (keepalived)
 
 
 def checks_for(plan: Plan) -> list[SyntaxCheck]:
@@ -56,13 +57,16 @@ def checks_for(plan: Plan) -> list[SyntaxCheck]:
             )
         )
     for f in plan.files("dblb", "keepalived_conf"):
+        # as it will run: on the lab's interface and an address (lines kept in place)
+        adapted = adapt_keepalived_conf(f.text, "192.0.2.254", 24)
         checks.append(
             SyntaxCheck(
                 "keepalived --config-test",
                 dblb_image(plan.flavour).tag,
-                (Placement(KEEPALIVED_CONF, f.text.encode(), str(f.path)),),
+                (Placement(KEEPALIVED_CONF, adapted.encode(), str(f.path)),),
                 KEEPALIVED_CONFIG_TEST,
                 (f,),
+                network="bridge",
             )
         )
     web = plan.files("web")
@@ -150,7 +154,7 @@ def _run(client: docker.DockerClient, plan: Plan, check: SyntaxCheck) -> tuple[i
         ["sh", "-c", f"timeout {CHECK_TIMEOUT_S} {check.command}"],
         labels={LABEL_RUN: "lint", LABEL_OWNER: owner_token()},
         extra_hosts=hosts,
-        network_mode="none",
+        network_mode=check.network,
     )
     try:
         for placement in check.files:

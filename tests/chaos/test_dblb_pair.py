@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.checkers.floating import ADDRESS_CLIENT
 from lab.dblb import DblbPair
 from lab.keepalived_config import PRIORITIES, takeover_bound_s
 from lab.lab import Lab
@@ -59,3 +60,22 @@ def test_a_vrrp_cut_between_the_pair_is_reported_as_split_brain(
     pair = healthy_pair_lab.dblb
     assert isinstance(pair, DblbPair)
     assert len(pair.holders()) == 1, "after the heal one member holds the address again"
+
+
+def test_a_round_robin_name_keeps_handing_out_the_dead_haproxy(
+    healthy_pair_lab: Lab, chaos_seed: int, chaos_report_dir: Path
+) -> None:
+    run = run_scenario("dns-round-robin", healthy_pair_lab, chaos_seed, chaos_report_dir)
+    [fault] = run.history.faults
+    assert fault.end is not None
+    by_address = [
+        op
+        for op in run.history.ops
+        if op.f == ADDRESS_CLIENT and op.outcome == "ok" and fault.start < op.start < fault.end
+    ]
+    assert by_address, "the floating address served again while the holder was frozen"
+    verdict = run.verdict("round-robin-name")
+    assert "dead-address-used" in verdict.anomalies, (
+        f"after the takeover the name still led to the frozen HAProxy: {verdict.stats}"
+    )
+    assert not run.violations(), "a demonstration: its finding does not fail the run"

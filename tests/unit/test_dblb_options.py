@@ -8,12 +8,19 @@ import re
 
 import pytest
 
-from lab.checkers.floating import HOLDERS, check_one_holder
+from lab.checkers.floating import (
+    ADDRESS_CLIENT,
+    HOLDERS,
+    NAME_CLIENT,
+    check_one_holder,
+    check_round_robin_name,
+)
 from lab.checkers.writers import WRITE_SERVERS, check_one_writer
+from lab.connect_loop import record_attempts
 from lab.dblb import floating_address
 from lab.failover import PROFILES, get_profile
 from lab.haproxy_config import WRITE_LISTENER, render_local_haproxy_cfg
-from lab.history import History, Op
+from lab.history import Fault, History, Op
 from lab.keepalived_config import (
     PRIORITIES,
     adapt_keepalived_conf,
@@ -145,3 +152,56 @@ def test_instances_with_different_write_servers_up_are_two_write_servers() -> No
     ]
     verdict = check_one_writer(history)
     assert list(verdict.anomalies) == ["two-write-servers"], verdict.summary()
+
+
+def connects(*rows: tuple[str, float, float, str]) -> History:
+    history = History(t0=0.0)
+    for i, (f, start, end, outcome) in enumerate(rows):
+        history.ops.append(Op(i, int(f == ADDRESS_CLIENT), f, None, start, end, outcome))
+    history.faults.append(Fault("pause", "dblb1", 1.0, 10.0))
+    return history
+
+
+def test_a_name_that_still_leads_to_the_dead_balancer_is_reported() -> None:
+    history = connects(
+        (ADDRESS_CLIENT, 1.0, 3.0, "fail"),
+        (ADDRESS_CLIENT, 4.0, 4.1, "ok"),  # the address is back at 4 s
+        (NAME_CLIENT, 3.0, 5.0, "fail"),  # before the address was back: not counted
+        (NAME_CLIENT, 5.0, 5.1, "ok"),
+        (NAME_CLIENT, 6.0, 8.0, "ok"),  # waited out the 2 s connect timeout first
+        (NAME_CLIENT, 8.5, 9.0, "fail"),
+    )
+    verdict = check_round_robin_name(history, slow_s=2.0)
+    assert "dead-address-used" in verdict.anomalies, verdict.summary()
+    assert verdict.stats == {
+        "address_back_after_ms": 3000,
+        "name_connects_after": 3,
+        "name_connects_bad": 2,
+    }
+
+
+def test_a_name_that_only_leads_to_live_balancers_is_not_reported() -> None:
+    history = connects(
+        (ADDRESS_CLIENT, 4.0, 4.1, "ok"),
+        (NAME_CLIENT, 5.0, 5.1, "ok"),
+        (NAME_CLIENT, 6.0, 6.2, "ok"),
+    )
+    assert check_round_robin_name(history, slow_s=2.0).valid()
+
+
+def test_the_connect_loops_lines_become_operations_in_history_time() -> None:
+    history = History(t0=0.0)
+    log = (
+        "1000.0 1000.5 connect-by-name ok galera1\n"
+        "1001.0 1003.0 connect-by-address fail ERROR 2013 (HY000): Lost connection\n"
+        "garbage line\n"
+    )
+    # the host clock read 1010.0 when the history's clock read history.now()
+    added = record_attempts(log, history, 1010.0, {NAME_CLIENT: 0, ADDRESS_CLIENT: 1})
+    assert added == 2
+    first, second = history.ops
+    offset = 1010.0 - history.now()
+    assert (first.process, first.outcome, first.node) == (0, "ok", "galera1")
+    assert first.start == pytest.approx(1000.0 - offset)
+    assert (second.process, second.outcome) == (1, "fail")
+    assert second.error.startswith("ERROR 2013") and second.end - second.start == 2.0
