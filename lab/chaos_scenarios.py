@@ -39,14 +39,14 @@ from lab.chaos_runs import (
     write_gap,
 )
 from lab.checkers.filestore import INVENTORY, Inventory, inventory_probe
-from lab.checkers.floating import ADDRESS_CLIENT, HOLDERS, NAME_CLIENT
+from lab.checkers.floating import CHECKED_CLIENT, HOLDERS, UNCHECKED_CLIENT
 from lab.checkers.observability import OBSERVED
 from lab.checkers.pool import REUSE
 from lab.checkers.registry import RUN_DEFAULT
 from lab.checkers.writers import WRITE_SERVERS
 from lab.checkers.writes import READ_INSERTS
 from lab.clients import clients_running
-from lab.connect_loop import connecting, record_attempts
+from lab.connect_loop import Target, connecting, record_attempts
 from lab.consistency import CHECKSUMS, node_checksums
 from lab.db import DbNode, NotReady
 from lab.dblb import ROUND_ROBIN_NAME, DblbPair
@@ -55,6 +55,7 @@ from lab.filestore import EXPORT_PATH
 from lab.galera import GaleraNode
 from lab.galera_recovery import recover_cluster
 from lab.groupware_load import GroupwareWorkload
+from lab.haproxy_config import READ_PORT
 from lab.health_truth import HealthTruthSampler
 from lab.history import History, Op, client_of, epoch_of, recovery_time
 from lab.keepalived_config import ADVERT_INT_S
@@ -300,7 +301,7 @@ def dns_round_robin(lab: Lab, seed: int) -> ChaosRun:
     step = Step(3.0, "pause", dead.name, 10.0)
     run = ChaosRun("dns-round-robin", lab.plan.profile.name, Schedule((step,), seed), history)
     run.prepare(lab)
-    targets = {NAME_CLIENT: ROUND_ROBIN_NAME, ADDRESS_CLIENT: pair.vip}
+    targets = {UNCHECKED_CLIENT: Target((ROUND_ROBIN_NAME,)), CHECKED_CLIENT: Target((pair.vip,))}
     with connecting(lab.run, dead.network, targets, CONNECT_TIMEOUT_S) as client:
         wait_until(history, step.at_s)
         with injected(step, pair.members, history):
@@ -311,7 +312,38 @@ def dns_round_robin(lab: Lab, seed: int) -> ChaosRun:
     history.ops.sort(key=lambda op: op.start)
     lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
     run.measurements = measure(history)
-    run.judge("round-robin-name", slow_s=CONNECT_TIMEOUT_S)
+    run.judge("unchecked-rotation", slow_s=CONNECT_TIMEOUT_S)
+    return run
+
+
+def jdbc_round_robin(lab: Lab, seed: int) -> ChaosRun:
+    """Why the guide does not recommend the JDBC driver's own round robin: a client that
+    takes the Galera nodes in turn, one per connect, with no health check (as a driver's
+    host list does), beside the same client through HAProxy's read listener, while one
+    node is cut off from the others (it goes non-Primary and refuses queries, but still
+    accepts connections). HAProxy's clustercheck takes the node out; the rotation keeps
+    sending every third connect to it."""
+    assert lab.galera and lab.dblb and lab.run
+    split = sorted(n.name for n in lab.galera.nodes)[-1]
+    history = History()
+    step = Step(3.0, "partition", split, 10.0)
+    run = ChaosRun("jdbc-round-robin", lab.plan.profile.name, Schedule((step,), seed), history)
+    run.prepare(lab)
+    targets = {
+        UNCHECKED_CLIENT: Target(tuple(sorted(n.name for n in lab.galera.nodes))),
+        CHECKED_CLIENT: Target((lab.dblb.ip,), READ_PORT),
+    }
+    with connecting(lab.run, lab.galera.nodes[0].network, targets, CONNECT_TIMEOUT_S) as client:
+        wait_until(history, step.at_s)
+        with injected(step, lab.galera.nodes, history):
+            wait_until(history, history.now() + step.hold_s)
+        wait_until(history, history.now() + 2 * CONNECT_TIMEOUT_S)
+        processes = {f: i for i, f in enumerate(targets)}
+        record_attempts(client.logs(), history, time.time(), processes)
+    history.ops.sort(key=lambda op: op.start)
+    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    run.measurements = measure(history)
+    run.judge("unchecked-rotation", slow_s=CONNECT_TIMEOUT_S)
     return run
 
 
@@ -1059,6 +1091,16 @@ SCENARIOS: dict[str, Scenario] = {
             "round robin out)",
             dns_round_robin,
             dblb="keepalived",
+        ),
+        Scenario(
+            "jdbc-round-robin",
+            "galera",
+            "one Galera node cut off from the others (iptables); a stock client takes the "
+            "nodes in turn, one per connect, as a JDBC driver's host list does",
+            "report-only: HAProxy's read listener serves on while the rotation keeps "
+            "reaching the non-Primary node (why the guide advises against the driver's "
+            "round robin: no health checks)",
+            jdbc_round_robin,
         ),
         Scenario(
             "dblb-local-writer",

@@ -1,12 +1,15 @@
 """A stock client in a loop: the mariadb command-line client (tools image) connecting
 again and again to each of several targets, every attempt stamped with the host's clock.
 It resolves a name at every connect, as an application does, which is what shows a DNS
-round robin handing out a dead load balancer's address."""
+round robin handing out a dead load balancer's address; a target of several hosts is
+tried in turn, one per connect, as a JDBC driver's own round robin does (no health
+check: only a refused or timed-out connect moves it on)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from lab.db import OX_DB_PASSWORD, OX_DB_USER
 from lab.docker_env import RunIdentity
@@ -17,34 +20,42 @@ from lab.nodes import Node, container_spec, start_container
 
 # one loop per target, side by side; a line per attempt: start end f ok|fail text
 ATTEMPT = (
-    "while :; do s=$(date +%s.%N); "
-    "if out=$(mysql -h {host} -P {port} -u{user} -p{password} --connect-timeout={timeout} "
+    "while :; do for host in {hosts}; do s=$(date +%s.%N); "
+    "if out=$(mysql -h $host -P {port} -u{user} -p{password} --connect-timeout={timeout} "
     "-N -e 'SELECT @@hostname' 2>&1); then r=ok; else r=fail; fi; "
-    'echo "$s $(date +%s.%N) {f} $r $(echo $out | head -c 100)"; sleep 0.1; done'
+    'echo "$s $(date +%s.%N) {f} $r $(echo $out | head -c 100)"; sleep 0.1; done; done'
 )
 
 
-def loop_script(targets: Mapping[str, str], timeout_s: int) -> str:
-    """`targets`: the history's op name -> the host the client connects to."""
+@dataclass(frozen=True)
+class Target:
+    """What one loop connects to: hosts tried in turn (one: always the same), a port."""
+
+    hosts: tuple[str, ...]
+    port: int = WRITE_PORT
+
+
+def loop_script(targets: Mapping[str, Target], timeout_s: int) -> str:
+    """`targets`: the history's op name -> what the client connects to."""
     loops = [
         "("
         + ATTEMPT.format(
-            host=host,
-            port=WRITE_PORT,
+            hosts=" ".join(t.hosts),
+            port=t.port,
             user=OX_DB_USER,
             password=OX_DB_PASSWORD,
             timeout=timeout_s,
             f=f,
         )
         + ") &"
-        for f, host in targets.items()
+        for f, t in targets.items()
     ]
     return " ".join(loops) + " wait"
 
 
 @contextmanager
 def connecting(
-    run: RunIdentity, network: str, targets: Mapping[str, str], timeout_s: int
+    run: RunIdentity, network: str, targets: Mapping[str, Target], timeout_s: int
 ) -> Iterator[Node]:
     """The loop in a tools container on the lab network (labelled as the lab's, so
     `lab down` and the next run's cleanup remove it), removed when the block ends."""

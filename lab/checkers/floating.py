@@ -36,38 +36,37 @@ def check_one_holder(history: History) -> Verdict:
     return verdict
 
 
-NAME_CLIENT = "connect-by-name"  # op f: a stock client connecting to the round-robin name
-ADDRESS_CLIENT = "connect-by-address"  # op f: the same client to the floating address
+UNCHECKED_CLIENT = "connect-unchecked"  # op f: a client whose rotation nobody health-checks
+CHECKED_CLIENT = "connect-checked"  # op f: the same client through a health-checked path
 
 
-def check_round_robin_name(history: History, slow_s: float) -> Verdict:
-    """The guide rules DNS round robin out: a name that hands out every load balancer's
-    address keeps handing out a dead one. `dead-address-used` (a finding: the scenario
-    shows it, it does not forbid it): connects through the name that failed, or waited
-    out the connect timeout (`slow_s`), after the floating address served again."""
-    verdict = Verdict("round-robin-name")
+def check_unchecked_rotation(history: History, slow_s: float) -> Verdict:
+    """The guide rules out load balancing without health checks (DNS round robin, the
+    JDBC driver's own round robin): the rotation keeps handing out a dead or split-off
+    node. `dead-address-used` (a finding: the scenarios show it, they do not forbid it):
+    connects of the unchecked client that failed, or waited out the connect timeout
+    (`slow_s`), after the checked path (the floating address, HAProxy) served again."""
+    verdict = Verdict("unchecked-rotation")
     fault = history.faults[0]
     end = fault.end if fault.end is not None else max(op.end for op in history.ops)
-    by_address = [op for op in history.ops if op.f == ADDRESS_CLIENT]
-    fails = [op.end for op in by_address if op.outcome != "ok" and op.end >= fault.start]
-    served = [
-        op.start
-        for op in by_address
-        if op.outcome == "ok" and op.start >= max(fails, default=fault.start)
-    ]
-    back = min(served, default=end)
-    by_name = [op for op in history.ops if op.f == NAME_CLIENT and back <= op.start <= end]
-    bad = [op for op in by_name if op.outcome != "ok" or op.end - op.start >= slow_s]
+    checked = [op for op in history.ops if op.f == CHECKED_CLIENT]
+    fails = [op.end for op in checked if op.outcome != "ok" and op.end >= fault.start]
+    since = max(fails, default=fault.start)
+    back = min(
+        (op.start for op in checked if op.outcome == "ok" and op.start >= since), default=end
+    )
+    unchecked = [op for op in history.ops if op.f == UNCHECKED_CLIENT and back <= op.start <= end]
+    bad = [op for op in unchecked if op.outcome != "ok" or op.end - op.start >= slow_s]
     if bad:
         verdict.add(
             "dead-address-used",
-            f"{len(bad)} of {len(by_name)} connects through the name failed or waited "
-            f"{slow_s:g} s after the floating address served again; the last at "
+            f"{len(bad)} of {len(unchecked)} unchecked connects failed or waited "
+            f"{slow_s:g} s after the checked path served again; the last at "
             f"{bad[-1].start:.1f} s, {end - bad[-1].start:.1f} s before the heal",
         )
     verdict.stats = {
-        "address_back_after_ms": round(1000 * (back - fault.start)),
-        "name_connects_after": len(by_name),
-        "name_connects_bad": len(bad),
+        "checked_back_after_ms": round(1000 * (back - fault.start)),
+        "unchecked_connects_after": len(unchecked),
+        "unchecked_connects_bad": len(bad),
     }
     return verdict

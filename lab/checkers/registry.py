@@ -15,7 +15,7 @@ from lab.checkers import Verdict
 from lab.checkers.bank import check_bank
 from lab.checkers.consistency import check_nodes_consistent
 from lab.checkers.filestore import check_storage_errors_in, filestore_consistency_in
-from lab.checkers.floating import check_one_holder, check_round_robin_name
+from lab.checkers.floating import check_one_holder, check_unchecked_rotation
 from lab.checkers.list_append import READ_COMMITTED_ANOMALIES, check_list_append
 from lab.checkers.observability import check_observable
 from lab.checkers.pool import check_pool_reuse
@@ -70,11 +70,12 @@ CHECKERS: dict[str, Checker] = {
             "at most one member of the dblb pair holds the floating address",
         ),
         Checker(
-            "round-robin-name",
-            check_round_robin_name,
+            "unchecked-rotation",
+            check_unchecked_rotation,
             (),
-            "report-only: connects through a DNS round-robin name after the floating "
-            "address served again (the guide rules DNS round robin out)",
+            "report-only: connects of a rotation without health checks (DNS round robin, "
+            "the JDBC driver's round robin) that reach a dead node after the checked "
+            "path served again (the guide rules both out)",
             needs=("slow_s",),
         ),
         Checker(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.checkers.floating import ADDRESS_CLIENT
+from lab.checkers.floating import CHECKED_CLIENT
 from lab.dblb import DblbPair
 from lab.keepalived_config import PRIORITIES, takeover_bound_s
 from lab.lab import Lab
@@ -71,10 +71,10 @@ def test_a_round_robin_name_keeps_handing_out_the_dead_haproxy(
     by_address = [
         op
         for op in run.history.ops
-        if op.f == ADDRESS_CLIENT and op.outcome == "ok" and fault.start < op.start < fault.end
+        if op.f == CHECKED_CLIENT and op.outcome == "ok" and fault.start < op.start < fault.end
     ]
     assert by_address, "the floating address served again while the holder was frozen"
-    verdict = run.verdict("round-robin-name")
+    verdict = run.verdict("unchecked-rotation")
     assert "dead-address-used" in verdict.anomalies, (
         f"after the takeover the name still led to the frozen HAProxy: {verdict.stats}"
     )

@@ -9,11 +9,11 @@ import re
 import pytest
 
 from lab.checkers.floating import (
-    ADDRESS_CLIENT,
+    CHECKED_CLIENT,
     HOLDERS,
-    NAME_CLIENT,
+    UNCHECKED_CLIENT,
     check_one_holder,
-    check_round_robin_name,
+    check_unchecked_rotation,
 )
 from lab.checkers.writers import WRITE_SERVERS, check_one_writer
 from lab.connect_loop import record_attempts
@@ -157,47 +157,48 @@ def test_instances_with_different_write_servers_up_are_two_write_servers() -> No
 def connects(*rows: tuple[str, float, float, str]) -> History:
     history = History(t0=0.0)
     for i, (f, start, end, outcome) in enumerate(rows):
-        history.ops.append(Op(i, int(f == ADDRESS_CLIENT), f, None, start, end, outcome))
+        history.ops.append(Op(i, int(f == CHECKED_CLIENT), f, None, start, end, outcome))
     history.faults.append(Fault("pause", "dblb1", 1.0, 10.0))
     return history
 
 
 def test_a_name_that_still_leads_to_the_dead_balancer_is_reported() -> None:
     history = connects(
-        (ADDRESS_CLIENT, 1.0, 3.0, "fail"),
-        (ADDRESS_CLIENT, 4.0, 4.1, "ok"),  # the address is back at 4 s
-        (NAME_CLIENT, 3.0, 5.0, "fail"),  # before the address was back: not counted
-        (NAME_CLIENT, 5.0, 5.1, "ok"),
-        (NAME_CLIENT, 6.0, 8.0, "ok"),  # waited out the 2 s connect timeout first
-        (NAME_CLIENT, 8.5, 9.0, "fail"),
+        (CHECKED_CLIENT, 1.0, 3.0, "fail"),
+        (CHECKED_CLIENT, 4.0, 4.1, "ok"),  # the address is back at 4 s
+        (UNCHECKED_CLIENT, 3.0, 5.0, "fail"),  # before the address was back: not counted
+        (UNCHECKED_CLIENT, 5.0, 5.1, "ok"),
+        (UNCHECKED_CLIENT, 6.0, 8.0, "ok"),  # waited out the 2 s connect timeout first
+        (UNCHECKED_CLIENT, 8.5, 9.0, "fail"),
     )
-    verdict = check_round_robin_name(history, slow_s=2.0)
+    verdict = check_unchecked_rotation(history, slow_s=2.0)
     assert "dead-address-used" in verdict.anomalies, verdict.summary()
     assert verdict.stats == {
-        "address_back_after_ms": 3000,
-        "name_connects_after": 3,
-        "name_connects_bad": 2,
+        "checked_back_after_ms": 3000,
+        "unchecked_connects_after": 3,
+        "unchecked_connects_bad": 2,
     }
 
 
 def test_a_name_that_only_leads_to_live_balancers_is_not_reported() -> None:
     history = connects(
-        (ADDRESS_CLIENT, 4.0, 4.1, "ok"),
-        (NAME_CLIENT, 5.0, 5.1, "ok"),
-        (NAME_CLIENT, 6.0, 6.2, "ok"),
+        (CHECKED_CLIENT, 4.0, 4.1, "ok"),
+        (UNCHECKED_CLIENT, 5.0, 5.1, "ok"),
+        (UNCHECKED_CLIENT, 6.0, 6.2, "ok"),
     )
-    assert check_round_robin_name(history, slow_s=2.0).valid()
+    assert check_unchecked_rotation(history, slow_s=2.0).valid()
 
 
 def test_the_connect_loops_lines_become_operations_in_history_time() -> None:
     history = History(t0=0.0)
     log = (
-        "1000.0 1000.5 connect-by-name ok galera1\n"
-        "1001.0 1003.0 connect-by-address fail ERROR 2013 (HY000): Lost connection\n"
+        f"1000.0 1000.5 {UNCHECKED_CLIENT} ok galera1\n"
+        f"1001.0 1003.0 {CHECKED_CLIENT} fail ERROR 2013 (HY000): Lost connection\n"
         "garbage line\n"
+        "1004.0 1004.1 another-client ok galera2\n"
     )
     # the host clock read 1010.0 when the history's clock read history.now()
-    added = record_attempts(log, history, 1010.0, {NAME_CLIENT: 0, ADDRESS_CLIENT: 1})
+    added = record_attempts(log, history, 1010.0, {UNCHECKED_CLIENT: 0, CHECKED_CLIENT: 1})
     assert added == 2
     first, second = history.ops
     offset = 1010.0 - history.now()
