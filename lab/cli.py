@@ -231,6 +231,28 @@ def cmd_chaos_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lb_options(args: argparse.Namespace) -> int:
+    """The guide's load balancer options: how the lab runs each, and whether it runs on
+    this host (detected now: the kernel's IPVS, a registry's MaxScale image)."""
+    from lab.lb_options import OPTIONS, markdown_table
+
+    if args.markdown:
+        print(markdown_table())
+        return 0
+    client = connect()
+    rows = [
+        {
+            "option": o.name,
+            "the guide": o.guide,
+            "in the lab": o.in_the_lab,
+            "here": o.unavailable(client) or "runs",
+        }
+        for o in OPTIONS
+    ]
+    print(table(rows, ["option", "the guide", "in the lab", "here"], width=args.width))
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Judge a recorded history again (exit 1: a forbidden anomaly; 2: not a history)."""
     from lab.checkers.registry import checks_of
@@ -447,6 +469,13 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--width", type=int, default=100, help="terminal columns")
     listing.add_argument("--markdown", action="store_true", help="the README's table")
     listing.set_defaults(func=cmd_chaos_list)
+
+    lb = sub.add_parser(
+        "lb-options", help="the guide's load balancer options: how each runs, and whether here"
+    )
+    lb.add_argument("--width", type=int, default=100, help="terminal columns")
+    lb.add_argument("--markdown", action="store_true", help="the README's table")
+    lb.set_defaults(func=cmd_lb_options)
 
     check = sub.add_parser("check", help="judge a recorded history (.jsonl) with the checkers")
     check.add_argument("history", help="a chaos run's history file (lab-reports/chaos-*.jsonl)")

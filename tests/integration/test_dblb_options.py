@@ -17,6 +17,7 @@ from lab.dblb import DblbPair
 from lab.docker_env import LABEL_LAB
 from lab.keepalived_config import KEEPALIVED_CONF
 from lab.lab import Lab
+from lab.lb_options import OPTIONS
 from lab.nodes import read_file
 from lab.operator.project import load_project
 from lab.oxclient import OxSession
@@ -155,3 +156,14 @@ def test_groupware_nodes_use_their_own_haproxy_and_one_writer(
     home, title = session.folder_id("Test User"), f"local-{time.time_ns()}"
     session.create_folder(home, title)
     assert title in session.folder_titles(home), "written and read through the local HAProxy"
+
+
+@pytest.mark.parametrize("name", [o.name for o in OPTIONS if o.detect])
+def test_an_option_the_lab_cannot_run_here_says_why(
+    name: str, docker_client: docker.DockerClient
+) -> None:
+    option = next(o for o in OPTIONS if o.name == name)
+    reason = option.unavailable(docker_client)
+    assert reason, f"{name}: the lab has no runner for it, so it must say why it cannot run"
+    assert "\n" not in reason and len(reason) < 300, "one readable line"
+    pytest.skip(reason)

@@ -15,7 +15,7 @@ from lab.chaos_scenarios import SCENARIOS, markdown_table
 from lab.cli import build_parser, main
 from lab.history import History
 from lab.nemesis import Schedule
-from lab.topology import TOPOLOGIES
+from lab.topology import DBLB_MODES, TOPOLOGIES, LabRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_readme_scenario_table_is_the_registrys() -> None:
     readme = (ROOT / "README.md").read_text()
     assert markdown_table() in readme, "README's table: paste `lab chaos list --markdown`"
-    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \| [a-z-]+ \|", readme, re.M))
+    documented = set(
+        re.findall(r"^\| `([a-z0-9-]+)` \| [a-z-]+(?: --dblb [a-z]+)? \|", readme, re.M)
+    )
     assert documented == set(SCENARIOS), "the README documents exactly the registered scenarios"
 
 
@@ -32,6 +34,8 @@ def test_every_scenario_runs_from_the_cli_on_a_known_topology(name: str) -> None
     args = build_parser().parse_args(["chaos", "run", name, "--seed", "3"])
     assert args.scenario == name and args.seed == 3
     assert SCENARIOS[name].topology in TOPOLOGIES
+    assert SCENARIOS[name].dblb in DBLB_MODES
+    assert not LabRequest(topology=SCENARIOS[name].topology, dblb=SCENARIOS[name].dblb).problems()
 
 
 def test_every_scenario_has_a_chaos_test() -> None:

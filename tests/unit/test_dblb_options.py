@@ -5,9 +5,11 @@ checkers that judge the pair and the local instances, and the request's validati
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
+from lab.chaos_scenarios import SCENARIOS
 from lab.checkers.floating import (
     CHECKED_CLIENT,
     HOLDERS,
@@ -28,7 +30,9 @@ from lab.keepalived_config import (
     render_keepalived_conf,
     takeover_bound_s,
 )
-from lab.topology import LabRequest
+from lab.lb_options import OPTIONS
+from lab.lb_options import markdown_table as lb_markdown_table
+from lab.topology import DBLB_MODES, LabRequest
 
 MEMBERS = ("galera1", "galera2", "galera3")
 
@@ -206,3 +210,17 @@ def test_the_connect_loops_lines_become_operations_in_history_time() -> None:
     assert first.start == pytest.approx(1000.0 - offset)
     assert (second.process, second.outcome) == (1, "fail")
     assert second.error.startswith("ERROR 2013") and second.end - second.start == 2.0
+
+
+def test_the_readme_load_balancer_table_is_the_registrys() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert lb_markdown_table() in readme, "README's table: paste `lab lb-options --markdown`"
+
+
+def test_every_option_the_lab_runs_names_a_real_mode_or_scenario() -> None:
+    for option in OPTIONS:
+        for mode in re.findall(r"`--dblb ([a-z]+)`", option.in_the_lab):
+            assert mode in DBLB_MODES, (option.name, mode)
+        for scenario in re.findall(r"chaos `([a-z0-9-]+)`|, `([a-z0-9-]+)`", option.in_the_lab):
+            name = next(n for n in scenario if n)
+            assert name in SCENARIOS, (option.name, name)

@@ -13,7 +13,7 @@ from lab.chaos_runs import ChaosRun, measure
 from lab.checkers import Verdict
 from lab.checkers.registry import Check
 from lab.history import Fault, History
-from lab.nemesis import Schedule, heal_leftovers
+from lab.nemesis import LEFTOVER_STEPS, Schedule, heal_leftovers
 from lab.nodes import ExecResult
 
 
@@ -119,6 +119,6 @@ def test_failed_heal_steps_are_reported_per_resource() -> None:
             return ExecResult(1, "iptables: Permission denied")
 
     healing = heal_leftovers([Running()])  # type: ignore[list-item]
-    assert len(healing.failed) == 4 and all(
+    assert len(healing.failed) == len(LEFTOVER_STEPS) and all(
         line.startswith("galera3: ") and "Permission denied" in line for line in healing.failed
     ), healing.failed
