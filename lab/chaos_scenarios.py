@@ -288,6 +288,23 @@ def dblb_local_writer(lab: Lab, seed: int) -> ChaosRun:
 CONNECT_TIMEOUT_S = 2  # the stock client's --connect-timeout
 
 
+def dblb_local_kill(lab: Lab, seed: int) -> ChaosRun:
+    """SIGKILL of oxgw01's own HAProxy (`--dblb local`) under browsers through Apache:
+    oxgw01 answers 503 (OX's DBP-0001: no database) and Apache's balancer, which the lab
+    renders with failonstatus=503 for this option, puts OX1 into error and moves its
+    users to oxgw02 (their sessions live in configdb). oxgw02's users see nothing."""
+    assert lab.ox
+    if lab.request.dblb != "local":
+        raise LabError("dblb-local-kill needs `--dblb local`")
+    node = lab.ox.nodes[0]
+    schedule = Schedule((Step(3.0, "kill-haproxy", node.name, 8.0),), seed)
+    run = groupware_run(lab, schedule, "dblb-local-kill")
+    run.judge("failures-confined", route=node.route)
+    assert lab.web
+    lab.web.reset_balancer()  # OX1 is healthy again; do not wait out retry=60
+    return run
+
+
 def dns_round_robin(lab: Lab, seed: int) -> ChaosRun:
     """Why the guide rules DNS round robin out: a stock client connects in a loop through
     a name that resolves to both HAProxies (Docker's DNS for an alias both carry) and
@@ -1110,6 +1127,15 @@ SCENARIOS: dict[str, Scenario] = {
             "both instances follow clustercheck's one writer away and back; never two "
             "writers at once (one-writer), nothing acknowledged is lost",
             dblb_local_writer,
+            dblb="local",
+        ),
+        Scenario(
+            "dblb-local-kill",
+            "guide-galera",
+            "SIGKILL of oxgw01's own HAProxy under browsers through Apache",
+            "only oxgw01's users see errors (OX's DBP-0001, HTTP 503) and Apache's balancer "
+            "(failonstatus=503) moves them to oxgw02; no session lost, files intact",
+            dblb_local_kill,
             dblb="local",
         ),
         Scenario(

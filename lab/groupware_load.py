@@ -80,13 +80,15 @@ class GroupwareWorkload:
                 route = session.route if session else ""
                 self.history.record(process, f, value, start, "ok", route)
             except OxError as exc:
-                self.history.record(process, f, value, start, "fail", error=str(exc)[:120])
+                route = session.route if session else ""  # whose users saw the failure
+                self.history.record(process, f, value, start, "fail", route, str(exc)[:120])
                 if exc.code.startswith(SESSION_ERRORS):
                     session = None  # logged out: the next operation logs in again
             except (requests.RequestException, OSError, LabError) as exc:
                 unanswered = isinstance(exc, requests.Timeout | requests.ConnectionError)
                 outcome = "info" if (unanswered and f in WRITES) else "fail"
-                self.history.record(process, f, value, start, outcome, error=str(exc)[:120])
+                route = session.route if session else ""
+                self.history.record(process, f, value, start, outcome, route, str(exc)[:120])
                 if f == "login":
                     session = None
                 self._stop.wait(0.1)  # back-off, not a wait for a condition

@@ -344,6 +344,7 @@ class Lab:
             self.run.ca_file(),
             protocol,
             web_files(self.plan),
+            fail_on_503=self.plan.dblb == "local",
         )
         return self.web
 

@@ -75,11 +75,15 @@ def render_proxy_ajp_conf(
     provisioning_allowed: Sequence[str],
     protocol: str = "ajp",
     lockdown: str = "strict",
+    fail_on_503: bool = False,
 ) -> str:
     """The guide's proxy_ajp.conf; protocol "http" gives the mod_proxy_http variant
     (BalancerMember http://host:8080), the rest unchanged. The SOAP lock-down is the
     guide's block with a LocationMatch that path parameters cannot walk around
-    (lockdown="guide" renders the guide's <Location> as written)."""
+    (lockdown="guide" renders the guide's <Location> as written). fail_on_503: the
+    balancer puts a member that answers 503 into error and moves its users (OX answers
+    503 when it cannot reach its database: with HAProxy on each node, `--dblb local`, a
+    node whose own HAProxy died is only noticed this way)."""
     lookup({name: name for name in LOCKDOWNS}, lockdown, "SOAP lock-down")
     port = 8009 if protocol == "ajp" else 8080
     section = (
@@ -106,7 +110,8 @@ def render_proxy_ajp_conf(
         f"retry=60 loadfactor={m.loadfactor} route={m.route}"
         for m in members
     ]
-    lines += ["      ProxySet stickysession=JSESSIONID", "  </Proxy>"]
+    proxy_set = "stickysession=JSESSIONID" + (" failonstatus=503" if fail_on_503 else "")
+    lines += [f"      ProxySet {proxy_set}", "  </Proxy>"]
     for path in PROXIED_PATHS:
         lines += [
             f"  <Location {path}>",
@@ -158,9 +163,10 @@ class WebNode(Node):
         ca_path: str,
         protocol: str = "ajp",
         files: WebFiles = NO_WEB_FILES,
+        fail_on_503: bool = False,
     ) -> WebNode:
         build_images(client, [web_image()])
-        spec = web_spec(run, network, members, admin_allowed, protocol, files)
+        spec = web_spec(run, network, members, admin_allowed, protocol, files, fail_on_503)
         node = cls(start_container(spec).container)
         # Apache waits for its certificate, which names the address it just got.
         certs = make_certificates(["web", "localhost"], [node.ip, "127.0.0.1"], run.run_id)
@@ -179,11 +185,15 @@ class WebNode(Node):
         return node
 
     def reconfigure(
-        self, members: Sequence[Member], protocol: str = "ajp", lockdown: str = "strict"
+        self,
+        members: Sequence[Member],
+        protocol: str = "ajp",
+        lockdown: str = "strict",
+        fail_on_503: bool = False,
     ) -> None:
         """Rewrite proxy_ajp.conf (load factors, AJP or HTTP members, the lock-down) and
         reload Apache gracefully, as an operator would after editing it."""
-        conf = render_proxy_ajp_conf(members, ["127.0.0.1"], protocol, lockdown)
+        conf = render_proxy_ajp_conf(members, ["127.0.0.1"], protocol, lockdown, fail_on_503)
         put_file(self, CONF, conf.encode())
         result = self.exec(["apache2ctl", "graceful"])
         if result.exit_code != 0:
@@ -265,10 +275,14 @@ def web_spec(
     admin_allowed: Sequence[str],
     protocol: str = "ajp",
     files: WebFiles = NO_WEB_FILES,
+    fail_on_503: bool = False,
 ) -> DockerContainer:
     """Apache with proxy_ajp.conf and the vhosts (the lab's or the operator's); its
     certificate comes once it runs."""
-    conf = files.proxy_ajp_conf or render_proxy_ajp_conf(members, ["127.0.0.1"], protocol).encode()
+    conf = (
+        files.proxy_ajp_conf
+        or render_proxy_ajp_conf(members, ["127.0.0.1"], protocol, fail_on_503=fail_on_503).encode()
+    )
     site = files.site or render_site_conf("web", admin_allowed).encode()
     spec = container_spec(run, network, web_image().tag, "web", "web")
     for path in (CONF, *files.proxy_ajp_paths):

@@ -13,6 +13,7 @@ from typing import Any
 
 from lab.checkers import Verdict
 from lab.checkers.bank import check_bank
+from lab.checkers.confined import check_failures_confined
 from lab.checkers.consistency import check_nodes_consistent
 from lab.checkers.filestore import check_storage_errors_in, filestore_consistency_in
 from lab.checkers.floating import check_one_holder, check_unchecked_rotation
@@ -77,6 +78,13 @@ CHECKERS: dict[str, Checker] = {
             "the JDBC driver's round robin) that reach a dead node after the checked "
             "path served again (the guide rules both out)",
             needs=("slow_s",),
+        ),
+        Checker(
+            "failures-confined",
+            check_failures_confined,
+            ("other-users-failed", "not-moved"),
+            "a fault on one groupware node fails only its users, and the balancer moves them",
+            needs=("route",),
         ),
         Checker(
             "one-writer",

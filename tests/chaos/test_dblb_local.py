@@ -34,3 +34,15 @@ def test_local_haproxies_follow_one_writer_away_and_back(
     assert one.stats["samples"] > 20, one.stats
     processes = {op.process for op in run.history.ops if op.outcome == "ok"}
     assert {p // 10 for p in processes} == {0, 1}, "both groupware nodes' HAProxies wrote"
+
+
+def test_killing_one_nodes_haproxy_fails_only_its_users_and_moves_them(
+    healthy_local_lab: Lab, chaos_seed: int, chaos_report_dir: Path
+) -> None:
+    run = run_scenario("dblb-local-kill", healthy_local_lab, chaos_seed, chaos_report_dir)
+    assert not run.violations(), run.violations()
+    confined = run.verdict("failures-confined")
+    assert confined.stats["failed_on_faulty_node"] > 0, (
+        f"oxgw01's users noticed its HAProxy was gone (DBP-0001): {confined.stats}"
+    )
+    assert confined.stats["users_moved"] > 0, confined.stats

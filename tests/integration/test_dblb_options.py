@@ -158,6 +158,7 @@ def test_groupware_nodes_use_their_own_haproxy_and_one_writer(
     assert title in session.folder_titles(home), "written and read through the local HAProxy"
 
 
+@pytest.mark.galera
 @pytest.mark.parametrize("name", [o.name for o in OPTIONS if o.detect])
 def test_an_option_the_lab_cannot_run_here_says_why(
     name: str, docker_client: docker.DockerClient

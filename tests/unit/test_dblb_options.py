@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab.chaos_scenarios import SCENARIOS
+from lab.checkers.confined import check_failures_confined
 from lab.checkers.floating import (
     CHECKED_CLIENT,
     HOLDERS,
@@ -33,6 +34,7 @@ from lab.keepalived_config import (
 from lab.lb_options import OPTIONS
 from lab.lb_options import markdown_table as lb_markdown_table
 from lab.topology import DBLB_MODES, LabRequest
+from lab.web import Member, render_proxy_ajp_conf
 
 MEMBERS = ("galera1", "galera2", "galera3")
 
@@ -224,3 +226,41 @@ def test_every_option_the_lab_runs_names_a_real_mode_or_scenario() -> None:
         for scenario in re.findall(r"chaos `([a-z0-9-]+)`|, `([a-z0-9-]+)`", option.in_the_lab):
             name = next(n for n in scenario if n)
             assert name in SCENARIOS, (option.name, name)
+
+
+def browsing(*rows: tuple[int, float, str, str]) -> History:
+    """(process, start, route, outcome) under a fault from 1 s to 10 s."""
+    history = History(t0=0.0)
+    for i, (process, start, route, outcome) in enumerate(rows):
+        history.ops.append(Op(i, process, "list-folders", {}, start, start + 0.1, outcome, route))
+    history.faults.append(Fault("kill-haproxy", "oxgw01", 1.0, 10.0))
+    return history
+
+
+def test_users_of_the_faulty_node_that_fail_then_move_are_confined() -> None:
+    history = browsing(
+        (0, 0.5, "OX1", "ok"),
+        (0, 2.0, "OX1", "fail"),
+        (0, 3.0, "OX2", "ok"),  # moved by the balancer, session kept
+        (1, 2.5, "OX2", "ok"),
+    )
+    verdict = check_failures_confined(history, "OX1")
+    assert verdict.valid(), verdict.summary()
+    assert verdict.stats == {"failed_on_faulty_node": 1, "failed_elsewhere": 0, "users_moved": 1}
+
+
+def test_a_failure_of_another_nodes_user_is_not_confined() -> None:
+    history = browsing((0, 2.0, "OX1", "fail"), (0, 3.0, "OX2", "ok"), (1, 2.5, "OX2", "fail"))
+    assert "other-users-failed" in check_failures_confined(history, "OX1").anomalies
+
+
+def test_a_user_still_failing_on_the_faulty_node_was_not_moved() -> None:
+    history = browsing((0, 2.0, "OX1", "fail"), (0, 3.0, "OX1", "fail"))
+    assert "not-moved" in check_failures_confined(history, "OX1").anomalies
+
+
+def test_the_front_end_moves_users_off_a_node_answering_503_only_when_asked() -> None:
+    members = [Member("oxgw01", "OX1"), Member("oxgw02", "OX2")]
+    assert "failonstatus" not in render_proxy_ajp_conf(members, ["127.0.0.1"]), "the guide's"
+    local = render_proxy_ajp_conf(members, ["127.0.0.1"], fail_on_503=True)
+    assert "ProxySet stickysession=JSESSIONID failonstatus=503" in local
