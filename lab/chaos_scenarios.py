@@ -312,25 +312,11 @@ def dns_round_robin(lab: Lab, seed: int) -> ChaosRun:
     whose address stays in the zone, as in any static DNS). The address serves again
     after keepalived's takeover; the name keeps handing out the dead address."""
     pair = _pair(lab)
-    assert lab.run
-    dead = pair.active()
-    history = History()
-    step = Step(3.0, "pause", dead.name, 10.0)
-    run = ChaosRun("dns-round-robin", lab.plan.profile.name, Schedule((step,), seed), history)
-    run.prepare(lab)
+    step = Step(3.0, "pause", pair.active().name, 10.0)
     targets = {UNCHECKED_CLIENT: Target((ROUND_ROBIN_NAME,)), CHECKED_CLIENT: Target((pair.vip,))}
-    with connecting(lab.run, dead.network, targets, CONNECT_TIMEOUT_S) as client:
-        wait_until(history, step.at_s)
-        with injected(step, pair.members, history):
-            wait_until(history, history.now() + step.hold_s)
-        wait_until(history, history.now() + 2 * CONNECT_TIMEOUT_S)
-        processes = {f: i for i, f in enumerate(targets)}
-        record_attempts(client.logs(), history, time.time(), processes)
-    history.ops.sort(key=lambda op: op.start)
-    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
-    run.measurements = measure(history)
-    run.judge("unchecked-rotation", slow_s=CONNECT_TIMEOUT_S)
-    return run
+    return unchecked_rotation_run(
+        lab, "dns-round-robin", Schedule((step,), seed), pair.members, targets
+    )
 
 
 def jdbc_round_robin(lab: Lab, seed: int) -> ChaosRun:
@@ -340,19 +326,32 @@ def jdbc_round_robin(lab: Lab, seed: int) -> ChaosRun:
     node is cut off from the others (it goes non-Primary and refuses queries, but still
     accepts connections). HAProxy's clustercheck takes the node out; the rotation keeps
     sending every third connect to it."""
-    assert lab.galera and lab.dblb and lab.run
-    split = sorted(n.name for n in lab.galera.nodes)[-1]
+    assert lab.galera and lab.dblb
+    names = tuple(sorted(n.name for n in lab.galera.nodes))
+    step = Step(3.0, "partition", names[-1], 10.0)
+    targets = {UNCHECKED_CLIENT: Target(names), CHECKED_CLIENT: Target((lab.dblb.ip,), READ_PORT)}
+    schedule = Schedule((step,), seed)
+    return unchecked_rotation_run(lab, "jdbc-round-robin", schedule, lab.galera.nodes, targets)
+
+
+def unchecked_rotation_run(
+    lab: Lab,
+    name: str,
+    schedule: Schedule,
+    nodes: Sequence[Node],
+    targets: dict[str, Target],
+) -> ChaosRun:
+    """The stock client's connect loops (the unchecked rotation beside the checked
+    path) through the schedule's one fault, and a few connect timeouts after it; judged
+    by unchecked-rotation."""
+    assert lab.run
     history = History()
-    step = Step(3.0, "partition", split, 10.0)
-    run = ChaosRun("jdbc-round-robin", lab.plan.profile.name, Schedule((step,), seed), history)
+    [step] = schedule.steps
+    run = ChaosRun(name, lab.plan.profile.name, schedule, history)
     run.prepare(lab)
-    targets = {
-        UNCHECKED_CLIENT: Target(tuple(sorted(n.name for n in lab.galera.nodes))),
-        CHECKED_CLIENT: Target((lab.dblb.ip,), READ_PORT),
-    }
-    with connecting(lab.run, lab.galera.nodes[0].network, targets, CONNECT_TIMEOUT_S) as client:
+    with connecting(lab.run, nodes[0].network, targets, CONNECT_TIMEOUT_S) as client:
         wait_until(history, step.at_s)
-        with injected(step, lab.galera.nodes, history):
+        with injected(step, nodes, history):
             wait_until(history, history.now() + step.hold_s)
         wait_until(history, history.now() + 2 * CONNECT_TIMEOUT_S)
         processes = {f: i for i, f in enumerate(targets)}

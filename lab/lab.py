@@ -315,13 +315,18 @@ class Lab:
 
     def set_up_groupware(self, cluster: OxCluster, replication_monitor: bool = True) -> OxCluster:
         """The guide's admin sequence on launched nodes, once the databases serve."""
-        hosts = DbHosts(f"dblb:{WRITE_PORT}", f"dblb:{READ_PORT}")
+
+        def listeners(host: str) -> DbHosts:
+            return DbHosts(f"{host}:{WRITE_PORT}", f"{host}:{READ_PORT}")
+
         if self.plan.dblb == "local":  # the guide: "OX is then connecting to the local HAproxy"
-            hosts = DbHosts(f"127.0.0.1:{WRITE_PORT}", f"127.0.0.1:{READ_PORT}")
-        elif self.dblb:  # the pair's floating address, or dblb by name
-            hosts = DbHosts(f"{self.dblb.ip}:{WRITE_PORT}", f"{self.dblb.ip}:{READ_PORT}")
-        elif self.gtid:
+            hosts = listeners("127.0.0.1")
+        elif self.plan.dblb == "keepalived" and self.dblb:  # the pair's floating address
+            hosts = listeners(self.dblb.ip)
+        elif self.gtid:  # the guide registers master and slave themselves
             hosts = DbHosts(self.gtid.master.name, self.gtid.slave.name)
+        else:
+            hosts = listeners("dblb")
         cluster.guide_setup(hosts, replication_monitor, groupware_files(self.plan), self.progress)
         self.ox = cluster
         if self.gtid:

@@ -102,11 +102,17 @@ class Node:
         result = self.container.exec_run(["timeout", str(timeout_s), *cmd], demux=False)
         return ExecResult(result.exit_code, (result.output or b"").decode(errors="replace"))
 
-    def logs(self, tail: int | str = "all") -> str:
+    def logs(self, tail: int | str = "all", since: float | None = None) -> str:
+        """The container's log (the last `tail` lines; from host time `since` on)."""
         try:
-            return self.container.logs(tail=tail).decode(errors="replace")
+            raw = self.container.logs(tail=tail, since=int(since) if since else None)
+            return raw.decode(errors="replace")
         except docker.errors.NotFound:
             return "(container is gone)"
+
+    def started_at(self) -> float | None:
+        """Host time the container last started (None: never, or unknown)."""
+        return docker_epoch(self.container.attrs.get("State", {}).get("StartedAt", ""))
 
     def timed_logs(self, since: float) -> list[tuple[float, str]]:
         """Log lines since host time `since`, each with the host time Docker received

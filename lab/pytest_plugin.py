@@ -321,21 +321,36 @@ def ox_galera_cluster(galera_lab: Lab) -> OxCluster:
     return start_ox_cluster(galera_lab)
 
 
+def _healthy(lab: Lab) -> Iterator[Lab]:
+    """A shared lab, checked healthy before a test that injects faults, and after it,
+    so one test's fault can never leak into the next test's verdict."""
+    lab.wait_healthy()
+    yield lab
+    lab.wait_healthy()
+
+
 @pytest.fixture
 def healthy_gtid_lab(gtid_lab: Lab) -> Iterator[Lab]:
     """The shared GTID lab, checked healthy before and after a test that injects faults."""
-    gtid_lab.wait_healthy()
-    yield gtid_lab
-    gtid_lab.wait_healthy()
+    yield from _healthy(gtid_lab)
 
 
 @pytest.fixture
 def healthy_lab(galera_lab: Lab) -> Iterator[Lab]:
-    """The shared lab, checked healthy before a test that injects faults, and after it,
-    so one test's fault can never leak into the next test's verdict."""
-    galera_lab.wait_healthy()
-    yield galera_lab
-    galera_lab.wait_healthy()
+    """The shared Galera lab, checked healthy before and after a fault-injecting test."""
+    yield from _healthy(galera_lab)
+
+
+@pytest.fixture
+def healthy_pair_lab(galera_pair_lab: Lab) -> Iterator[Lab]:
+    """The Galera lab behind the keepalived pair, checked healthy before and after."""
+    yield from _healthy(galera_pair_lab)
+
+
+@pytest.fixture
+def healthy_local_lab(guide_galera_local_lab: Lab) -> Iterator[Lab]:
+    """The guide on Galera with HAProxy on each groupware node, checked healthy."""
+    yield from _healthy(guide_galera_local_lab)
 
 
 @pytest.fixture(autouse=True)

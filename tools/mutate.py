@@ -367,6 +367,48 @@ MUTATIONS = (
         "        self.seconds[directory] += report.duration\n",
         '        self.seconds[directory] += report.duration if report.when != "teardown" else 0\n',
     ),
+    Mutation(
+        "one-address-holder: two holders not a split brain",
+        "lab/checkers/floating.py",
+        'split = [p for p in samples if len(p["holders"]) > 1]',
+        'split = [p for p in samples if len(p["holders"]) > 2]',
+    ),
+    Mutation(
+        "one-writer: overlapping writes on two nodes not counted",
+        "lab/checkers/writers.py",
+        "            if later.node != op.node:",
+        "            if later.node == op.node:",
+    ),
+    Mutation(
+        "local HAProxies: a new writer adopted as fast as the old is dropped",
+        "lab/haproxy_config.py",
+        "rise=max(profile.write.rise, profile.write.fall + 2)",
+        "rise=profile.write.rise",
+    ),
+    Mutation(
+        "keepalived: the returning member preempts",
+        "lab/keepalived_config.py",
+        '            "    nopreempt",\n',
+        "",
+    ),
+    Mutation(
+        "failures-confined: other users' failures ignored",
+        "lab/checkers/confined.py",
+        'theirs = [op for op in during if op.outcome != "ok" and op.node not in (route, "")]',
+        'theirs = [op for op in during if op.outcome != "ok" and op.node in (route, "")]',
+    ),
+    Mutation(
+        "failures-confined: a user still failing on the faulty node counted as moved",
+        "lab/checkers/confined.py",
+        'if mine and mine[-1].node == route and mine[-1].outcome != "ok":',
+        'if mine and mine[-1].node == route and mine[-1].outcome == "ok":',
+    ),
+    Mutation(
+        "unchecked-rotation: connects that waited out the timeout not counted",
+        "lab/checkers/floating.py",
+        'bad = [op for op in unchecked if op.outcome != "ok" or op.end - op.start >= slow_s]',
+        'bad = [op for op in unchecked if op.outcome != "ok"]',
+    ),
 )
 
 

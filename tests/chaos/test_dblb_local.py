@@ -4,7 +4,6 @@ while the writer fails and returns."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,6 @@ from lab.lab import Lab
 from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.guide_galera, pytest.mark.dblb, pytest.mark.docker]
-
-
-@pytest.fixture
-def healthy_local_lab(guide_galera_local_lab: Lab) -> Iterator[Lab]:
-    guide_galera_local_lab.wait_healthy()
-    yield guide_galera_local_lab
-    guide_galera_local_lab.wait_healthy()
 
 
 def test_local_haproxies_follow_one_writer_away_and_back(

@@ -4,7 +4,6 @@ a VRRP cut between the pair must be reported as the split brain it is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,6 @@ from lab.lab import Lab
 from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.galera, pytest.mark.dblb, pytest.mark.docker]
-
-
-@pytest.fixture
-def healthy_pair_lab(galera_pair_lab: Lab) -> Iterator[Lab]:
-    galera_pair_lab.wait_healthy()
-    yield galera_pair_lab
-    galera_pair_lab.wait_healthy()
 
 
 def test_killing_the_active_haproxy_moves_the_address_and_loses_nothing(
