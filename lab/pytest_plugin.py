@@ -200,6 +200,28 @@ def lab_factory(
         _active_labs.remove(lab)
 
 
+@pytest.fixture
+def own_lab_factory(lab_factory: Callable[..., Lab]) -> Iterator[Callable[..., Lab]]:
+    """Labs for one test: removed when it ends, not at the session's end (an idle lab's
+    health checks take CPU that other tests' deadlines need)."""
+    mine: list[Lab] = []
+
+    def start(request: LabRequest, **options: object) -> Lab:
+        lab = lab_factory(request, **options)
+        mine.append(lab)
+        return lab
+
+    yield start
+    for lab in mine:
+        lab.down()
+
+
+def module_lab(lab: Lab) -> Iterator[Lab]:
+    """For a module-scoped fixture: yield the lab, remove it when the module is done."""
+    yield lab
+    lab.down()
+
+
 def runnable_request(
     docker_client: docker.DockerClient, request: LabRequest, flavour: str, topology: str
 ) -> LabRequest:
@@ -242,23 +264,29 @@ def _lab(lab_factory: Callable[..., Lab], request: LabRequest, **options: object
     raise AssertionError("unreachable")
 
 
-def _topology_lab(topology: str, doc: str, dblb: str = "single", **options: object) -> Any:
-    """A session-scoped fixture: the lab of `topology` (with the load balancer option
-    `dblb`) for the test's --flavour (one per flavour and xdist worker), or a skip saying
-    why this host or flavour cannot run it."""
+def _topology_lab(
+    topology: str, doc: str, dblb: str = "single", scope: str = "session", **options: object
+) -> Any:
+    """A fixture: the lab of `topology` (with the load balancer option `dblb`) for the
+    test's --flavour (one per flavour and xdist worker), or a skip saying why this host
+    or flavour cannot run it. scope "module": removed when the module's tests are done
+    (an idle lab's health checks take CPU that other tests' deadlines need)."""
     suffix = {"single": "", "keepalived": "_pair", "local": "_local"}[dblb]
 
-    @pytest.fixture(scope="session", name=f"{topology.replace('-', '_')}{suffix}_lab")
+    @pytest.fixture(scope=scope, name=f"{topology.replace('-', '_')}{suffix}_lab")  # type: ignore[call-overload]
     def fixture(
         lab_factory: Callable[..., Lab],
         lab_request: LabRequest,
         docker_client: docker.DockerClient,
         flavour: str,
-    ) -> Lab:
+    ) -> Iterator[Lab]:
         request = runnable_request(docker_client, lab_request, flavour, topology)
         request = replace(request, dblb=dblb)
         name = f"pytest-{_worker()}-{topology}{suffix.replace('_', '-')}-{flavour}"
-        return _lab(lab_factory, request, name=name, **options)
+        lab = _lab(lab_factory, request, name=name, **options)
+        yield lab
+        if scope != "session":
+            lab.down()
 
     fixture.__doc__ = doc
     return fixture
@@ -274,10 +302,16 @@ guide_galera_lab = _topology_lab(
     "guide-galera", "The guide's cluster on Galera: web, oxgw01/02, galera1-3, dblb, filestore."
 )
 galera_pair_lab = _topology_lab(
-    "galera", "3-node Galera behind the keepalived pair dblb1/dblb2.", dblb="keepalived"
+    "galera",
+    "3-node Galera behind the keepalived pair dblb1/dblb2.",
+    dblb="keepalived",
+    scope="module",
 )
 guide_galera_local_lab = _topology_lab(
-    "guide-galera", "The guide's cluster on Galera, HAProxy on each groupware node.", dblb="local"
+    "guide-galera",
+    "The guide's cluster on Galera, HAProxy on each groupware node.",
+    dblb="local",
+    scope="module",
 )
 
 

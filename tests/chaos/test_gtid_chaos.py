@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.chaos, pytest.mark.gtid, pytest.mark.docker]
 
 
 def test_master_kill_then_promotion(
-    lab_factory: Callable[..., Lab],
+    own_lab_factory: Callable[..., Lab],
     lab_request: LabRequest,
     docker_client: docker.DockerClient,
     flavour: str,
@@ -27,7 +27,7 @@ def test_master_kill_then_promotion(
     chaos_report_dir: Path,
 ) -> None:
     request = runnable_request(docker_client, lab_request, flavour, "gtid")
-    lab = lab_factory(request, name=f"chaos-promote-{flavour}")  # its own: promotion changes it
+    lab = own_lab_factory(request, name=f"chaos-promote-{flavour}")  # promotion changes it
     run = run_scenario("gtid-master-kill", lab, chaos_seed, chaos_report_dir)
     probe = run.probes[0]
     assert probe["reads_served_while_master_down"] > 0, f"reads continue from the slave: {probe}"

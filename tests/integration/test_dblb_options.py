@@ -7,6 +7,7 @@ and both instances write to the same node."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
@@ -110,10 +111,10 @@ def keepalived_project(directory: Path, text: str) -> Path:
 
 @pytest.mark.galera
 def test_the_pair_runs_the_operators_keepalived_conf_on_the_labs_address(
-    tmp_path: Path, lab_factory: object
+    tmp_path: Path, own_lab_factory: Callable[..., Lab]
 ) -> None:
     project = load_project(keepalived_project(tmp_path, KEEPALIVED_OPERATOR))
-    lab = lab_factory(LabRequest.of(project), name="pytest-keepalived-operator")  # type: ignore[operator]
+    lab = own_lab_factory(LabRequest.of(project), name="pytest-keepalived-operator")
     pair = the_pair(lab)
     placed = (read_file(pair.members[0], KEEPALIVED_CONF) or b"").decode()
     assert "advert_int 2" in placed and "virtual_router_id 42" in placed, "their settings"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
@@ -21,6 +21,7 @@ from lab.nodes import read_file
 from lab.operator.init import init_project
 from lab.operator.project import Project, load_project
 from lab.oxclient import OxSession
+from lab.pytest_plugin import module_lab
 from lab.topology import LabRequest
 
 pytestmark = [pytest.mark.docker]
@@ -61,10 +62,10 @@ def operator_project(directory: Path) -> Project:
 @pytest.fixture(scope="module")
 def operator_lab(
     lab_factory: Callable[..., Lab], flavour: str, tmp_path_factory: pytest.TempPathFactory
-) -> Lab:
+) -> Iterator[Lab]:
     project = operator_project(tmp_path_factory.mktemp("operator"))
     request = LabRequest.of(project, topology="galera", flavour=flavour)
-    return lab_factory(request, name=f"operator-{flavour}")
+    yield from module_lab(lab_factory(request, name=f"operator-{flavour}"))
 
 
 @pytest.mark.galera
@@ -128,9 +129,10 @@ def test_a_file_the_real_tool_rejects_stops_lab_up_before_anything_starts(
 
 
 @pytest.fixture(scope="module")
-def guide_example_lab(lab_factory: Callable[..., Lab], flavour: str) -> Lab:
+def guide_example_lab(lab_factory: Callable[..., Lab], flavour: str) -> Iterator[Lab]:
     project = load_project(EXAMPLES / "guide" / "oxlab.toml")
-    return lab_factory(LabRequest.of(project, flavour=flavour), name=f"example-guide-{flavour}")
+    request = LabRequest.of(project, flavour=flavour)
+    yield from module_lab(lab_factory(request, name=f"example-guide-{flavour}"))
 
 
 @pytest.mark.guide_galera
