@@ -176,8 +176,11 @@ def alive(sock: socket.socket) -> bool:
     """A peer never writes on an event connection, so a readable one has been closed or
     reset by the peer (it stopped or restarted)."""
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        if not readable:
+        # poll, not select: select refuses descriptors above FD_SETSIZE (1024), which a
+        # long-lived process (the test session's) reaches
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        if not poller.poll(0):
             return True
         return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
     except (OSError, ValueError):
