@@ -35,6 +35,7 @@ from lab.operator.project import Project, find_project, load_project
 from lab.status import render_status, table
 from lab.suite_timing import run_suite
 from lab.topology import DBLB_MODES, DEFAULT_DBLB, DEFAULT_TOPOLOGY, TOPOLOGIES, LabRequest
+from lab.verify.run import SECTIONS as VERIFY_SECTIONS
 
 
 def _project(args: argparse.Namespace) -> Project | None:
@@ -63,17 +64,52 @@ def cmd_up(args: argparse.Namespace) -> int:
     request = _request(args)
     request.validate()  # before Docker is touched
     options = LabOptions(
-        name=args.name, keep=True, max_lag_s=args.max_lag, front_end=args.front_end
+        name=args.name,
+        keep=True,
+        max_lag_s=args.max_lag,
+        front_end=args.front_end,
+        standin_hosts=bool(args.standin_hosts),
     )
     lab = Lab(request, options).up()
     print(f"lab {args.name!r} serving writes in {lab.timings['up']:.1f} s")
     lab.wait_healthy()  # every HAProxy check risen too, so the status below is the steady one
     print(render_status(lab))
+    if args.standin_hosts:
+        from lab.hosts.standin import provision
+
+        cluster = provision(lab, Path(args.standin_hosts))
+        print(
+            f"stand-in hosts reachable over SSH: `lab verify --inventory {cluster.inventory} "
+            f"--credentials {cluster.credentials}`"
+        )
     print(
         f"`lab status --name {args.name}` shows this again; "
         f"`lab down --name {args.name}` removes it."
     )
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """The guide's non-destructive checks on the operator's hosts (--inventory, over
+    SSH) or on a running lab's containers; exit 1 when a check fails."""
+    from lab.verify.run import render, verify
+    from lab.verify.target import target_from_inventory, target_from_lab
+
+    project = _project(args)
+    inventory = args.inventory or (project and project.inventory)
+    if inventory:
+        credentials = args.credentials or (project and project.credentials)
+        if not credentials:
+            raise ConfigError(
+                "--inventory needs a credentials file (--credentials FILE or oxlab.toml "
+                "[verify] credentials): the OX database user and a groupware test user"
+            )
+        target = target_from_inventory(Path(inventory), Path(credentials))
+    else:
+        target = target_from_lab(Lab.attach(args.name))
+    verification = verify(target, tuple(args.section or ()))
+    print(render(verification, args.width))
+    return 1 if verification.failed else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -425,7 +461,32 @@ def build_parser() -> argparse.ArgumentParser:
         default="ajp",
         help="guide topologies: Apache balances over AJP13 (the guide) or HTTP (mod_proxy_http)",
     )
+    up.add_argument(
+        "--standin-hosts",
+        metavar="DIR",
+        help="start the role containers with an SSH server and write an Ansible inventory, "
+        "credentials file, key and known_hosts into DIR (stand-ins for `lab verify`)",
+    )
     up.set_defaults(func=cmd_up)
+
+    verify_parser = sub.add_parser(
+        "verify", help="the guide's checks on your hosts (--inventory, over SSH) or a lab"
+    )
+    verify_parser.add_argument(
+        "--inventory", metavar="FILE", help="Ansible inventory, groups named after the roles"
+    )
+    verify_parser.add_argument(
+        "--credentials", metavar="FILE", help="[client] user/password, [groupware] login/password"
+    )
+    verify_parser.add_argument("--name", default="default", help="without --inventory: the lab")
+    verify_parser.add_argument(
+        "--section",
+        action="append",
+        help="only this section (repeatable): "
+        + ", ".join(dict.fromkeys(s for s, _, _ in VERIFY_SECTIONS)),
+    )
+    verify_parser.add_argument("--width", type=int, default=100, help="terminal columns")
+    verify_parser.set_defaults(func=cmd_verify)
 
     status = sub.add_parser("status", help="wsrep table per node, HAProxy backends")
     status.add_argument("--name", default="default")

@@ -82,6 +82,17 @@ def owner_alive(token: str) -> bool:
     return _process_start_time(int(pid)) == start
 
 
+STANDIN_ROLES = ("db", "haproxy", "oxnode", "filestore", "web")
+
+
+def standin_tag(role_tag: str) -> str:
+    """The stand-in image's tag for a role image's tag (the role images only; others,
+    such as the tools image, are used as they are)."""
+    repository, _, version = role_tag.partition(":")
+    role = repository.rpartition("/")[2]
+    return f"oxlab/standin:{role}-{version}" if role in STANDIN_ROLES else role_tag
+
+
 @dataclass(frozen=True)
 class RunIdentity:
     """Who owns a set of lab resources: the labels and names a run gives them."""
@@ -92,6 +103,8 @@ class RunIdentity:
     details: tuple[tuple[str, str], ...] = ()  # e.g. topology and flavour, for `lab status`
     # (lab node, host name): the operator's names for lab nodes (oxlab.toml [hosts])
     aliases: tuple[tuple[str, str], ...] = ()
+    # the role containers run their stand-in images (an SSH server beside the service)
+    standin: bool = False
 
     @classmethod
     def new(
@@ -99,9 +112,12 @@ class RunIdentity:
         lab_name: str,
         keep: bool,
         aliases: tuple[tuple[str, str], ...] = (),
+        standin: bool = False,
         **details: str,
     ) -> RunIdentity:
-        return cls(uuid.uuid4().hex[:8], lab_name, keep, tuple(sorted(details.items())), aliases)
+        return cls(
+            uuid.uuid4().hex[:8], lab_name, keep, tuple(sorted(details.items())), aliases, standin
+        )
 
     def labels(self, **extra: str) -> dict[str, str]:
         return {

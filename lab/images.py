@@ -14,12 +14,13 @@ import hashlib
 import importlib
 import importlib.metadata
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ import docker.errors
 
 from lab import __version__
 from lab.db import ROOT_PASSWORD, seed_sql
-from lab.docker_env import LABEL_ROLE, LABEL_VERSION
+from lab.docker_env import LABEL_ROLE, LABEL_VERSION, STANDIN_ROLES
 from lab.errors import FlavourUnavailable, ImageError
 from lab.flavours import DEFAULT_FLAVOUR, Flavour, get_flavour
 
@@ -137,6 +138,19 @@ def labctl_image() -> ImageSpec:
 def tools_image() -> ImageSpec:
     """sysbench and percona-toolkit: the stock clients chaos runs use beside the lab's."""
     return _bookworm_role("tools")
+
+
+def standin_image(role_image: ImageSpec, role_command: Sequence[str]) -> ImageSpec:
+    """A role image with an SSH server and sudo (lab/images/standin/): the stand-in
+    hosts `lab verify` and chaos over SSH are tested against. Its entry point starts
+    sshd, then the role's own command (an image's ENTRYPOINT clears the CMD it
+    inherits, so the role image's CMD is passed in and kept as the default)."""
+    return ImageSpec(
+        "standin",
+        role_image.flavour,
+        {"BASE": role_image.tag, "ROLE_COMMAND": shlex.join(role_command)},
+        variant=f"{role_image.role}-{role_image.variant or role_image.flavour.name}",
+    )
 
 
 def groupware_images() -> list[ImageSpec]:
@@ -329,6 +343,35 @@ def build_images(
         ]
         for future in futures:
             future.result()
+
+
+def build_standin_images(
+    client: docker.DockerClient,
+    role_specs: Iterable[ImageSpec],
+    progress: Progress = _stderr_progress,
+) -> None:
+    """The stand-in variant of each role image, rebuilt when the role image changed
+    (its id is part of the context hash)."""
+    role_specs = [s for s in role_specs if s.role in STANDIN_ROLES]
+    build_images(client, role_specs, progress)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [
+            pool.submit(
+                build_image,
+                client,
+                standin_image(s, role_cmd(client, s.tag)),
+                client.images.get(s.tag).id,
+                progress,
+            )
+            for s in role_specs
+        ]
+        for future in futures:
+            future.result()
+
+
+def role_cmd(client: docker.DockerClient, tag: str) -> list[str]:
+    """The image's CMD (what its containers run unless told otherwise)."""
+    return list(client.images.get(tag).attrs["Config"].get("Cmd") or [])
 
 
 def missing_images(client: docker.DockerClient, specs: Iterable[ImageSpec]) -> list[str]:

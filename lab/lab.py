@@ -46,8 +46,10 @@ from lab.haproxy_config import (
 )
 from lab.images import (
     build_images,
+    build_standin_images,
     db_image,
     dblb_image,
+    groupware_images,
     images_for,
     missing_images,
     registry_unavailable_reason,
@@ -88,6 +90,8 @@ class LabOptions:
     provider_path: str | None = None
     max_lag_s: float = 10.0  # GTID: replcheck takes a slave lagging more out of reads
     front_end: str = "ajp"  # the guide's mod_proxy_ajp, or "http" (mod_proxy_http)
+    # role containers from their stand-in images, SSH beside the service (lab/hosts/standin.py)
+    standin_hosts: bool = False
     # set by a compose file's setup service: configure its containers, create none
     compose: ComposeProject | None = None
 
@@ -138,6 +142,7 @@ class Lab:
         self.run = RunIdentity.new(
             self.options.name,
             self.options.keep,
+            standin=self.options.standin_hosts,
             aliases=tuple(
                 (node, alias) for alias, node in plan.host_map().items() if alias != node
             ),
@@ -182,6 +187,10 @@ class Lab:
         if reason:
             raise FlavourUnavailable(reason)
         specs = images_for(flavour)
+        if self.options.standin_hosts:
+            roles = [*specs, *groupware_images()] if self.plan.topology.groupware else specs
+            build_standin_images(client, roles, self.progress)
+            return
         if self.options.build_missing_images:
             build_images(client, specs, self.progress)
             return

@@ -17,7 +17,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from lab.docker_env import LABEL_NODE, LABEL_ROLE, RunIdentity
+from lab.docker_env import LABEL_NODE, LABEL_ROLE, RunIdentity, standin_tag
 from lab.errors import StartupError
 from lab.waiting import poll
 
@@ -279,8 +279,11 @@ def container_spec(
 ) -> DockerContainer:
     """A testcontainers spec for one lab node: named and labelled for its run, reachable
     on the lab network by its guide hostname (and the operator's names for it, from
-    oxlab.toml's [hosts]), with an init process to reap children."""
-    spec = DockerContainer(image).with_name(run.resource_name(name))
+    oxlab.toml's [hosts]), with an init process to reap children. A stand-in run
+    starts the role's stand-in image instead (the same services, plus SSH)."""
+    spec = DockerContainer(standin_tag(image) if run.standin else image).with_name(
+        run.resource_name(name)
+    )
     if network is not None:
         spec = spec.with_network(network)
     return spec.with_network_aliases(name, *run.aliases_of(name)).with_kwargs(

@@ -67,6 +67,23 @@ class Member:
 # the request (lab/oxnode/servlet.py). This pattern also takes path parameters on every
 # segment and any letter case.
 PROVISIONING_PATTERN = r"(?i)^/servlet(;[^/]*)?/axis2(;[^/]*)?/services(;[^/]*)?(/|$)"
+# What a servlet container maps to the provisioning API (lab/oxnode/servlet.py), each way
+# of writing it; the case variants are not mapped (servlet mapping is case-sensitive)
+# but must be denied all the same.
+PROVISIONING_VARIANTS = (
+    "/servlet/axis2/services",
+    "/servlet/axis2/services/OXContextService",
+    "/servlet/axis2/services;x",
+    "/servlet/axis2/services;jsessionid=0123/",
+    "/servlet;x/axis2;y/services",
+    "/servlet/axis2/services%3Bx/../services",
+    "/servlet/axis2/%73ervices",
+    "/servlet/axis2%2Fservices",
+    "//servlet//axis2/services",
+    "/servlet/./axis2/services",
+    "/servlet/axis2/x/../services",
+)
+CASE_VARIANTS = ("/SERVLET/axis2/services", "/servlet/AXIS2/Services")
 LOCKDOWNS = ("strict", "guide")  # "guide": the guide's literal block, to show the bypass
 
 

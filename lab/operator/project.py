@@ -53,6 +53,7 @@ FILE_KEYS: tuple[FileKey, ...] = (
     FileKey("groupware", "configdb_properties"),
     FileKey("filestore", "exports"),
 )
+VERIFY_KEYS = ("inventory", "credentials")  # [verify]: files, relative to oxlab.toml
 LAB_KEYS = ("topology", "flavours", "profile", "sst_method", "join", "dblb")
 ROLES = tuple(dict.fromkeys(k.role for k in FILE_KEYS))
 
@@ -92,6 +93,9 @@ class Project:
     hosts: tuple[tuple[str, str], ...]  # (host name in the operator's files, lab node)
     files: tuple[OperatorFile, ...]
     dblb: str | None = None  # the load balancer option (`--dblb`)
+    # [verify]: the staging cluster `lab verify` checks over SSH, and its logins
+    inventory: Path | None = None
+    credentials: Path | None = None
 
     def file(self, role: str, key: str) -> OperatorFile | None:
         return next((f for f in self.files if (f.role, f.key) == (role, key)), None)
@@ -152,7 +156,7 @@ def load_project(path: Path) -> Project:
     def problem(message: str, key: str, table: str | None = None) -> None:
         problems.append(f"{path}:{line_of(text, key, table)}: {message}")
 
-    known_tables = {"lab", "hosts", *ROLES}
+    known_tables = {"lab", "hosts", "verify", *ROLES}
     for table in data:
         if table not in known_tables:
             problem(f"unknown table [{table}]; known: {', '.join(sorted(known_tables))}", table)
@@ -179,6 +183,19 @@ def load_project(path: Path) -> Project:
             problem(f"host {host!r} must map to a lab node name (a string)", host, "hosts")
             continue
         hosts.append((host, node))
+    verify_paths: dict[str, Path | None] = {}
+    verify = _table(data, "verify", problem)
+    for key in verify:
+        if key not in VERIFY_KEYS:
+            problem(
+                f"unknown key {key!r} in [verify]; known: {', '.join(VERIFY_KEYS)}", key, "verify"
+            )
+    for key in VERIFY_KEYS:
+        value = verify.get(key)
+        if value is not None and not isinstance(value, str):
+            problem(f"verify.{key} must name a file path", key, "verify")
+            value = None
+        verify_paths[key] = (base / value).resolve() if value else None
     files = []
     for role in ROLES:
         keys = {k.key: k for k in FILE_KEYS if k.role == role}
@@ -215,6 +232,8 @@ def load_project(path: Path) -> Project:
         hosts=tuple(hosts),
         files=tuple(files),
         dblb=strings["dblb"],
+        inventory=verify_paths["inventory"],
+        credentials=verify_paths["credentials"],
     )
 
 

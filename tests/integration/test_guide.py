@@ -17,7 +17,7 @@ from lab.lab import Lab
 from lab.oxclient import OxError, OxSession
 from lab.oxcluster import OxNode
 from lab.waiting import poll
-from lab.web import Member, WebNode
+from lab.web import CASE_VARIANTS, PROVISIONING_VARIANTS, Member, WebNode
 
 pytestmark = [pytest.mark.guide, pytest.mark.docker]
 NFS = "nfs://filestore/filestore/{name}?version=4&uid=1001&gid=1001"
@@ -196,23 +196,6 @@ def test_front_end_lock_down(guide_lab: Lab) -> None:
     assert from_node.output.strip() == "403", "balancer-manager only for the admin network"
 
 
-# What a servlet container maps to the provisioning API (lab/oxnode/servlet.py), each way
-# of writing it; the case variants are not mapped (servlet mapping is case-sensitive)
-# but must be denied all the same.
-PROVISIONING_VARIANTS = (
-    "/servlet/axis2/services",
-    "/servlet/axis2/services/OXContextService",
-    "/servlet/axis2/services;x",
-    "/servlet/axis2/services;jsessionid=0123/",
-    "/servlet;x/axis2;y/services",
-    "/servlet/axis2/services%3Bx/../services",
-    "/servlet/axis2/%73ervices",
-    "/servlet/axis2%2Fservices",
-    "//servlet//axis2/services",
-    "/servlet/./axis2/services",
-    "/servlet/axis2/x/../services",
-)
-CASE_VARIANTS = ("/SERVLET/axis2/services", "/servlet/AXIS2/Services")
 REACHED = "Available services: OXContextService"
 
 
