@@ -36,6 +36,7 @@ from lab.status import render_status, table
 from lab.suite_timing import run_suite
 from lab.topology import DBLB_MODES, DEFAULT_DBLB, DEFAULT_TOPOLOGY, TOPOLOGIES, LabRequest
 from lab.verify.run import SECTIONS as VERIFY_SECTIONS
+from lab.verify.target import target_from_inventory
 
 
 def _project(args: argparse.Namespace) -> Project | None:
@@ -93,7 +94,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """The guide's non-destructive checks on the operator's hosts (--inventory, over
     SSH) or on a running lab's containers; exit 1 when a check fails."""
     from lab.verify.run import render, verify
-    from lab.verify.target import target_from_inventory, target_from_lab
+    from lab.verify.target import target_from_lab
 
     project = _project(args)
     inventory = args.inventory or (project and project.inventory)
@@ -244,11 +245,36 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     from lab.chaos_runs import ClientChoice
     from lab.chaos_scenarios import SCENARIOS, run_registered
 
+    if args.inventory:
+        return _chaos_on_hosts(args)
+    if args.allow_faults_on_hosts:
+        raise ConfigError("--allow-faults-on-hosts goes with --inventory (the hosts to fault)")
     scenario = SCENARIOS[args.scenario]
     request = replace(_request(args), topology=scenario.topology, dblb=scenario.dblb)
     request.validate()
     with Lab(request, LabOptions(name=f"chaos-{args.scenario}")) as lab:
         run = run_registered(args.scenario, lab, args.seed, ClientChoice.of(args.client or []))
+    chaos_report.publish(run, Path(args.report_dir))
+    return 1 if run.violations() else 0
+
+
+def _chaos_on_hosts(args: argparse.Namespace) -> int:
+    """A scenario on the operator's hosts over SSH: only with --allow-faults-on-hosts."""
+    from lab import chaos_report
+    from lab.hosts.faults import FaultJournal
+    from lab.hosts.scenarios import run_on_hosts
+
+    project = _project(args)
+    credentials = args.credentials or (project and project.credentials)
+    if not args.allow_faults_on_hosts:
+        raise ConfigError(
+            f"{args.inventory}: faults on real hosts kill services and cut networks; "
+            "add --allow-faults-on-hosts to run them (lab verify checks without faults)"
+        )
+    if not credentials:
+        raise ConfigError("--inventory needs --credentials FILE (or oxlab.toml [verify])")
+    target = target_from_inventory(Path(args.inventory), Path(credentials))
+    run = run_on_hosts(args.scenario, target, args.seed, FaultJournal(), stderr_progress)
     chaos_report.publish(run, Path(args.report_dir))
     return 1 if run.violations() else 0
 
@@ -524,6 +550,15 @@ def build_parser() -> argparse.ArgumentParser:
         "beside it (repeatable)",
     )
     run.add_argument("--report-dir", default="lab-reports")
+    run.add_argument(
+        "--inventory", metavar="FILE", help="run on these hosts over SSH instead of a new lab"
+    )
+    run.add_argument("--credentials", metavar="FILE", help="with --inventory: the logins")
+    run.add_argument(
+        "--allow-faults-on-hosts",
+        action="store_true",
+        help="with --inventory: yes, kill services and cut networks on those hosts",
+    )
     _add_lab_flags(run)
     run.set_defaults(func=cmd_chaos)
     listing = chaos_sub.add_parser("list", help="the scenarios: topology, fault, what each proves")

@@ -37,6 +37,7 @@ MATRIX_TESTS = "tests/integration"
 NIGHTLY_JOBS = (
     Selection("unit", ("tests/unit",)),  # incl. every checker's self-tests
     Selection("chaos", ("tests/chaos",)),  # reports uploaded
+    Selection("hosts", ("tests/hosts",)),  # stand-in hosts over SSH: lab verify, chaos on hosts
 )
 
 

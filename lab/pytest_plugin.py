@@ -26,12 +26,14 @@ from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
 from lab.galera import GaleraCluster
 from lab.galera_config import DEFAULT_JOIN, DEFAULT_SST_METHOD, JOIN_MODES, SST_METHODS
 from lab.gtid import GtidPair
+from lab.hosts.standin import StandinCluster, provision
 from lab.images import registry_unavailable_reason
 from lab.lab import Lab, LabOptions
 from lab.operator import parsers
 from lab.operator.project import Project, find_project, load_project
 from lab.oxcluster import OxCluster
 from lab.topology import LabRequest
+from lab.verify.target import Target, target_from_inventory
 
 MARKERS = {
     "galera": "Galera cluster behind HAProxy (the guide's Galera database setup)",
@@ -46,6 +48,9 @@ MARKERS = {
     "docker": "needs a Docker engine",
     "browser": "pages checked in headless Chromium (Debian's chromium package)",
     "dblb": "the load balancer options in front of the databases (keepalived pair, local)",
+    "verify": "the guide's checks through an inventory: your hosts with --lab-inventory, "
+    "else stand-in hosts",
+    "hosts": "stand-in hosts reached only over SSH and the services' ports",
 }
 LOG_TAIL_LINES = 120
 
@@ -78,6 +83,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--join",
         help=f"Galera: {' or '.join(JOIN_MODES)} (default {DEFAULT_JOIN}; sst is the "
         "guide's path: fresh datadirs joined one at a time by state transfer)",
+    )
+    group.addoption(
+        "--lab-inventory",
+        metavar="FILE",
+        help="Ansible inventory of your staging cluster: `-m verify` checks it over SSH "
+        "(default: oxlab.toml's [verify] inventory, else stand-in hosts the lab starts)",
+    )
+    group.addoption(
+        "--lab-credentials",
+        metavar="FILE",
+        help="credentials file for --lab-inventory (default: oxlab.toml's [verify] credentials)",
     )
     group.addoption(
         "--chaos-seed",
@@ -265,7 +281,11 @@ def _lab(lab_factory: Callable[..., Lab], request: LabRequest, **options: object
 
 
 def _topology_lab(
-    topology: str, doc: str, dblb: str = "single", scope: str = "session", **options: object
+    topology: str,
+    doc: str,
+    dblb: str = "single",
+    scope: str = "session",
+    **options: object,
 ) -> Any:
     """A fixture: the lab of `topology` (with the load balancer option `dblb`) for the
     test's --flavour (one per flavour and xdist worker), or a skip saying why this host
@@ -313,6 +333,60 @@ guide_galera_local_lab = _topology_lab(
     dblb="local",
     scope="module",
 )
+
+
+@pytest.fixture(scope="module")
+def guide_galera_standin_lab(
+    lab_factory: Callable[..., Lab],
+    lab_request: LabRequest,
+    docker_client: docker.DockerClient,
+    pytestconfig: pytest.Config,
+) -> Iterator[Lab]:
+    """The guide's cluster on Galera as stand-in hosts (an SSH server in every role
+    container), on the first --flavour; removed when the module is done."""
+    flavour = _flavours(pytestconfig)[0]
+    request = runnable_request(docker_client, lab_request, flavour, "guide-galera")
+    yield from module_lab(
+        _lab(lab_factory, request, name=f"pytest-{_worker()}-standin-{flavour}", standin_hosts=True)
+    )
+
+
+@pytest.fixture(scope="module")
+def standin_cluster(
+    guide_galera_standin_lab: Lab, tmp_path_factory: pytest.TempPathFactory
+) -> StandinCluster:
+    """The stand-in lab handed over as an operator holds a staging cluster: inventory,
+    credentials, key, known_hosts (lab/hosts/standin.py)."""
+    guide_galera_standin_lab.wait_healthy()
+    try:
+        return provision(guide_galera_standin_lab, tmp_path_factory.mktemp("standin"))
+    except LabError as exc:
+        _fail(exc)
+        raise
+
+
+@pytest.fixture(scope="module")
+def verify_target(request: pytest.FixtureRequest) -> Target:
+    """What `-m verify` checks: --lab-inventory (or oxlab.toml's [verify]) over SSH, else
+    the stand-in hosts through their inventory: the same path either way."""
+    config = request.config
+    project = _request(config).project
+    inventory = config.getoption("--lab-inventory") or (project and project.inventory)
+    credentials = config.getoption("--lab-credentials") or (project and project.credentials)
+    if not inventory:
+        cluster: StandinCluster = request.getfixturevalue("standin_cluster")
+        inventory, credentials = cluster.inventory, cluster.credentials
+    if not credentials:
+        raise pytest.UsageError(
+            "ox-lab: --lab-inventory needs --lab-credentials (or oxlab.toml [verify] credentials)"
+        )
+    try:
+        target = target_from_inventory(Path(inventory), Path(credentials))
+        target.preflight()
+    except LabError as exc:
+        _fail(exc)
+        raise
+    return target
 
 
 @pytest.fixture(scope="session")

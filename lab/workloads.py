@@ -25,13 +25,12 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pymysql
 
 from lab.clients import clients_running
 from lab.db import OX_DB_PASSWORD, OX_DB_USER
-from lab.dblb import DatabaseFront
 from lab.errors import LabError
 from lab.haproxy_config import READ_PORT, WRITE_PORT
 from lab.history import CONFLICT, History
@@ -66,6 +65,16 @@ class ClientKind:
     name: str
     pool: PoolSettings
     description: str
+
+
+class ClientFront(Protocol):
+    """Where the workload's clients connect: HAProxy's listeners (one dblb, the
+    keepalived pair's address, an operator's dblb host)."""
+
+    @property
+    def ip(self) -> str: ...
+
+    def connect(self, write: bool = True, timeout: float = 5.0) -> pymysql.Connection: ...
 
 
 def client_kind(name: str, ox_pool: PoolSettings) -> ClientKind:
@@ -110,13 +119,15 @@ class Workload:
 
     def __init__(
         self,
-        dblb: DatabaseFront,
+        dblb: ClientFront,
         clients: int = 4,
         seed: int = 0,
         history: History | None = None,
         client: ClientKind = DEFAULT_CLIENT,
+        login: tuple[str, str] = (OX_DB_USER, OX_DB_PASSWORD),
     ) -> None:
         self.dblb = dblb
+        self.login = login  # the OX database user (an operator's own on their hosts)
         self.clients = clients
         self.seed = seed
         self.history = history or History()
@@ -129,9 +140,7 @@ class Workload:
         address is fixed then, as the URL in OX's configdb.properties is."""
         if self._pool is None:
             port = WRITE_PORT if self.write_listener else READ_PORT
-            self._pool = Pool(
-                DbAddress(self.dblb.ip, port, ""), OX_DB_USER, OX_DB_PASSWORD, self.client.pool
-            )
+            self._pool = Pool(DbAddress(self.dblb.ip, port, ""), *self.login, self.client.pool)
         return self._pool
 
     def setup(self) -> None:
@@ -234,7 +243,7 @@ class BankWorkload(Workload):
 
     def __init__(
         self,
-        dblb: DatabaseFront,
+        dblb: ClientFront,
         clients: int = 4,
         seed: int = 0,
         accounts: int = 5,
@@ -288,7 +297,7 @@ class ListAppendWorkload(Workload):
 
     def __init__(
         self,
-        dblb: DatabaseFront,
+        dblb: ClientFront,
         clients: int = 4,
         seed: int = 0,
         active_keys: int = 4,
@@ -362,14 +371,15 @@ class InsertWorkload(Workload):
 
     def __init__(
         self,
-        dblb: DatabaseFront,
+        dblb: ClientFront,
         clients: int = 2,
         seed: int = 0,
         history: History | None = None,
         client: ClientKind = DEFAULT_CLIENT,
         numbers: Iterator[int] | None = None,
+        login: tuple[str, str] = (OX_DB_USER, OX_DB_PASSWORD),
     ) -> None:
-        super().__init__(dblb, clients, seed, history, client)
+        super().__init__(dblb, clients, seed, history, client, login)
         # workloads inserting into one table side by side share one sequence
         self._numbers = numbers or itertools.count(1)
 

@@ -11,7 +11,10 @@ over a persistent control connection (an Ansible module call costs about a secon
 
 from __future__ import annotations
 
+import atexit
+import functools
 import shlex
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +28,18 @@ from lab.hosts.inventory import InventoryHost
 from lab.nodes import ExecResult
 
 CONNECT_TIMEOUT_S = 5
-# One control connection per host for the whole run (OpenSSH multiplexing): a check's
-# command costs one round trip, not one SSH handshake.
-CONTROL_DIR = Path(tempfile.gettempdir()) / "oxlab-ssh"
+# One control connection per host and process (OpenSSH multiplexing): a check's command
+# costs one round trip, not one SSH handshake. Per process, because a reused master
+# connection skips the host key check a new run with other known_hosts must make; it
+# ends 15 s after its last use.
+CONTROL_PERSIST_S = 15
+
+
+@functools.cache
+def control_dir() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="oxlab-ssh-"))
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 class HostError(LabError):
@@ -132,7 +144,6 @@ def ssh_host(entry: InventoryHost) -> Host:
     ansible_ssh_private_key_file and ansible_ssh_common_args/extra_args as Ansible reads
     them; BatchMode (no prompt can hang a run) and strict host key checking always."""
     v = entry.variables
-    CONTROL_DIR.mkdir(mode=0o700, exist_ok=True)
     user = v.get("ansible_user")
     port = v.get("ansible_port")
     spec = f"ssh://{f'{user}@' if user else ''}{entry.address}{f':{port}' if port else ''}"
@@ -146,8 +157,8 @@ def ssh_host(entry: InventoryHost) -> Host:
         ssh_identity_file=str(key) if key else None,
         ssh_extra_args=extra,
         timeout=CONNECT_TIMEOUT_S,
-        controlpath=str(CONTROL_DIR / "%%C"),  # testinfra %-formats its command line
-        controlpersist=60,
+        controlpath=str(control_dir() / "%%C"),  # testinfra %-formats its command line
+        controlpersist=CONTROL_PERSIST_S,
     )
     return Host(entry.name, entry.role, entry.address, backend, "ssh", user == "root", dict(v))
 

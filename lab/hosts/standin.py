@@ -19,9 +19,10 @@ from pathlib import Path
 from lab.errors import StartupError
 from lab.hosts.credentials import write_credentials
 from lab.lab import Lab
-from lab.nodes import Node
+from lab.nodes import Node, read_file
 from lab.verify.target import LAB_ROLES, target_from_lab
 from lab.waiting import poll
+from lab.web import CA_FILE
 
 LOGIN = "ops"
 HOST_KEY = "/etc/ssh/ssh_host_ed25519_key.pub"
@@ -59,8 +60,10 @@ def provision(lab: Lab, directory: Path, sudo: bool = True) -> StandinCluster:
         known.append(f"{node.ip} {host_key}")
     known_hosts = directory / "known_hosts"
     known_hosts.write_text("\n".join(known) + "\n")
+    ca = directory / "ca.pem"  # the front end's certificate is the run CA's
+    ca.write_bytes(read_file(nodes["web"], CA_FILE) or b"")
     inventory = directory / "inventory.ini"
-    inventory.write_text(render_inventory(lab, nodes, key, known_hosts))
+    inventory.write_text(render_inventory(lab, nodes, key, known_hosts, ca))
     credentials = write_credentials(directory / "credentials.cnf", target_from_lab(lab).credentials)
     return StandinCluster(inventory, credentials, known_hosts, key, nodes)
 
@@ -92,7 +95,9 @@ def _host_key(node: Node) -> str | None:
     return " ".join(result.output.split()[:2]) if result.exit_code == 0 else None
 
 
-def render_inventory(lab: Lab, nodes: dict[str, Node], key: Path, known_hosts: Path) -> str:
+def render_inventory(
+    lab: Lab, nodes: dict[str, Node], key: Path, known_hosts: Path, ca: Path
+) -> str:
     """An Ansible INI inventory of the stand-ins, grouped by guide role."""
     assert lab.run is not None
     lines = [f"# stand-in hosts of lab {lab.run.lab_name} (run {lab.run.run_id})"]
@@ -102,8 +107,12 @@ def render_inventory(lab: Lab, nodes: dict[str, Node], key: Path, known_hosts: P
     for role, members in by_role.items():
         lines.append(f"[{role}]")
         lines += [f"{n.name} ansible_host={n.ip}" for n in sorted(members, key=lambda n: n.name)]
+    lines += ["[web:vars]", f"oxlab_ca_file={ca}"]
     lines += [
         "[all:vars]",
+        # no systemd in a container: the stand-in's service manager (lab-service)
+        "oxlab_kill_service='lab-service kill'",
+        "oxlab_start_service='lab-service start'",
         f"ansible_user={LOGIN}",
         "ansible_become=true",
         f"ansible_ssh_private_key_file={key}",

@@ -1,0 +1,132 @@
+"""Chaos over SSH on stand-in hosts: the scenario's verdict from the recorded history,
+every fault healed in finally and journaled on the control node, a fault left by a
+crashed run healed by the next run before it starts, an unhealthy cluster refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.hosts.faults import FaultJournal, heal_pending, partition_rules, service_killed
+from lab.hosts.scenarios import Refused, run_on_hosts
+from lab.hosts.standin import StandinCluster
+from lab.verify.target import Target, target_from_inventory
+from lab.waiting import poll
+from tests.hosts.test_verify_hosts import broken, sh
+
+pytestmark = [pytest.mark.hosts, pytest.mark.docker, pytest.mark.chaos]
+
+
+@pytest.fixture
+def target(standin_cluster: StandinCluster) -> Target:
+    return target_from_inventory(standin_cluster.inventory, standin_cluster.credentials)
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> FaultJournal:
+    return FaultJournal(tmp_path / "fault-journal.jsonl")
+
+
+@pytest.fixture
+def host_named(target: Target) -> Iterator[object]:
+    yield lambda name: next(h for h in target.hosts if h.name == name)
+
+
+def service_active(cluster: StandinCluster, node: str) -> bool:
+    return cluster.nodes[node].exec(["lab-service", "status"]).exit_code == 0
+
+
+def test_writer_kill_over_ssh_moves_writes_and_loses_nothing(
+    target: Target, journal: FaultJournal, standin_cluster: StandinCluster
+) -> None:
+    said: list[str] = []
+    run = run_on_hosts("writer-kill", target, 1, journal, said.append)
+    assert not run.violations(), run.violations()
+    gaps = [p for p in run.probes if "write_gap_s" in p]
+    assert len(gaps) == 2, "one figure per client kind (OX's pool, the aggressive client)"
+    killed = gaps[0]["killed"]
+    assert all(p["new_writer"] != killed for p in gaps), gaps
+    assert journal.pending() == [], "the kill was healed and journaled as healed"
+    assert service_active(standin_cluster, killed), f"{killed}'s database started again"
+
+
+def test_a_fault_is_healed_when_the_test_body_fails(
+    target: Target, journal: FaultJournal, standin_cluster: StandinCluster, host_named: object
+) -> None:
+    galera3 = host_named("galera3")  # type: ignore[operator]
+    with pytest.raises(RuntimeError, match="the test failed mid-fault"):
+        with service_killed(galera3, journal):
+            assert not service_active(standin_cluster, "galera3"), "killed"
+            raise RuntimeError("the test failed mid-fault")
+    assert service_active(standin_cluster, "galera3"), "started again by the fault's finally"
+    assert journal.pending() == []
+    poll(lambda: all(r.ok for r in _galera(target)), timeout=120, what="galera3 back in sync")
+
+
+def _galera(target: Target) -> list:  # type: ignore[type-arg]
+    from lab.verify.run import verify
+
+    return verify(target, ("galera",)).results
+
+
+def test_the_next_run_heals_what_a_crashed_run_left(
+    target: Target, journal: FaultJournal, standin_cluster: StandinCluster, host_named: object
+) -> None:
+    """A run that died mid-partition (its process killed: no finally ran) left iptables
+    rules and an unhealed journal entry; the next run heals them first and says so."""
+    galera3 = host_named("galera3")  # type: ignore[operator]
+    peers = [h for h in target.role("galera") if h.name != "galera3"]
+    journal.injected(galera3, "partition", partition_rules(peers, "-D"))
+    node = standin_cluster.nodes["galera3"]
+    sh(node, partition_rules(peers, "-I"))
+    try:
+        lines = heal_pending(target.hosts, journal)
+        assert lines == ["healed partition on galera3, left by an earlier run"], lines
+        rules = sh(node, "iptables -S")
+        assert "oxlab-fault" not in rules, rules
+        assert journal.pending() == []
+    finally:
+        node.exec(["sh", "-c", "iptables -S | grep -q oxlab-fault && iptables -F || true"])
+    poll(lambda: all(r.ok for r in _galera(target)), timeout=120, what="galera3 back in sync")
+
+
+def test_an_unhealthy_cluster_is_refused_before_any_fault(
+    target: Target, journal: FaultJournal, standin_cluster: StandinCluster
+) -> None:
+    with broken(
+        standin_cluster.nodes["galera2"],
+        "mysql -e 'SET GLOBAL wsrep_desync = ON'",
+        "mysql -e 'SET GLOBAL wsrep_desync = OFF'",
+    ):
+        with pytest.raises(Refused, match=r"galera2: wsrep status: .*Donor/Desynced"):
+            run_on_hosts("writer-kill", target, 1, journal, print)
+    assert not journal.path.exists(), "nothing injected, nothing journaled"
+
+
+def test_faults_on_hosts_need_the_explicit_flag(standin_cluster: StandinCluster) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lab.cli",
+            "chaos",
+            "run",
+            "writer-kill",
+            "--inventory",
+            str(standin_cluster.inventory),
+            "--credentials",
+            str(standin_cluster.credentials),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().endswith(
+        "add --allow-faults-on-hosts to run them (lab verify checks without faults)"
+    ), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
