@@ -36,7 +36,7 @@ from lab.status import render_status, table
 from lab.suite_timing import run_suite
 from lab.topology import DBLB_MODES, DEFAULT_DBLB, DEFAULT_TOPOLOGY, TOPOLOGIES, LabRequest
 from lab.verify.run import SECTIONS as VERIFY_SECTIONS
-from lab.verify.target import target_from_inventory
+from lab.verify.target import Target, target_from_inventory
 
 
 def _project(args: argparse.Namespace) -> Project | None:
@@ -96,21 +96,33 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from lab.verify.run import render, verify
     from lab.verify.target import target_from_lab
 
-    project = _project(args)
-    inventory = args.inventory or (project and project.inventory)
-    if inventory:
-        credentials = args.credentials or (project and project.credentials)
-        if not credentials:
-            raise ConfigError(
-                "--inventory needs a credentials file (--credentials FILE or oxlab.toml "
-                "[verify] credentials): the OX database user and a groupware test user"
-            )
-        target = target_from_inventory(Path(inventory), Path(credentials))
-    else:
-        target = target_from_lab(Lab.attach(args.name))
+    target = _inventory_target(args) or target_from_lab(Lab.attach(args.name))
     verification = verify(target, tuple(args.section or ()))
     print(render(verification, args.width))
     return 1 if verification.failed else 0
+
+
+def _inventory_target(args: argparse.Namespace) -> Target | None:
+    """The operator's hosts: --inventory (else oxlab.toml's [verify] inventory) with
+    --credentials (else [verify] credentials); None when neither names an inventory."""
+    project = _project(args)
+    inventory = args.inventory or (project and project.inventory)
+    if not inventory:
+        return None
+    credentials = args.credentials or (project and project.credentials)
+    if not credentials:
+        raise ConfigError(
+            "--inventory needs a credentials file (--credentials FILE or oxlab.toml "
+            "[verify] credentials): the OX database user and a groupware test user"
+        )
+    return target_from_inventory(Path(inventory), Path(credentials))
+
+
+def _add_inventory_flags(parser: argparse.ArgumentParser, inventory_help: str) -> None:
+    parser.add_argument("--inventory", metavar="FILE", help=inventory_help)
+    parser.add_argument(
+        "--credentials", metavar="FILE", help="[client] user/password, [groupware] login/password"
+    )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -245,8 +257,10 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     from lab.chaos_runs import ClientChoice
     from lab.chaos_scenarios import SCENARIOS, run_registered
 
-    if args.inventory:
-        return _chaos_on_hosts(args)
+    # faults go on hosts only when --inventory says so (oxlab.toml's is for lab verify)
+    target = _inventory_target(args) if args.inventory else None
+    if target:
+        return _chaos_on_hosts(args, target)
     if args.allow_faults_on_hosts:
         raise ConfigError("--allow-faults-on-hosts goes with --inventory (the hosts to fault)")
     scenario = SCENARIOS[args.scenario]
@@ -258,22 +272,17 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     return 1 if run.violations() else 0
 
 
-def _chaos_on_hosts(args: argparse.Namespace) -> int:
+def _chaos_on_hosts(args: argparse.Namespace, target: Target) -> int:
     """A scenario on the operator's hosts over SSH: only with --allow-faults-on-hosts."""
     from lab import chaos_report
     from lab.hosts.faults import FaultJournal
     from lab.hosts.scenarios import run_on_hosts
 
-    project = _project(args)
-    credentials = args.credentials or (project and project.credentials)
     if not args.allow_faults_on_hosts:
         raise ConfigError(
-            f"{args.inventory}: faults on real hosts kill services and cut networks; "
+            f"{target.source}: faults on real hosts kill services and cut networks; "
             "add --allow-faults-on-hosts to run them (lab verify checks without faults)"
         )
-    if not credentials:
-        raise ConfigError("--inventory needs --credentials FILE (or oxlab.toml [verify])")
-    target = target_from_inventory(Path(args.inventory), Path(credentials))
     run = run_on_hosts(args.scenario, target, args.seed, FaultJournal(), stderr_progress)
     chaos_report.publish(run, Path(args.report_dir))
     return 1 if run.violations() else 0
@@ -498,12 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify_parser = sub.add_parser(
         "verify", help="the guide's checks on your hosts (--inventory, over SSH) or a lab"
     )
-    verify_parser.add_argument(
-        "--inventory", metavar="FILE", help="Ansible inventory, groups named after the roles"
-    )
-    verify_parser.add_argument(
-        "--credentials", metavar="FILE", help="[client] user/password, [groupware] login/password"
-    )
+    _add_inventory_flags(verify_parser, "Ansible inventory, groups named after the roles")
     verify_parser.add_argument("--name", default="default", help="without --inventory: the lab")
     verify_parser.add_argument(
         "--section",
@@ -550,10 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
         "beside it (repeatable)",
     )
     run.add_argument("--report-dir", default="lab-reports")
-    run.add_argument(
-        "--inventory", metavar="FILE", help="run on these hosts over SSH instead of a new lab"
-    )
-    run.add_argument("--credentials", metavar="FILE", help="with --inventory: the logins")
+    _add_inventory_flags(run, "run on these hosts over SSH instead of a new lab")
     run.add_argument(
         "--allow-faults-on-hosts",
         action="store_true",

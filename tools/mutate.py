@@ -409,6 +409,72 @@ MUTATIONS = (
         'bad = [op for op in unchecked if op.outcome != "ok" or op.end - op.start >= slow_s]',
         'bad = [op for op in unchecked if op.outcome != "ok"]',
     ),
+    Mutation(
+        "verify: a node that is not Synced passes",
+        "lab/verify/checks/database.py",
+        'if comment != "Synced":',
+        'if comment not in ("Synced", "Donor/Desynced"):',
+    ),
+    Mutation(
+        "verify: a cluster smaller than the inventory passes",
+        "lab/verify/checks/database.py",
+        "if size != str(expected_size):",
+        "if size > str(expected_size):",
+    ),
+    Mutation(
+        "verify: a write listener of backups only passes",
+        "lab/verify/checks/dblb.py",
+        "if not active:",
+        "if False:",
+    ),
+    Mutation(
+        "verify: lint's HAProxy rules judge no file on the host",
+        "lab/verify/checks/dblb.py",
+        'return [f for f in found if f.rule.startswith("HA")]',
+        'return [f for f in found if f.rule.startswith("HX")]',
+    ),
+    Mutation(
+        "verify: a route that differs from its BalancerMember passes",
+        "lab/verify/checks/groupware.py",
+        "elif mine[0] != route:",
+        "elif False:",
+    ),
+    Mutation(
+        "verify: a slave behind in one GTID domain passes",
+        "lab/verify/checks/database.py",
+        "return all(mine.get(d, -1) >= seq for d, seq in positions(want).items())",
+        "return any(mine.get(d, -1) >= seq for d, seq in positions(want).items())",
+    ),
+    Mutation(
+        "verify: any 404 counted as denied",
+        "lab/verify/checks/front.py",
+        'return status == 403 or (status == 404 and "%2F" in path.upper())',
+        "return status in (403, 404)",
+    ),
+    Mutation(
+        "hosts: an unknown host key reported as a generic SSH failure",
+        "lab/hosts/remote.py",
+        'if "host key verification failed" in text or "no host key is known" in text:',
+        "if False:",
+    ),
+    Mutation(
+        "hosts: the fault journal ignores healed lines",
+        "lab/hosts/faults.py",
+        'entries.pop(record["healed"], None)',
+        "pass",
+    ),
+    Mutation(
+        "hosts: a journaled fault healed on whatever host has the name",
+        "lab/hosts/faults.py",
+        "if host is None or host.address != entry.address:",
+        "if host is None:",
+    ),
+    Mutation(
+        "hosts: a host in two database roles accepted",
+        "lab/hosts/inventory.py",
+        "if len(databases) > 1:",
+        "if len(databases) > 2:",
+    ),
 )
 
 

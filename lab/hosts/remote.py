@@ -163,7 +163,9 @@ def ssh_host(entry: InventoryHost) -> Host:
     return Host(entry.name, entry.role, entry.address, backend, "ssh", user == "root", dict(v))
 
 
-def docker_host(name: str, role: str, container: str, address: str) -> Host:
+def docker_host(
+    name: str, role: str, container: str, address: str, variables: dict[str, Any] | None = None
+) -> Host:
     """A lab container as a host (docker exec as root): the same checks as over SSH."""
     backend = testinfra.get_host(f"docker://{container}")
-    return Host(name, role, address, backend, "docker", True)
+    return Host(name, role, address, backend, "docker", True, variables or {})

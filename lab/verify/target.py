@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.db import OX_DB_PASSWORD, OX_DB_USER
+from lab.docker_env import LABEL_RUN
 from lab.errors import ConfigError
 from lab.hosts.credentials import Credentials, load_credentials
-from lab.hosts.inventory import load_inventory
+from lab.hosts.inventory import REQUIRED, load_inventory
 from lab.hosts.remote import Host, HostError, docker_host, ssh_host
 from lab.lab import Lab
+from lab.nodes import Node
 from lab.oxcluster import USER
 
 # lab node name prefix -> inventory group, for a lab's own containers
@@ -71,16 +73,20 @@ def target_from_inventory(inventory: Path, credentials: Path) -> Target:
 def target_from_lab(lab: Lab) -> Target:
     """A running lab as hosts: its containers through testinfra's docker backend, the
     lab's own test user and OX database user."""
+    assert lab.client is not None and lab.run is not None
+    containers = lab.client.containers.list(filters={"label": f"{LABEL_RUN}={lab.run.run_id}"})
     hosts = []
-    for node in lab.nodes():
+    for node in sorted((Node(c) for c in containers), key=lambda n: n.name):
         role = next((r for p, r in LAB_ROLES.items() if node.name.startswith(p)), None)
         if role:
-            hosts.append(docker_host(node.name, role, node.container.name, node.ip))
-    if not any(h.role == "web" for h in hosts):
+            ca = {"oxlab_ca_file": lab.run.ca_file()} if role == "web" else {}
+            hosts.append(docker_host(node.name, role, node.container.name, node.ip, ca))
+    layout = "galera" if any(h.role == "galera" for h in hosts) else "gtid"
+    missing = [r for r in REQUIRED[layout] if not any(h.role == r for h in hosts)]
+    if missing:
         raise ConfigError(
-            f"lab {lab.options.name!r} has no groupware or front end; `lab verify` checks the "
+            f"lab {lab.options.name!r} has no {', '.join(missing)}; `lab verify` checks the "
             "guide's whole cluster (topology guide or guide-galera)"
         )
-    layout = "galera" if any(h.role == "galera" for h in hosts) else "gtid"
     creds = Credentials(OX_DB_USER, OX_DB_PASSWORD, USER["name"], USER["password"])
     return Target(f"lab {lab.options.name}", layout, hosts, creds)

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from lab.errors import ConfigError
+from lab.errors import ConfigError, LabError
 from lab.hosts.credentials import Credentials, load_credentials, write_credentials
+from lab.hosts.faults import FaultJournal, heal_pending
 from lab.hosts.inventory import load_inventory
-from lab.hosts.remote import ssh_reason
+from lab.hosts.remote import Host, ssh_reason
 from lab.operator.parsers import haproxy_sections
 from lab.verify.checks.database import judge_wsrep, mariadb_gtid_contains
-from lab.verify.checks.dblb import judge_listeners, stats_url
+from lab.verify.checks.dblb import judge_listeners, lint_on_host, stats_url
+from lab.verify.checks.front import denied
 from lab.verify.checks.groupware import judge_route
 from lab.verify.result import Result
 from lab.verify.run import Verification, render
@@ -176,20 +178,37 @@ listen db-read
 def test_the_guides_listeners_pass_and_each_mistake_is_named() -> None:
     problems, evidence = judge_listeners(haproxy_sections(HAPROXY), 3)
     assert problems == [] and "writes: g1 + backup g2, g3" in evidence
-    two_writers = HAPROXY.replace("g2:3306 check backup", "g2:3306 check")
-    assert "2 active servers" in judge_listeners(haproxy_sections(two_writers), 3)[0][0]
-    tcp = HAPROXY.replace(
-        "    option httpchk GET /\n    server g1 g1:3306 check\n    server g2 g2:3306 check\n",
-        "    server g1 g1:3306 check\n    server g2 g2:3306 check\n",
+    only_backups = HAPROXY.replace(
+        "g1:3306 check\n    server g2", "g1:3306 check backup\n    server g2", 1
     )
-    assert any("TCP connect" in p for p in judge_listeners(haproxy_sections(tcp), 3)[0])
+    assert "only backup servers" in judge_listeners(haproxy_sections(only_backups), 3)[0][0]
+    assert "3 servers for 4 nodes" in judge_listeners(haproxy_sections(HAPROXY), 4)[0][0]
     source = HAPROXY.replace("balance roundrobin", "balance source")
     assert any("balances source" in p for p in judge_listeners(haproxy_sections(source), 3)[0])
+    no_read = HAPROXY.split("listen db-read")[0]
     assert any(
-        "no listener on :3307" in p
-        for p in judge_listeners(haproxy_sections(HAPROXY.split("listen db-read")[0]), 3)[0]
+        "no listener on :3307" in p for p in judge_listeners(haproxy_sections(no_read), 3)[0]
     )
     assert stats_url(haproxy_sections(HAPROXY), "10.0.0.5") == "http://10.0.0.5:8404/;csv"
+
+
+def errors(cfg: str) -> list[str]:
+    return [
+        f.rule
+        for f in lint_on_host("dblb:/etc/haproxy/haproxy.cfg", cfg, None)
+        if f.severity == "error"
+    ]
+
+
+def test_lab_lints_haproxy_rules_judge_the_file_the_host_runs() -> None:
+    assert errors(HAPROXY) == []
+    assert errors(HAPROXY.replace("g2:3306 check backup", "g2:3306 check")) == ["HA002"], (
+        "two active writers"
+    )
+    tcp = HAPROXY.replace("    option httpchk GET /\n    default-server port 9200\n", "")
+    assert errors(tcp) == ["HA003"], "health by TCP connect"
+    finding = lint_on_host("dblb:/etc/haproxy/haproxy.cfg", HAPROXY, None)[0]
+    assert str(finding.file) == "dblb:/etc/haproxy/haproxy.cfg", "named by host and path"
 
 
 def test_a_route_passes_only_when_exactly_its_balancer_member_carries_it() -> None:
@@ -228,3 +247,38 @@ def test_the_report_is_one_table_per_section_within_100_columns() -> None:
     assert "\ngalera\n" in text and "\nfrontend\n" in text
     assert "2 of 3 checks passed in 1.2 s; 1 failed:" in text
     assert "FAIL galera: galera2: wsrep status: wsrep_local_state_comment is Donor/Desynced" in text
+
+
+def test_only_apache_denials_count_as_locked() -> None:
+    assert denied("/servlet/axis2/services;x", 403)
+    assert denied("/servlet/axis2%2Fservices", 404), "Apache refuses encoded slashes itself"
+    assert not denied("/servlet/axis2/services;x", 404), "a 404 from the node: it was reached"
+    assert not denied("/servlet/axis2/services", 200)
+
+
+def test_the_fault_journal_knows_what_is_still_unhealed(tmp_path: Path) -> None:
+    journal = FaultJournal(tmp_path / "journal.jsonl")
+    host = Host("galera1", "galera", "10.0.0.1", backend=None)  # type: ignore[arg-type]
+    first = journal.injected(host, "kill-service", "systemctl start mariadb")
+    second = journal.injected(host, "partition", "iptables -D INPUT ...")
+    journal.healed(first)
+    assert journal.pending() == [second], "an injected fault without its healed line"
+    with journal.path.open("a") as f:
+        f.write("not json\n")
+    with pytest.raises(LabError, match=r"journal.jsonl:4: not a fault journal line"):
+        journal.pending()
+
+
+def test_a_journaled_fault_of_a_host_the_inventory_lacks_is_reported_not_touched(
+    tmp_path: Path,
+) -> None:
+    journal = FaultJournal(tmp_path / "journal.jsonl")
+    old = Host("galera1", "galera", "10.0.0.1", backend=None)  # type: ignore[arg-type]
+    journal.injected(old, "partition", "iptables -D INPUT -s 10.0.0.2 -j DROP")
+    moved = Host("galera1", "galera", "10.9.9.9", backend=None)  # type: ignore[arg-type]
+    lines = heal_pending([moved], journal)
+    assert lines == [
+        "not healed: partition on galera1 (10.0.0.1), a host this inventory does not have; "
+        "heal it by hand: iptables -D INPUT -s 10.0.0.2 -j DROP"
+    ]
+    assert len(journal.pending()) == 1, "still pending for the run that has that host"

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import csv
 import io
-import re
+from pathlib import Path
 
 import pymysql
 import requests
 
+from lab.flavours import DEFAULT_FLAVOUR, get_flavour
 from lab.haproxy_config import READ_PORT, WRITE_PORT
 from lab.hosts.remote import Host, HostError
+from lab.operator.lint import ERROR, Finding, lint
 from lab.operator.parsers import Section, haproxy_sections, servers_for_port
+from lab.operator.project import OperatorFile, Project
+from lab.topology import TOPOLOGIES
 from lab.verify.result import Result, guarded, passed
 from lab.verify.target import Target
 
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
+CONFIGDB = "/opt/open-xchange/etc/configdb.properties"
 CONNECTS = 6  # per listener: enough for round robin to show every node
 
 
@@ -58,12 +63,12 @@ def _setting(section: Section, *words: str) -> str:
 
 
 def judge_listeners(sections: list[Section], galera_nodes: int) -> tuple[list[str], str]:
-    """The guide's two listeners in a haproxy.cfg: (problems, evidence)."""
+    """What the guide's two listeners need beyond `lab lint`'s HAProxy rules (which
+    judge the writer count, the health check and the timeouts): both present, every
+    node behind them, reads round robin without backups. (problems, evidence)"""
     problems, evidence = [], []
-    write, read = (
-        servers_for_port(sections, str(WRITE_PORT)),
-        servers_for_port(sections, str(READ_PORT)),
-    )
+    write = servers_for_port(sections, str(WRITE_PORT))
+    read = servers_for_port(sections, str(READ_PORT))
     defaults = next((s for s in sections if s.kind == "defaults"), Section("defaults", "", 0))
     for port, section in ((WRITE_PORT, write), (READ_PORT, read)):
         if section is None:
@@ -72,10 +77,8 @@ def judge_listeners(sections: list[Section], galera_nodes: int) -> tuple[list[st
         servers = write.get("server")
         active = [w[1] for _, w in servers if "backup" not in w]
         backups = [w[1] for _, w in servers if "backup" in w]
-        if len(active) != 1:
-            problems.append(
-                f"the write listener has {len(active)} active servers ({', '.join(active)}), not 1"
-            )
+        if not active:
+            problems.append("the write listener has only backup servers")
         if len(servers) != galera_nodes:
             problems.append(
                 f"the write listener has {len(servers)} servers for {galera_nodes} nodes"
@@ -89,25 +92,44 @@ def judge_listeners(sections: list[Section], galera_nodes: int) -> tuple[list[st
         if any("backup" in w for _, w in servers):
             problems.append("the read listener has backup servers")
         evidence.append(f"reads: {balance} over {len(servers)}")
-    for section in filter(None, (write, read)):
-        check = _setting(section, "option", "httpchk") or _setting(defaults, "option", "httpchk")
-        if not check and not section.first("option", "httpchk"):
-            problems.append(
-                f"{section.name} checks by TCP connect, not clustercheck (option httpchk)"
-            )
-        check_port = re.search(r"\bport (\d+)", " ".join(" ".join(w) for _, w in section.lines))
-        evidence.append(
-            f"{section.name} checks "
-            + (f"port {check_port.group(1)}" if check_port else "the server port")
-        )
     timeouts = ", ".join(f"{w[1]} {w[2]}" for _, w in defaults.get("timeout") if len(w) > 2)
     evidence.append(f"timeouts: {timeouts or 'HAProxy defaults'}")
     return problems, "; ".join(evidence)
 
 
+def lint_on_host(cfg: str, text: str, configdb: OperatorFile | None) -> list[Finding]:
+    """`lab lint`'s HAProxy rules on the configuration the host runs (with a groupware
+    node's configdb.properties, whose pool settings HA001 compares the timeouts with)."""
+    files = (
+        OperatorFile("dblb", "haproxy_cfg", Path(cfg), text),
+        *([configdb] if configdb else []),
+    )
+    project = Project(Path(cfg), None, (), None, None, None, (), files)
+    found = lint(project, TOPOLOGIES["guide-galera"], (get_flavour(DEFAULT_FLAVOUR),))
+    return [f for f in found if f.rule.startswith("HA")]
+
+
+def configdb_of(target: Target) -> OperatorFile | None:
+    """A groupware node's configdb.properties, as lint reads the operator's."""
+    for node in target.role("groupware"):
+        text = node.read_file(CONFIGDB)
+        if text is not None:
+            return OperatorFile(
+                "groupware", "configdb_properties", Path(f"{node.name}:{CONFIGDB}"), text
+            )
+    return None
+
+
 def _listeners(target: Target, host: Host) -> Result:
-    problems, evidence = judge_listeners(config_sections(host), len(target.role("galera")))
-    return passed("haproxy", host.name, "listeners", problems, evidence)
+    path = str(host.variables.get("oxlab_haproxy_cfg", HAPROXY_CFG))
+    text = host.read_file(path)
+    if text is None:
+        raise HostError(f"{host}: no {path}")
+    problems, evidence = judge_listeners(haproxy_sections(text), len(target.role("galera")))
+    findings = lint_on_host(f"{host.name}:{path}", text, configdb_of(target))
+    problems += [f"{f.rule} line {f.line}: {f.what}" for f in findings if f.severity == ERROR]
+    notes = [f"{f.rule}: {f.what}" for f in findings if f.severity != ERROR]
+    return passed("haproxy", host.name, "listeners", problems, "; ".join([evidence, *notes]))
 
 
 def stats_rows(text: str) -> list[dict[str, str]]:

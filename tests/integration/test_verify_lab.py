@@ -1,0 +1,24 @@
+"""`lab verify` on a lab's own containers, through testinfra's docker backend: the same
+checks the operator's hosts get over SSH (tests/hosts/), Test Kitchen's idea of one
+verifier for every transport."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.lab import Lab
+from lab.verify.run import verify
+from lab.verify.target import target_from_lab
+
+
+@pytest.mark.guide_galera
+@pytest.mark.verify
+def test_the_guides_galera_cluster_verifies_clean_through_docker(guide_galera_lab: Lab) -> None:
+    guide_galera_lab.wait_healthy()
+    target = target_from_lab(guide_galera_lab)
+    assert {h.via for h in target.hosts} == {"docker"}
+    results = verify(target).results
+    sections = {r.section for r in results}
+    assert sections == {"galera", "haproxy", "consistency", "filestore", "groupware", "frontend"}
+    failed = [r.line() for r in results if not r.ok]
+    assert not failed, "\n".join(failed)
