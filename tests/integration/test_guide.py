@@ -36,19 +36,8 @@ def front_login(lab: Lab, user: str = "testuser") -> OxSession:
 @pytest.fixture
 def balanced(guide_lab: Lab) -> Lab:
     """The guide lab with both groupware nodes serving and Apache routing new sessions
-    to both: a node that an earlier test (or chaos run) stopped or killed stays in Err
-    for the guide's retry=60 seconds, so a test that measures routing resets the
-    balancer's workers first and waits until both routes are handed out."""
-    assert guide_lab.ox
-    for node in guide_lab.ox.nodes:
-        node.wait_serving()
-    web = web_of(guide_lab)
-    web.reset_balancer()
-    poll(
-        lambda: {front_login(guide_lab).route for _ in range(6)} == {"OX1", "OX2"},
-        timeout=30,
-        what="Apache to route new sessions to both groupware nodes",
-    )
+    to both (Lab.balance_front_end)."""
+    guide_lab.balance_front_end()
     return guide_lab
 
 
