@@ -14,6 +14,7 @@ import docker
 import docker.errors
 
 from lab.docker_env import RunIdentity, remove_run
+from lab.errors import LabError
 from lab.galera import GaleraCluster, GaleraPlan
 from lab.galera_config import JOIN_MODES, GaleraSettings
 from lab.images import build_images, db_image, groupware_images, images_for
@@ -171,7 +172,7 @@ def _login_and_list_ajp(address: tuple[str, int]) -> None:
         attributes={"query_string": f"action=list&parent=9&session={session}", "route": "OX1"},
     )
     if ajp_request(address, folders).status != 200:
-        raise RuntimeError("folder list over AJP failed")
+        raise LabError("folder list over AJP failed")
 
 
 def _rate(work: Callable[[], None], seconds: float, clients: int) -> float:

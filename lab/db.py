@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pymysql
 
-from lab.errors import StartupError
+from lab.errors import LabError, StartupError
 from lab.flavours import Dialect
 from lab.galera_config import SST_PASSWORD, SST_USER
 from lab.nodes import Node
@@ -36,7 +36,7 @@ def mysql_e(statement: str) -> str:
     return f"lab-mysql -e {shlex.quote(statement)}"
 
 
-class NotReady(Exception):
+class NotReady(LabError):
     """The server does not answer yet (retried while waiting)."""
 
 

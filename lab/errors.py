@@ -1,10 +1,11 @@
 """One exception family for the lab, so the CLI and the pytest plugin can report any
 lab failure as one readable line while library errors are translated at the boundary."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 T = TypeVar("T")
+N = TypeVar("N")
 
 
 class LabError(Exception):
@@ -22,6 +23,21 @@ def lookup(table: Mapping[str, T], name: str, kind: str) -> T:
     except KeyError:
         known = ", ".join(sorted(table))
         raise ConfigError(f"unknown {kind} {name!r}; known: {known}") from None
+
+
+class UnknownNode(LabError):
+    """A cluster was asked for a node it does not have (the same error in every kind
+    of cluster: Galera, the groupware nodes)."""
+
+
+def find_node(nodes: Iterable[N], name: str, cluster: str) -> N:
+    """The node called `name`, or UnknownNode naming the cluster's nodes."""
+    nodes = list(nodes)
+    for node in nodes:
+        if getattr(node, "name", None) == name:
+            return node
+    known = ", ".join(str(getattr(n, "name", n)) for n in nodes)
+    raise UnknownNode(f"{cluster} has no node {name!r}; its nodes: {known}")
 
 
 class DockerUnavailable(LabError):

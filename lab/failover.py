@@ -2,7 +2,8 @@
 timeouts that together decide how long writes stall when a node dies.
 
 Operators want both numbers, so the lab offers OX's published settings and a tuned
-profile side by side (DESIGN.md: 35 s vs about 2 s of write gap for a killed writer).
+profile side by side (measured here: about 35 s vs 2 s of write gap for a killed writer;
+the README's "Measured" section has the figures per client).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from testcontainers.core.network import Network
 from lab.db import OX_DB_USER, DbNode, NotReady
 from lab.diagnosis import FATAL, diagnose
 from lab.docker_env import RunIdentity
-from lab.errors import ClusterFormationError, StartupError
+from lab.errors import ClusterFormationError, StartupError, find_node
 from lab.galera_config import (
     DEFAULT_JOIN,
     OX_CONF_D,
@@ -142,10 +142,7 @@ class GaleraCluster:
         self.nodes = nodes
 
     def node(self, name: str) -> GaleraNode:
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise KeyError(name)
+        return find_node(self.nodes, name, "the Galera cluster")
 
     @classmethod
     def start(

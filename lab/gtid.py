@@ -54,13 +54,25 @@ class GtidNode(DbNode):
         out = self.exec(["lab-mysql", "-E", "-e", self.dialect.show_replica_status], timeout_s=10)
         if out.exit_code != 0:
             raise NotReady(f"{self.name}: {out.output.strip()}")
-        rows = [line.split(":", 1) for line in out.output.splitlines() if ":" in line]
-        status = {k.strip(): v.strip() for k, v in rows if not k.startswith("*")}
-        return status or None
+        return parse_replica_status(out.output)
 
     def gtid_position(self) -> str:
         """gtid_current_pos (MariaDB) or gtid_executed (Oracle), whitespace-free."""
         return "".join(self.sql_value(self.dialect.gtid_position_sql).split())
+
+
+def parse_replica_status(vertical: str) -> dict[str, str] | None:
+    """`SHOW SLAVE/REPLICA STATUS` as the mysql client prints it with -E, as one dict in
+    the old field names (Slave_IO_Running, Seconds_Behind_Master, Master_User) whatever
+    the server called them (MySQL 8.4+: Replica_*, *_Source); None: not a replica. The
+    one place the lab reads a replica's status (replcheck, inside the image, has its own)."""
+    rows = [line.split(":", 1) for line in vertical.splitlines() if ":" in line]
+    status = {
+        k.strip().replace("Replica", "Slave").replace("Source", "Master"): v.strip()
+        for k, v in rows
+        if not k.strip().startswith("*")
+    }
+    return status or None
 
 
 def gtid_node(node: DbNode, dialect: Dialect) -> GtidNode:

@@ -1,7 +1,7 @@
 """The guide's "Loadbalancer options" as rows: each runs in the lab (a `--dblb` option or
 a chaos scenario that shows why the guide rules it out) or says, as detected on this
 host at run time, why it cannot. `lab lb-options` prints the table; the README's table
-is its Markdown (a unit test keeps them equal); tests/integration/test_lb_options.py
+is its Markdown (a unit test keeps them equal); tests/integration/test_dblb_options.py
 runs or skips each row with the same reason."""
 
 from __future__ import annotations

@@ -201,10 +201,6 @@ class Schedule:
     def describe(self) -> list[dict[str, object]]:
         return [asdict(step) for step in self.steps]
 
-    @property
-    def end_s(self) -> float:
-        return max((s.at_s + s.hold_s for s in self.steps), default=0.0)
-
 
 @contextlib.contextmanager
 def injected(step: Step, nodes: Sequence[Node], history: History) -> Iterator[None]:

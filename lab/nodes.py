@@ -211,10 +211,6 @@ def adopting(project: ComposeProject) -> Iterator[None]:
         _adopted = None
 
 
-def adopted_project() -> ComposeProject | None:
-    return _adopted
-
-
 def lab_volume(client: docker.DockerClient, run: RunIdentity, name: str) -> str:
     """A named volume for the run (the compose project's own when adopting)."""
     if _adopted:

@@ -10,10 +10,14 @@ from urllib.parse import urlsplit
 
 import requests
 
+from lab.errors import LabError
+
 INFOSTORE_ROOT = "9"
 
 
-class OxError(Exception):
+class OxError(LabError):
+    """OX answered with an error body (its code, e.g. SES-0203, and message)."""
+
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code

@@ -22,7 +22,7 @@ from testcontainers.core.network import Network
 import lab
 from lab.db import OX_DB_PASSWORD, OX_DB_USER
 from lab.docker_env import RunIdentity
-from lab.errors import StartupError
+from lab.errors import StartupError, find_node
 from lab.filestore import PSEUDO_PATH, FilestoreNode, rules_from_exports
 from lab.images import build_images, oxnode_image
 from lab.nodes import Node, Placement, container_spec, lab_volume, put_file, start_container
@@ -97,7 +97,7 @@ class OxCluster:
     filestore: FilestoreNode | None = None
 
     def node(self, name: str) -> OxNode:
-        return next(n for n in self.nodes if n.name == name)
+        return find_node(self.nodes, name, "the groupware cluster")
 
     @classmethod
     def launch(

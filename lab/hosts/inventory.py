@@ -45,10 +45,6 @@ class InventoryHost:
     address: str
     variables: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
-    @property
-    def become(self) -> bool:
-        return str(self.variables.get("ansible_become", "")).lower() in ("1", "true", "yes")
-
 
 @dataclass(frozen=True)
 class Inventory:

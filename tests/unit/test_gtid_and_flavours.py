@@ -198,3 +198,30 @@ def test_replication_monitor_reads_the_slave_only_once_it_has_the_nodes_writes()
     assert slave_is_current(7, 7) and slave_is_current(7, 9), "the slave has seen it"
     assert not slave_is_current(7, 6), "the slave lags behind this node's last write"
     assert not slave_is_current(7, None), "the slave cannot say: read the master"
+
+
+def test_replica_status_reads_the_same_whatever_the_server_names_its_fields() -> None:
+    from lab.gtid import parse_replica_status
+
+    mysql_84 = (
+        "*************************** 1. row ***************************\n"
+        "             Replica_IO_State: Waiting for source to send event\n"
+        "                  Source_Host: dbmaster\n"
+        "                  Source_User: repl\n"
+        "           Replica_IO_Running: Yes\n"
+        "          Replica_SQL_Running: Yes\n"
+        "        Seconds_Behind_Source: 0\n"
+    )
+    status = parse_replica_status(mysql_84)
+    assert status is not None
+    assert (status["Slave_IO_Running"], status["Master_User"], status["Seconds_Behind_Master"]) == (
+        "Yes",
+        "repl",
+        "0",
+    ), status
+    mariadb = "Slave_IO_Running: No\nLast_IO_Error: error connecting to master 'repl@x:3306'\n"
+    assert parse_replica_status(mariadb) == {
+        "Slave_IO_Running": "No",
+        "Last_IO_Error": "error connecting to master 'repl@x:3306'",
+    }, "a value with colons stays whole"
+    assert parse_replica_status("") is None, "not a replica"

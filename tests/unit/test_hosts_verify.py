@@ -55,7 +55,7 @@ def test_an_ansible_inventory_is_read_as_ansible_reads_it(tmp_path: Path) -> Non
     dblb = inv.role("dblb")[0]
     assert (dblb.address, dblb.variables["ansible_port"]) == ("10.0.0.20", 2222)
     assert inv.role("groupware")[0].variables["ansible_user"] == "deploy"
-    assert inv.role("filestore")[0].become, "[all:vars] reach every host"
+    assert inv.role("filestore")[0].variables["ansible_become"], "[all:vars] reach every host"
 
 
 def test_a_yaml_inventory_of_the_gtid_layout(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import requests
 
 from lab.consistency import differences, node_checksums
 from lab.errors import LabError
+from lab.gtid import parse_replica_status
 from lab.hosts.remote import Host
 from lab.verify.result import Result, guarded, passed
 from lab.verify.target import Target
@@ -108,27 +109,13 @@ def _clustercheck(host: Host) -> Result:
 # -- GTID ----------------------------------------------------------------------------------
 
 
-def rows(host: Host, statement: str) -> list[dict[str, str]]:
-    """A statement's rows as dicts (mysql -B prints a header line)."""
-    out = host.run(f'mysql -B -e "{statement}"', sudo=True)
+def replica_status(host: Host) -> dict[str, str] | None:
+    """SHOW REPLICA STATUS (MariaDB 10.5+ and MySQL 8.0.22+ both accept it), parsed as
+    the lab parses it on its own containers."""
+    out = host.run("mysql -E -e 'SHOW REPLICA STATUS'", sudo=True)
     if out.exit_code != 0:
         raise LabError(f"{host}: mysql: {out.output.strip()[-200:]}")
-    lines = out.output.splitlines()
-    if not lines:
-        return []
-    header = lines[0].split("\t")
-    return [dict(zip(header, line.split("\t"), strict=False)) for line in lines[1:]]
-
-
-def replica_status(host: Host) -> dict[str, str] | None:
-    """SHOW REPLICA STATUS in the old names (Slave_*, Master_*): MariaDB 10.5+ and MySQL
-    8.0.22+ both accept the statement; MySQL 8.4+ names the fields Replica_/Source_."""
-    found = rows(host, "SHOW REPLICA STATUS")
-    if not found:
-        return None
-    return {
-        k.replace("Replica", "Slave").replace("Source", "Master"): v for k, v in found[0].items()
-    }
+    return parse_replica_status(out.output)
 
 
 def gtid(target: Target) -> list[Result]:

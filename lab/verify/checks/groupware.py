@@ -21,7 +21,7 @@ ROUTE_KEYS = ("AJP_JVM_ROUTE", "com.openexchange.server.backendRoute")
 APACHE_DIRS = "/etc/apache2 /etc/httpd"
 FILESTORE = "/var/opt/filestore"
 OX_USER = "open-xchange"
-# The node's own userspace NFS client, where the kernel has no NFS (DESIGN.md)
+# The node's own userspace NFS client (lab/oxnode/libnfs.py), where the kernel has no NFS
 USERSPACE_CLIENT = "/opt/oxlab/lab/oxnode/libnfs.py"
 MEMBER = re.compile(r"^\s*BalancerMember\s+(?:ajp|http)://([^:/\s]+)(?::\d+)?\S*\s*(.*)$", re.I)
 
