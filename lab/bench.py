@@ -13,16 +13,16 @@ from dataclasses import dataclass, replace
 import docker
 import docker.errors
 
-from lab.docker_env import RunIdentity, remove_run
-from lab.errors import LabError
-from lab.galera import GaleraCluster, GaleraPlan
-from lab.galera_config import JOIN_MODES, GaleraSettings
-from lab.images import build_images, db_image, groupware_images, images_for
-from lab.lab import Lab, LabOptions, Progress, create_network, mysql_host_mask
-from lab.oxclient import OxSession
+from lab.infra.docker_env import RunIdentity, remove_run
+from lab.infra.errors import LabError
 from lab.oxnode import ajp
 from lab.oxnode.listeners import ajp_request
-from lab.topology import LabRequest
+from lab.roles.db.galera import GaleraCluster, GaleraPlan
+from lab.roles.db.galera_config import JOIN_MODES, GaleraSettings
+from lab.roles.groupware.client import OxSession
+from lab.roles.images import build_images, db_image, groupware_images, images_for
+from lab.roles.system import Lab, LabOptions, Progress, create_network, mysql_host_mask
+from lab.spec.topology import LabRequest
 
 
 def measure_floor(client: docker.DockerClient, request: LabRequest, progress: Progress) -> float:
@@ -216,7 +216,7 @@ def bench_oxnode(
 def bench_failover(client: docker.DockerClient, request: LabRequest, progress: Progress) -> str:
     """Kill the Galera writer under a write workload; print the write gap for the chosen
     failover profile (`--profile ox` for OX's published settings)."""
-    from lab.chaos_scenarios import writer_kill
+    from lab.chaos.scenarios import writer_kill
 
     galera = replace(request, topology="galera")
     with Lab(galera, LabOptions(name="bench-failover"), progress=progress, client=client) as lab:

@@ -20,21 +20,22 @@ import docker.errors
 
 from lab import __version__
 from lab.bench import bench_build, bench_failover, bench_oxnode, bench_up
-from lab.chaos_runs import CLIENT_CHOICES
-from lab.chaos_scenarios import SCENARIOS
-from lab.checkers.registry import CHECKERS
-from lab.docker_env import LABEL_RUN, connect, remove_resources
-from lab.errors import ClusterFormationError, ConfigError, LabError
-from lab.failover import DEFAULT_PROFILE, PROFILES
-from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
-from lab.galera_config import DEFAULT_JOIN, DEFAULT_SST_METHOD, SST_METHODS
-from lab.images import build_images, groupware_images, image_present, images_for
-from lab.lab import Lab, LabOptions, find_lab_runs, stderr_progress
+from lab.chaos.checkers.registry import CHECKERS
+from lab.chaos.runner import CLIENT_CHOICES
+from lab.chaos.scenarios import SCENARIOS
+from lab.infra.docker_env import LABEL_RUN, connect, remove_resources
+from lab.infra.errors import ClusterFormationError, ConfigError, LabError
+from lab.infra.text import table
 from lab.matrix import run_matrix
-from lab.operator.project import Project, find_project, load_project
-from lab.status import render_status, table
+from lab.roles.db.galera_config import DEFAULT_JOIN, DEFAULT_SST_METHOD, SST_METHODS
+from lab.roles.images import build_images, groupware_images, image_present, images_for
+from lab.roles.status import render_status
+from lab.roles.system import Lab, LabOptions, find_lab_runs, stderr_progress
+from lab.spec.failover import DEFAULT_PROFILE, PROFILES
+from lab.spec.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
+from lab.spec.operator.project import Project, find_project, load_project
+from lab.spec.topology import DBLB_MODES, DEFAULT_DBLB, DEFAULT_TOPOLOGY, TOPOLOGIES, LabRequest
 from lab.suite_timing import run_suite
-from lab.topology import DBLB_MODES, DEFAULT_DBLB, DEFAULT_TOPOLOGY, TOPOLOGIES, LabRequest
 from lab.verify.run import SECTIONS as VERIFY_SECTIONS
 from lab.verify.target import Target, target_from_inventory
 
@@ -76,7 +77,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     lab.wait_healthy()  # every HAProxy check risen too, so the status below is the steady one
     print(render_status(lab))
     if args.standin_hosts:
-        from lab.hosts.standin import provision
+        from lab.verify.standin import provision
 
         cluster = provision(lab, Path(args.standin_hosts))
         print(
@@ -147,7 +148,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Write a starter oxlab.toml and the lab's reference files into DIR."""
-    from lab.operator.init import init_project
+    from lab.spec.operator.init import init_project
 
     directory = Path(args.directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -165,8 +166,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_lint(args: argparse.Namespace) -> int:
     """The operator's files against the rule catalogue (and the real tools' syntax
     checks where Docker and the role images are there); exit 1 on errors."""
-    from lab.operator.lint import ERROR, RULES, lint
-    from lab.operator.syntax import syntax_findings
+    from lab.spec.operator.lint import ERROR, RULES, lint
+    from lab.spec.operator.syntax import syntax_findings
 
     if args.rules:
         for rule_id, (summary, _) in RULES.items():
@@ -253,9 +254,9 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 def cmd_chaos(args: argparse.Namespace) -> int:
     """Run one chaos scenario on a fresh lab of its topology; print the verdict and the
     figures, keep the report (JSON, HTML timeline, history)."""
-    from lab import chaos_report
-    from lab.chaos_runs import ClientChoice
-    from lab.chaos_scenarios import SCENARIOS, run_registered
+    from lab.chaos import report as chaos_report
+    from lab.chaos.runner import ClientChoice
+    from lab.chaos.scenarios import SCENARIOS, run_registered
 
     # faults go on hosts only when --inventory says so (oxlab.toml's is for lab verify)
     target = _inventory_target(args) if args.inventory else None
@@ -274,9 +275,9 @@ def cmd_chaos(args: argparse.Namespace) -> int:
 
 def _chaos_on_hosts(args: argparse.Namespace, target: Target) -> int:
     """A scenario on the operator's hosts over SSH: only with --allow-faults-on-hosts."""
-    from lab import chaos_report
-    from lab.hosts.faults import FaultJournal
-    from lab.hosts.scenarios import run_on_hosts
+    from lab.chaos import report as chaos_report
+    from lab.chaos.host_faults import FaultJournal
+    from lab.chaos.host_scenarios import run_on_hosts
 
     if not args.allow_faults_on_hosts:
         raise ConfigError(
@@ -289,7 +290,7 @@ def _chaos_on_hosts(args: argparse.Namespace, target: Target) -> int:
 
 
 def cmd_chaos_list(args: argparse.Namespace) -> int:
-    from lab.chaos_scenarios import SCENARIOS, markdown_table
+    from lab.chaos.scenarios import SCENARIOS, markdown_table
 
     if args.markdown:
         print(markdown_table())
@@ -305,7 +306,7 @@ def cmd_chaos_list(args: argparse.Namespace) -> int:
 def cmd_lb_options(args: argparse.Namespace) -> int:
     """The guide's load balancer options: how the lab runs each, and whether it runs on
     this host (detected now: the kernel's IPVS, a registry's MaxScale image)."""
-    from lab.lb_options import OPTIONS, markdown_table
+    from lab.roles.dblb.lb_options import OPTIONS, markdown_table
 
     if args.markdown:
         print(markdown_table())
@@ -326,8 +327,8 @@ def cmd_lb_options(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Judge a recorded history again (exit 1: a forbidden anomaly; 2: not a history)."""
-    from lab.checkers.registry import checks_of
-    from lab.history import History, HistoryFormatError
+    from lab.chaos.checkers.registry import checks_of
+    from lab.chaos.history import History, HistoryFormatError
 
     try:
         history = History.load(Path(args.history))
@@ -361,8 +362,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    """The GTID slave becomes the master; HAProxy follows (lab/promote.py)."""
-    from lab.promote import promote
+    """The GTID slave becomes the master; HAProxy follows (lab/roles/db/promote.py)."""
+    from lab.roles.db.promote import promote
 
     promotion = promote(Lab.attach(args.name))
     print(

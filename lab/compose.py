@@ -24,19 +24,19 @@ from typing import Any
 
 from testcontainers.core.container import DockerContainer
 
-from lab.dblb import HaproxySetup, dblb_spec
-from lab.docker_env import LABEL_LAB, LABEL_OWNER, RunIdentity, connect
-from lab.errors import ConfigError, LabError
-from lab.filestore import EXPORT_VOLUME, filestore_spec
-from lab.galera import GaleraPlan, galera_node_spec
-from lab.galera_config import DEFAULT_JOIN, GaleraSettings
-from lab.gtid import GtidPlan, gtid_node_names, gtid_node_spec
-from lab.images import db_image, dblb_image, labctl_image
-from lab.lab import Lab, LabOptions, haproxy_config_for
-from lab.nodes import COMPOSE_PROJECT, ComposeProject, spec_files, spec_service
-from lab.oxcluster import OX_NODES, oxnode_spec
-from lab.topology import LabRequest
-from lab.web import Member, web_spec
+from lab.infra.docker_env import LABEL_LAB, LABEL_OWNER, RunIdentity, connect
+from lab.infra.errors import ConfigError, LabError
+from lab.infra.nodes import COMPOSE_PROJECT, ComposeProject, spec_files, spec_service
+from lab.roles.db.galera import GaleraPlan, galera_node_spec
+from lab.roles.db.galera_config import DEFAULT_JOIN, GaleraSettings
+from lab.roles.db.gtid import GtidPlan, gtid_node_names, gtid_node_spec
+from lab.roles.dblb.front import HaproxySetup, dblb_spec
+from lab.roles.filestore.nfs import EXPORT_VOLUME, filestore_spec
+from lab.roles.groupware.cluster import OX_NODES, oxnode_spec
+from lab.roles.images import db_image, dblb_image, labctl_image
+from lab.roles.system import Lab, LabOptions, haproxy_config_for
+from lab.roles.web.front_end import Member, web_spec
+from lab.spec.topology import LabRequest
 
 COMPOSE_DIR = Path(__file__).parent / "compose"
 COMPOSE_FILE = "docker-compose.yml"

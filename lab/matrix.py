@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lab.flavours import get_flavour
-from lab.status import table
+from lab.infra.text import table
+from lab.spec.flavours import get_flavour
 
 
 @dataclass(frozen=True)

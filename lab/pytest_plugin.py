@@ -17,22 +17,22 @@ from typing import Any
 import docker
 import pytest
 
-from lab.chaos_runs import CLIENT_CHOICES, ClientChoice, clients_chosen
-from lab.dblb import DatabaseFront
-from lab.docker_env import connect
-from lab.errors import ClusterFormationError, FlavourUnavailable, LabError
-from lab.failover import DEFAULT_PROFILE, PROFILES
-from lab.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
-from lab.galera import GaleraCluster
-from lab.galera_config import DEFAULT_JOIN, DEFAULT_SST_METHOD, JOIN_MODES, SST_METHODS
-from lab.gtid import GtidPair
-from lab.hosts.standin import StandinCluster, provision
-from lab.images import registry_unavailable_reason
-from lab.lab import Lab, LabOptions
-from lab.operator import parsers
-from lab.operator.project import Project, find_project, load_project
-from lab.oxcluster import OxCluster
-from lab.topology import LabRequest
+from lab.chaos.runner import CLIENT_CHOICES, ClientChoice, clients_chosen
+from lab.infra.docker_env import connect
+from lab.infra.errors import ClusterFormationError, FlavourUnavailable, LabError
+from lab.roles.db.galera import GaleraCluster
+from lab.roles.db.galera_config import DEFAULT_JOIN, DEFAULT_SST_METHOD, JOIN_MODES, SST_METHODS
+from lab.roles.db.gtid import GtidPair
+from lab.roles.dblb.front import DatabaseFront
+from lab.roles.groupware.cluster import OxCluster
+from lab.roles.images import registry_unavailable_reason
+from lab.roles.system import Lab, LabOptions
+from lab.spec.failover import DEFAULT_PROFILE, PROFILES
+from lab.spec.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
+from lab.spec.operator import parsers
+from lab.spec.operator.project import Project, find_project, load_project
+from lab.spec.topology import LabRequest
+from lab.verify.standin import StandinCluster, provision
 from lab.verify.target import Target, target_from_inventory
 
 MARKERS = {
@@ -356,7 +356,7 @@ def standin_cluster(
     guide_galera_standin_lab: Lab, tmp_path_factory: pytest.TempPathFactory
 ) -> StandinCluster:
     """The stand-in lab handed over as an operator holds a staging cluster: inventory,
-    credentials, key, known_hosts (lab/hosts/standin.py)."""
+    credentials, key, known_hosts (lab/verify/standin.py)."""
     guide_galera_standin_lab.wait_healthy()
     try:
         return provision(guide_galera_standin_lab, tmp_path_factory.mktemp("standin"))

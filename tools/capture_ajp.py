@@ -14,12 +14,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from lab.docker_env import LABEL_RUN, RunIdentity, connect, remove_resources
-from lab.images import build_images, oxnode_image, web_image
-from lab.nodes import Node, put_file
-from lab.tls import make_certificates
-from lab.waiting import poll
-from lab.web import CONF, SITE, Member, render_proxy_ajp_conf, render_site_conf
+from lab.infra.docker_env import LABEL_RUN, RunIdentity, connect, remove_resources
+from lab.infra.nodes import Node, put_file
+from lab.infra.tls import make_certificates
+from lab.infra.waiting import poll
+from lab.roles.images import build_images, oxnode_image, web_image
+from lab.roles.web.front_end import CONF, SITE, Member, render_proxy_ajp_conf, render_site_conf
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests/unit/fixtures/apache-forward-request.hex"
 # one connection: read the Forward Request packet, print it as hex, answer, close

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lab.errors import LabError
+from lab.infra.errors import LabError
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from lab.status import table
+from lab.infra.text import table
 from lab.verify.checks import database, dblb, front, groupware
 from lab.verify.result import Result
 from lab.verify.target import Target

@@ -8,15 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.db import OX_DB_PASSWORD, OX_DB_USER
-from lab.docker_env import LABEL_RUN
-from lab.errors import ConfigError
-from lab.hosts.credentials import Credentials, load_credentials
-from lab.hosts.inventory import REQUIRED, load_inventory
-from lab.hosts.remote import Host, HostError, docker_host, ssh_host
-from lab.lab import Lab
-from lab.nodes import Node
-from lab.oxcluster import USER
+from lab.infra.docker_env import LABEL_RUN
+from lab.infra.errors import ConfigError
+from lab.infra.hosts.credentials import Credentials, load_credentials
+from lab.infra.hosts.inventory import REQUIRED, load_inventory
+from lab.infra.hosts.remote import Host, HostError, docker_host, ssh_host
+from lab.infra.nodes import Node
+from lab.roles.db.node import OX_DB_PASSWORD, OX_DB_USER
+from lab.roles.groupware.cluster import USER
+from lab.roles.system import Lab
 
 # lab node name prefix -> inventory group, for a lab's own containers
 LAB_ROLES = {

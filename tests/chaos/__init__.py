@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.chaos_report import publish
-from lab.chaos_runs import ChaosRun
-from lab.chaos_scenarios import run_registered
-from lab.lab import Lab
+from lab.chaos.report import publish
+from lab.chaos.runner import ChaosRun
+from lab.chaos.scenarios import run_registered
+from lab.roles.system import Lab
 
 
 def run_scenario(name: str, lab: Lab, seed: int, report_dir: Path) -> ChaosRun:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.lab import Lab
+from lab.roles.system import Lab
 from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.guide_galera, pytest.mark.dblb, pytest.mark.docker]

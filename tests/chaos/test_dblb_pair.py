@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.checkers.floating import CHECKED_CLIENT
-from lab.dblb import DblbPair
-from lab.keepalived_config import PRIORITIES, takeover_bound_s
-from lab.lab import Lab
+from lab.chaos.checkers.floating import CHECKED_CLIENT
+from lab.roles.dblb.front import DblbPair
+from lab.roles.dblb.keepalived_config import PRIORITIES, takeover_bound_s
+from lab.roles.system import Lab
 from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.galera, pytest.mark.dblb, pytest.mark.docker]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos_runs import ChaosRun
-from lab.history import FINAL
-from lab.lab import Lab
+from lab.chaos.history import FINAL
+from lab.chaos.runner import ChaosRun
+from lab.roles.system import Lab
 from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.galera, pytest.mark.docker]

@@ -10,9 +10,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from lab.lab import Lab
 from lab.pytest_plugin import runnable_request
-from lab.topology import LabRequest
+from lab.roles.system import Lab
+from lab.spec.topology import LabRequest
 from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.gtid, pytest.mark.docker]

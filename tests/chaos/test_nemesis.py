@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos_report import publish
-from lab.chaos_scenarios import health_lie
-from lab.faults import frozen_server, isolated, lying_donor
-from lab.galera import GaleraNode
-from lab.lab import Lab
-from lab.nemesis import heal_leftovers
+from lab.chaos.faults import frozen_server, isolated, lying_donor
+from lab.chaos.nemesis import heal_leftovers
+from lab.chaos.report import publish
+from lab.chaos.scenarios import health_lie
+from lab.roles.db.galera import GaleraNode
+from lab.roles.system import Lab
 from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.galera, pytest.mark.docker]

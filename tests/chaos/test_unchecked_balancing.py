@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.checkers.floating import CHECKED_CLIENT, UNCHECKED_CLIENT
-from lab.lab import Lab
+from lab.chaos.checkers.floating import CHECKED_CLIENT, UNCHECKED_CLIENT
+from lab.roles.system import Lab
 from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.galera, pytest.mark.dblb, pytest.mark.docker]

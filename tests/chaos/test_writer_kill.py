@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos_runs import longest_stall, worst_gap, write_gap
-from lab.history import History, client_of
-from lab.lab import Lab
+from lab.chaos.history import History, client_of
+from lab.chaos.runner import longest_stall, worst_gap, write_gap
+from lab.roles.system import Lab
 from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.galera, pytest.mark.docker]

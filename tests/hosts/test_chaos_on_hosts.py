@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from lab.hosts.faults import FaultJournal, heal_pending, partition_rules, service_killed
-from lab.hosts.scenarios import Refused, run_on_hosts
-from lab.hosts.standin import StandinCluster
+from lab.chaos.host_faults import FaultJournal, heal_pending, partition_rules, service_killed
+from lab.chaos.host_scenarios import Refused, run_on_hosts
+from lab.infra.waiting import poll
+from lab.verify.standin import StandinCluster
 from lab.verify.target import Target, target_from_inventory
-from lab.waiting import poll
 from tests.hosts.test_verify_hosts import broken, sh
 
 pytestmark = [pytest.mark.hosts, pytest.mark.docker, pytest.mark.chaos]

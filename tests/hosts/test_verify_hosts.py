@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from lab.hosts.standin import StandinCluster
-from lab.nodes import Node, put_file, read_file
+from lab.infra.nodes import Node, put_file, read_file
+from lab.infra.waiting import poll
 from lab.verify.result import Result
 from lab.verify.run import SECTIONS, verify
+from lab.verify.standin import StandinCluster
 from lab.verify.target import Target, target_from_inventory
-from lab.waiting import poll
 
 pytestmark = [pytest.mark.hosts, pytest.mark.docker]
 

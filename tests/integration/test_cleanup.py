@@ -10,7 +10,7 @@ import docker
 import docker.errors
 import pytest
 
-from lab.docker_env import (
+from lab.infra.docker_env import (
     LABEL_OWNER,
     LABEL_RUN,
     RunIdentity,
@@ -18,8 +18,8 @@ from lab.docker_env import (
     remove_resources,
     sweep_stale,
 )
-from lab.flavours import get_flavour
-from lab.images import build_images, dblb_image
+from lab.roles.images import build_images, dblb_image
+from lab.spec.flavours import get_flavour
 
 # flavour-independent; it runs in the nightly galera cell, which has HAProxy's image
 pytestmark = [pytest.mark.docker, pytest.mark.galera]

@@ -11,7 +11,7 @@ import pytest
 
 from lab import cli
 from lab.pytest_plugin import runnable_request
-from lab.topology import LabRequest
+from lab.spec.topology import LabRequest
 
 pytestmark = [pytest.mark.gtid, pytest.mark.docker]
 

@@ -12,12 +12,12 @@ import docker
 import pytest
 
 from lab.compose import COMPOSE_DIR, COMPOSE_FILE, compose_command
-from lab.errors import LabError
-from lab.flavours import DEFAULT_FLAVOUR, get_flavour
-from lab.images import build_images, groupware_images, images_for
-from lab.lab import Lab
-from lab.oxclient import OxSession
-from lab.waiting import poll
+from lab.infra.errors import LabError
+from lab.infra.waiting import poll
+from lab.roles.groupware.client import OxSession
+from lab.roles.images import build_images, groupware_images, images_for
+from lab.roles.system import Lab
+from lab.spec.flavours import DEFAULT_FLAVOUR, get_flavour
 
 pytestmark = [pytest.mark.docker]
 SETUP_TIMEOUT_S = 240.0

@@ -14,17 +14,17 @@ import docker
 import pytest
 
 from lab.cli import main
-from lab.dblb import DblbPair
-from lab.docker_env import LABEL_LAB
-from lab.keepalived_config import KEEPALIVED_CONF
-from lab.lab import Lab
-from lab.lb_options import OPTIONS
-from lab.nodes import read_file
-from lab.operator.project import load_project
-from lab.oxclient import OxSession
-from lab.status import render_status
-from lab.topology import LabRequest
-from lab.waiting import poll
+from lab.infra.docker_env import LABEL_LAB
+from lab.infra.nodes import read_file
+from lab.infra.waiting import poll
+from lab.roles.dblb.front import DblbPair
+from lab.roles.dblb.keepalived_config import KEEPALIVED_CONF
+from lab.roles.dblb.lb_options import OPTIONS
+from lab.roles.groupware.client import OxSession
+from lab.roles.status import render_status
+from lab.roles.system import Lab
+from lab.spec.operator.project import load_project
+from lab.spec.topology import LabRequest
 
 pytestmark = [pytest.mark.dblb, pytest.mark.docker]
 

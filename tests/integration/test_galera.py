@@ -16,18 +16,18 @@ import pymysql
 import pytest
 import requests
 
-from lab.consistency import differences, node_checksums
-from lab.db import NotReady
-from lab.dblb import Dblb
-from lab.failover import get_profile
-from lab.faults import desynced, drained, frozen_server, isolated
-from lab.galera import GaleraCluster, GaleraNode
-from lab.lab import Lab
-from lab.nemesis import killed
+from lab.chaos.faults import desynced, drained, frozen_server, isolated
+from lab.chaos.nemesis import killed
+from lab.infra.waiting import poll
 from lab.pytest_plugin import runnable_request
-from lab.status import render_status
-from lab.topology import LabRequest
-from lab.waiting import poll
+from lab.roles.db.consistency import differences, node_checksums
+from lab.roles.db.galera import GaleraCluster, GaleraNode
+from lab.roles.db.node import NotReady
+from lab.roles.dblb.front import Dblb
+from lab.roles.status import render_status
+from lab.roles.system import Lab
+from lab.spec.failover import get_profile
+from lab.spec.topology import LabRequest
 
 pytestmark = [pytest.mark.galera, pytest.mark.docker]
 

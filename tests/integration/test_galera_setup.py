@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 import docker
 import pytest
 
-from lab.errors import ClusterFormationError, LabError
-from lab.lab import Lab
+from lab.infra.errors import ClusterFormationError, LabError
 from lab.pytest_plugin import runnable_request, skip_if_operator_sets
-from lab.topology import LabRequest
+from lab.roles.system import Lab
+from lab.spec.topology import LabRequest
 
 pytestmark = [pytest.mark.galera, pytest.mark.docker]
 

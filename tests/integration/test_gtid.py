@@ -14,11 +14,9 @@ import pymysql
 import pytest
 import requests
 
-from lab.db import NotReady
-from lab.dblb import Dblb
-from lab.faults import SERVER_PROCESS, isolated
-from lab.flavours import MARIADB, get_flavour
-from lab.gtid import (
+from lab.chaos.faults import SERVER_PROCESS, isolated
+from lab.infra.waiting import poll
+from lab.roles.db.gtid import (
     LEGACY_DATABASES,
     REPL_PASSWORD,
     REPL_USER,
@@ -27,8 +25,10 @@ from lab.gtid import (
     Lag,
     transactions_behind,
 )
-from lab.lab import Lab
-from lab.waiting import poll
+from lab.roles.db.node import NotReady
+from lab.roles.dblb.front import Dblb
+from lab.roles.system import Lab
+from lab.spec.flavours import MARIADB, get_flavour
 
 pytestmark = [pytest.mark.gtid, pytest.mark.docker]
 

@@ -13,11 +13,11 @@ import uuid
 import pytest
 import requests
 
-from lab.lab import Lab
-from lab.oxclient import OxError, OxSession
-from lab.oxcluster import OxNode
-from lab.waiting import poll
-from lab.web import CASE_VARIANTS, PROVISIONING_VARIANTS, Member, WebNode
+from lab.infra.waiting import poll
+from lab.roles.groupware.client import OxError, OxSession
+from lab.roles.groupware.cluster import OxNode
+from lab.roles.system import Lab
+from lab.roles.web.front_end import CASE_VARIANTS, PROVISIONING_VARIANTS, Member, WebNode
 
 pytestmark = [pytest.mark.guide, pytest.mark.docker]
 NFS = "nfs://filestore/filestore/{name}?version=4&uid=1001&gid=1001"

@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from lab.lab import Lab
-from lab.oxclient import OxSession
+from lab.roles.groupware.client import OxSession
+from lab.roles.system import Lab
 
 pytestmark = [pytest.mark.guide_galera, pytest.mark.docker]
 

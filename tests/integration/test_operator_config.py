@@ -13,16 +13,16 @@ from pathlib import Path
 import docker
 import pytest
 
-from lab.chaos_scenarios import run_registered
+from lab.chaos.scenarios import run_registered
 from lab.cli import main
-from lab.docker_env import LABEL_LAB
-from lab.lab import Lab
-from lab.nodes import read_file
-from lab.operator.init import init_project
-from lab.operator.project import Project, load_project
-from lab.oxclient import OxSession
+from lab.infra.docker_env import LABEL_LAB
+from lab.infra.nodes import read_file
 from lab.pytest_plugin import module_lab
-from lab.topology import LabRequest
+from lab.roles.groupware.client import OxSession
+from lab.roles.system import Lab
+from lab.spec.operator.init import init_project
+from lab.spec.operator.project import Project, load_project
+from lab.spec.topology import LabRequest
 
 pytestmark = [pytest.mark.docker]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -15,15 +15,15 @@ from contextlib import contextmanager
 import pytest
 import requests
 
-from lab.faults import rejected
-from lab.gtid import GtidPair
-from lab.lab import Lab
-from lab.oxclient import OxError, OxSession
-from lab.oxcluster import OxCluster, OxNode
+from lab.chaos.faults import rejected
+from lab.infra.waiting import poll
 from lab.oxnode import ajp
 from lab.oxnode.listeners import ajp_request
 from lab.pytest_plugin import start_ox_cluster
-from lab.waiting import poll
+from lab.roles.db.gtid import GtidPair
+from lab.roles.groupware.client import OxError, OxSession
+from lab.roles.groupware.cluster import OxCluster, OxNode
+from lab.roles.system import Lab
 
 pytestmark = [pytest.mark.oxnode, pytest.mark.docker]
 READ = 1

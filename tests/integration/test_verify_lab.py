@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.lab import Lab
+from lab.roles.system import Lab
 from lab.verify.run import verify
 from lab.verify.target import target_from_lab
 

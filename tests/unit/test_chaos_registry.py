@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos_report import write_run_report
-from lab.chaos_runs import ChaosRun
-from lab.chaos_scenarios import SCENARIOS, markdown_table
+from lab.chaos.history import History
+from lab.chaos.nemesis import Schedule
+from lab.chaos.report import write_run_report
+from lab.chaos.runner import ChaosRun
+from lab.chaos.scenarios import SCENARIOS, markdown_table
 from lab.cli import build_parser, main
-from lab.history import History
-from lab.nemesis import Schedule
-from lab.topology import DBLB_MODES, TOPOLOGIES, LabRequest
+from lab.spec.topology import DBLB_MODES, TOPOLOGIES, LabRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.checkers.bank import check_bank
-from lab.checkers.list_append import READ_COMMITTED_ANOMALIES, check_list_append
-from lab.history import Fault, History, recovery_time
+from lab.chaos.checkers.bank import check_bank
+from lab.chaos.checkers.list_append import READ_COMMITTED_ANOMALIES, check_list_append
+from lab.chaos.history import Fault, History, recovery_time
 
 
 def txn(*mops: tuple[str, int, object]) -> list[list[object]]:
@@ -159,7 +159,7 @@ def test_history_round_trips_and_measures_recovery(tmp_path: Path) -> None:
 
 
 def test_lost_acknowledged_append_is_found_and_unknown_ones_are_not() -> None:
-    from lab.checkers.writes import check_lost_appends
+    from lab.chaos.checkers.writes import check_lost_appends
 
     history = History.of(
         [
@@ -176,7 +176,7 @@ def test_lost_acknowledged_append_is_found_and_unknown_ones_are_not() -> None:
 
 
 def test_health_truth_checker_fires_on_a_200_that_cannot_write() -> None:
-    from lab.health_truth import Sample, check_health_truth
+    from lab.chaos.checkers.health_truth import Sample, check_health_truth
 
     good = [Sample(0.0, "galera1", 200, True, 0.01), Sample(0.2, "galera2", 503, None, 0.0)]
     assert check_health_truth(good).valid()
@@ -187,7 +187,7 @@ def test_health_truth_checker_fires_on_a_200_that_cannot_write() -> None:
     assert verdict.anomalies["healthy-but-unwritable"] == [
         "galera3 at 0.40s: clustercheck 200 before and after a write that failed: timed out"
     ]
-    from lab.history import Fault
+    from lab.chaos.history import Fault
 
     frozen_peer = [Fault("freeze-server", "galera2", 0.1, 0.3)]
     verdict = check_health_truth(bad, frozen_peer, grace_s=0.5)
@@ -212,8 +212,8 @@ def test_health_truth_excuses_a_frozen_peers_rejoin_only_while_it_is_seen_not_re
     until it is Synced (seen on real runs ~8 and ~19 s after the freeze ended). The
     excuse needs evidence in the recorded samples: the frozen peer's own check not
     ready while the write hung."""
-    from lab.health_truth import Sample, check_health_truth
-    from lab.history import Fault
+    from lab.chaos.checkers.health_truth import Sample, check_health_truth
+    from lab.chaos.history import Fault
 
     stalled = Sample(8.0, "galera1", 200, False, 5.0, "timed out", status_after=200)
     rejoining = Sample(9.0, "galera3", 503, None, 0.0)
@@ -237,7 +237,7 @@ def test_health_truth_excuses_a_frozen_peers_rejoin_only_while_it_is_seen_not_re
 
 
 def test_session_and_file_checkers() -> None:
-    from lab.groupware_load import check_files, check_sessions
+    from lab.chaos.groupware_load import check_files, check_sessions
 
     clean = History.of(
         [
@@ -259,8 +259,8 @@ def test_session_and_file_checkers() -> None:
 
 
 def test_storage_error_and_kept_insert_checkers() -> None:
-    from lab.checkers.filestore import check_storage_errors
-    from lab.checkers.writes import check_inserts_kept
+    from lab.chaos.checkers.filestore import check_storage_errors
+    from lab.chaos.checkers.writes import check_inserts_kept
 
     history = History.of(
         [
@@ -283,7 +283,7 @@ def test_storage_error_and_kept_insert_checkers() -> None:
 
 
 def test_read_your_writes_checker() -> None:
-    from lab.groupware_load import check_read_your_writes
+    from lab.chaos.groupware_load import check_read_your_writes
 
     history = History.of(
         [
@@ -435,7 +435,7 @@ def test_bank_checker_finds_money_created_and_missing_accounts() -> None:
     ],
 )
 def test_failed_transaction_outcomes(code: int, sent: bool, at_commit: bool, outcome: str) -> None:
-    from lab.workloads import outcome_of
+    from lab.chaos.workloads import outcome_of
 
     assert outcome_of(code, sent, at_commit) == outcome
 
@@ -474,8 +474,8 @@ def test_a_g2_item_cycle_is_simple_not_one_rw_edge_walked_twice() -> None:
 
 
 def test_a_pooled_connection_dropped_before_maxidletime_is_forbidden() -> None:
-    from lab.checkers.pool import check_pool_reuse
-    from lab.checkers.registry import CHECKERS
+    from lab.chaos.checkers.pool import check_pool_reuse
+    from lab.chaos.checkers.registry import CHECKERS
 
     kept = History.of([(0, "reuse", 55.0, "ok", 0.0, 0.1), (1, "reuse", 55.0, "ok", 0.0, 0.1)])
     assert check_pool_reuse(kept).valid(), "both connections answered after 55 s idle"
@@ -490,7 +490,7 @@ def test_a_pooled_connection_dropped_before_maxidletime_is_forbidden() -> None:
 def test_observable_under_load_flags_silence_and_slowness() -> None:
     """An instrument that failed or answered after the deadline during the storm is a
     violation; a run that sampled nothing checked nothing."""
-    from lab.checkers.observability import OBSERVED, check_observable
+    from lab.chaos.checkers.observability import OBSERVED, check_observable
 
     history = History(t0=0.0)
     history.probes += [

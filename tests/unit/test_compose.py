@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from lab.compose import COMPOSE_TOPOLOGIES, SUBNETS, drift, node_specs, render, write
-from lab.nodes import spec_service
-from lab.oxcluster import OX_NODES
-from lab.topology import TOPOLOGIES
+from lab.infra.nodes import spec_service
+from lab.roles.groupware.cluster import OX_NODES
+from lab.spec.topology import TOPOLOGIES
 
 
 @pytest.mark.parametrize("topology", COMPOSE_TOPOLOGIES)

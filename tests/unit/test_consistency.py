@@ -3,9 +3,9 @@ nodes, or that one node lacks, is named by table and primary-key range."""
 
 from __future__ import annotations
 
-from lab.checkers.consistency import check_nodes_consistent
-from lab.consistency import CHECKSUMS, checksum_sql, differences
-from lab.history import History
+from lab.chaos.checkers.consistency import check_nodes_consistent
+from lab.chaos.history import History
+from lab.roles.db.consistency import CHECKSUMS, checksum_sql, differences
 
 
 def test_only_differing_chunks_are_named_with_their_key_range() -> None:

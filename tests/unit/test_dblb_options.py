@@ -9,32 +9,32 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos_scenarios import SCENARIOS
-from lab.checkers.confined import check_failures_confined
-from lab.checkers.floating import (
+from lab.chaos.checkers.confined import check_failures_confined
+from lab.chaos.checkers.floating import (
     CHECKED_CLIENT,
     HOLDERS,
     UNCHECKED_CLIENT,
     check_one_holder,
     check_unchecked_rotation,
 )
-from lab.checkers.writers import WRITE_SERVERS, check_one_writer
-from lab.connect_loop import record_attempts
-from lab.dblb import floating_address
-from lab.failover import PROFILES, get_profile
-from lab.haproxy_config import WRITE_LISTENER, render_local_haproxy_cfg
-from lab.history import Fault, History, Op
-from lab.keepalived_config import (
+from lab.chaos.checkers.writers import WRITE_SERVERS, check_one_writer
+from lab.chaos.connect_loop import record_attempts
+from lab.chaos.history import Fault, History, Op
+from lab.chaos.scenarios import SCENARIOS
+from lab.roles.dblb.front import floating_address
+from lab.roles.dblb.haproxy_config import WRITE_LISTENER, render_local_haproxy_cfg
+from lab.roles.dblb.keepalived_config import (
     PRIORITIES,
     adapt_keepalived_conf,
     pair_settings,
     render_keepalived_conf,
     takeover_bound_s,
 )
-from lab.lb_options import OPTIONS
-from lab.lb_options import markdown_table as lb_markdown_table
-from lab.topology import DBLB_MODES, LabRequest
-from lab.web import Member, render_proxy_ajp_conf
+from lab.roles.dblb.lb_options import OPTIONS
+from lab.roles.dblb.lb_options import markdown_table as lb_markdown_table
+from lab.roles.web.front_end import Member, render_proxy_ajp_conf
+from lab.spec.failover import PROFILES, get_profile
+from lab.spec.topology import DBLB_MODES, LabRequest
 
 MEMBERS = ("galera1", "galera2", "galera3")
 

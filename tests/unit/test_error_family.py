@@ -11,9 +11,9 @@ import pkgutil
 import pytest
 
 import lab
-from lab.errors import LabError, UnknownNode
-from lab.galera import GaleraCluster
-from lab.oxcluster import OxCluster
+from lab.infra.errors import LabError, UnknownNode
+from lab.roles.db.galera import GaleraCluster
+from lab.roles.groupware.cluster import OxCluster
 
 
 def lab_modules() -> list[str]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.operator.lint import ERROR, lint
-from lab.operator.placement import operator_notes
-from lab.operator.project import load_project
-from lab.topology import LabRequest
+from lab.spec.operator.lint import ERROR, lint
+from lab.spec.operator.placement import operator_notes
+from lab.spec.operator.project import load_project
+from lab.spec.topology import LabRequest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 
 import lab
-from lab.db import HEARTBEAT_LAG_SQL
-from lab.failover import get_profile
-from lab.flavours import FLAVOURS, MARIADB_DIALECT, ORACLE_DIALECT, Dialect, get_flavour
-from lab.gtid import transactions_behind
-from lab.gtid_config import render_gtid_cnf, render_gtid_host_cnf, render_read_only_cnf
-from lab.haproxy_config import READ_LISTENER, WRITE_LISTENER, render_gtid_haproxy_cfg
-from lab.topology import LabRequest
+from lab.roles.db.gtid import transactions_behind
+from lab.roles.db.gtid_config import render_gtid_cnf, render_gtid_host_cnf, render_read_only_cnf
+from lab.roles.db.node import HEARTBEAT_LAG_SQL
+from lab.roles.dblb.haproxy_config import READ_LISTENER, WRITE_LISTENER, render_gtid_haproxy_cfg
+from lab.spec.failover import get_profile
+from lab.spec.flavours import FLAVOURS, MARIADB_DIALECT, ORACLE_DIALECT, Dialect, get_flavour
+from lab.spec.topology import LabRequest
 from tests.unit.image_scripts import load_image_script
 
 rc = load_image_script("replcheck")
@@ -133,7 +133,7 @@ def test_topology_flavour_mismatch_is_reported() -> None:
 
 def test_nightly_workflow_covers_every_flavour_and_topology() -> None:
     """The workflow's matrix is written out for readers; this keeps it from drifting."""
-    from lab.topology import TOPOLOGIES
+    from lab.spec.topology import TOPOLOGIES
 
     text = (Path(lab.__file__).parent.parent / ".github/workflows/nightly.yml").read_text()
     flavours = text.split("flavour: [", 1)[1].split("]", 1)[0].split(", ")
@@ -201,7 +201,7 @@ def test_replication_monitor_reads_the_slave_only_once_it_has_the_nodes_writes()
 
 
 def test_replica_status_reads_the_same_whatever_the_server_names_its_fields() -> None:
-    from lab.gtid import parse_replica_status
+    from lab.roles.db.gtid import parse_replica_status
 
     mysql_84 = (
         "*************************** 1. row ***************************\n"

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from lab.errors import ConfigError, LabError
-from lab.hosts.credentials import Credentials, load_credentials, write_credentials
-from lab.hosts.faults import FaultJournal, heal_pending
-from lab.hosts.inventory import load_inventory
-from lab.hosts.remote import Host, ssh_reason
-from lab.operator.parsers import haproxy_sections
+from lab.chaos.host_faults import FaultJournal, heal_pending
+from lab.infra.errors import ConfigError, LabError
+from lab.infra.hosts.credentials import Credentials, load_credentials, write_credentials
+from lab.infra.hosts.inventory import load_inventory
+from lab.infra.hosts.remote import Host, ssh_reason
+from lab.spec.operator.parsers import haproxy_sections
 from lab.verify.checks.database import judge_wsrep, mariadb_gtid_contains
 from lab.verify.checks.dblb import judge_listeners, lint_on_host, stats_url
 from lab.verify.checks.front import denied

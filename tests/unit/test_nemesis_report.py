@@ -8,13 +8,13 @@ from pathlib import Path
 
 import docker.errors
 
-from lab.chaos_report import write_run_report
-from lab.chaos_runs import ChaosRun, measure
-from lab.checkers import Verdict
-from lab.checkers.registry import Check
-from lab.history import Fault, History
-from lab.nemesis import LEFTOVER_STEPS, Schedule, heal_leftovers
-from lab.nodes import ExecResult
+from lab.chaos.checkers import Verdict
+from lab.chaos.checkers.registry import Check
+from lab.chaos.history import Fault, History
+from lab.chaos.nemesis import LEFTOVER_STEPS, Schedule, heal_leftovers
+from lab.chaos.report import write_run_report
+from lab.chaos.runner import ChaosRun, measure
+from lab.infra.nodes import ExecResult
 
 
 def test_same_seed_same_schedule_other_seed_other_schedule() -> None:
@@ -67,7 +67,7 @@ def test_report_json_html_and_history(tmp_path: Path) -> None:
 
 
 def test_recovery_reads_grastate_and_never_picks_a_stale_node() -> None:
-    from lab.galera_recovery import RECOVERED, Position, choose_bootstrap, parse_grastate
+    from lab.roles.db.galera_recovery import RECOVERED, Position, choose_bootstrap, parse_grastate
 
     text = "# GALERA saved state\nversion: 2.1\nuuid:    9f94575e-e878-11f1-9f42-e6039ff963da\n"
     assert parse_grastate(text + "seqno:   -1\nsafe_to_bootstrap: 0\n")[1:] == (-1, False)

@@ -8,9 +8,9 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lab.flavours import DEFAULT_FLAVOUR
 from lab.matrix import NIGHTLY_JOBS, Selection, cell_selection
-from lab.topology import TOPOLOGIES
+from lab.spec.flavours import DEFAULT_FLAVOUR
+from lab.spec.topology import TOPOLOGIES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.operator.init import init_project
-from lab.operator.lint import ERROR, INFO, RULES, Finding, lint
-from lab.operator.project import load_project
-from lab.topology import LabRequest
+from lab.spec.operator.init import init_project
+from lab.spec.operator.lint import ERROR, INFO, RULES, Finding, lint
+from lab.spec.operator.project import load_project
+from lab.spec.topology import LabRequest
 
 Edit = Callable[[str], str]
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from lab.cli import main
-from lab.dblb import NAMES_FILE
-from lab.errors import ConfigError
-from lab.filestore import render_ganesha_conf, rules_from_exports
-from lab.operator import parsers
-from lab.operator.init import init_project
-from lab.operator.placement import (
+from lab.infra.errors import ConfigError
+from lab.oxnode.config import ConfigDb, PoolSettings, parse_properties
+from lab.roles.dblb.front import NAMES_FILE
+from lab.roles.filestore.nfs import render_ganesha_conf, rules_from_exports
+from lab.spec.operator import parsers
+from lab.spec.operator.init import init_project
+from lab.spec.operator.placement import (
     LAB_STATS_CFG,
     database_files,
     haproxy_setup,
@@ -23,9 +24,8 @@ from lab.operator.placement import (
     seed_blockers,
     web_files,
 )
-from lab.operator.project import load_project
-from lab.oxnode.config import ConfigDb, PoolSettings, parse_properties
-from lab.topology import LabRequest
+from lab.spec.operator.project import load_project
+from lab.spec.topology import LabRequest
 
 
 def write(tmp_path: Path, toml: str, **files: str) -> Path:

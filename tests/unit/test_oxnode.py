@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from lab.oxcluster import CREATECONTEXT
 from lab.oxnode import admin
 from lab.oxnode.config import (
     ConfigDb,
@@ -20,6 +19,7 @@ from lab.oxnode.config import (
 )
 from lab.oxnode.filestore import Filestore
 from lab.oxnode.replication import ReplicationMonitor, slave_is_current
+from lab.roles.groupware.cluster import CREATECONTEXT
 
 
 def test_configdb_properties_round_trip_with_read_and_write_urls() -> None:
@@ -158,7 +158,7 @@ def test_apache_lockdown_pattern_catches_what_the_servlet_maps_to_provisioning()
     import re
 
     from lab.oxnode.servlet import is_provisioning, servlet_path
-    from lab.web import PROVISIONING_PATTERN, render_proxy_ajp_conf
+    from lab.roles.web.front_end import PROVISIONING_PATTERN, render_proxy_ajp_conf
 
     pattern = re.compile(PROVISIONING_PATTERN)
     for decoded in (

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from lab.browser import render
-from lab.chaos_report import anomaly_rows, write_run_report
-from lab.chaos_runs import SYSBENCH, ChaosRun, measure
-from lab.history import Fault, History
-from lab.nemesis import Schedule, Step
-from lab.report_plots import cycle_steps
+from lab.chaos.browser import render
+from lab.chaos.history import Fault, History
+from lab.chaos.nemesis import Schedule, Step
+from lab.chaos.report import anomaly_rows, write_run_report
+from lab.chaos.report_plots import cycle_steps
+from lab.chaos.runner import SYSBENCH, ChaosRun, measure
 
 pytestmark = [pytest.mark.browser]
 

@@ -3,9 +3,9 @@ in the same cell, and the reason Docker gives in words."""
 
 from __future__ import annotations
 
-from lab.dblb import Backend
-from lab.nodes import docker_epoch, seconds_since
-from lab.status import haproxy_verdicts, with_haproxy_verdicts
+from lab.infra.nodes import docker_epoch, seconds_since
+from lab.roles.dblb.front import Backend
+from lab.roles.status import haproxy_verdicts, with_haproxy_verdicts
 
 
 def backend(listener: str, server: str, status: str) -> Backend:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.sysbench import parse
+from lab.chaos.sysbench import parse
 
 STEADY = "thds: 4 tps: 400.00 qps: 2400.00 (r/w/o: 0.00/1600.00/800.00) lat (ms,95%): 12.00"
 
@@ -57,8 +57,8 @@ def test_no_stall_is_no_gap_and_no_recovery_is_none() -> None:
 
 
 def test_client_choice_reads_the_cli_and_names_unknown_clients() -> None:
-    from lab.chaos_runs import ClientChoice
-    from lab.errors import LabError
+    from lab.chaos.runner import ClientChoice
+    from lab.infra.errors import LabError
 
     assert ClientChoice.of([]) == ClientChoice("ox-pool", False), "OX's pool by default"
     assert ClientChoice.of(["aggressive", "sysbench"]) == ClientChoice("aggressive", True)

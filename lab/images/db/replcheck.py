@@ -106,7 +106,7 @@ def evaluate(
 
 
 # pt-heartbeat --check's arithmetic in SQL: this server's UTC clock minus the newest
-# heartbeat (written with --utc); lab/db.py HEARTBEAT_LAG_SQL is the same statement
+# heartbeat (written with --utc); lab/roles/db/node.py HEARTBEAT_LAG_SQL is the same statement
 HEARTBEAT_LAG_SQL = (
     "SELECT TIMESTAMPDIFF(MICROSECOND, MAX(ts), UTC_TIMESTAMP(6)) / 1000000 AS lag "
     "FROM percona.heartbeat WHERE server_id <> @@server_id"

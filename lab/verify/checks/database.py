@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pymysql
 import requests
 
-from lab.consistency import differences, node_checksums
-from lab.errors import LabError
-from lab.gtid import parse_replica_status
-from lab.hosts.remote import Host
+from lab.infra.errors import LabError
+from lab.infra.hosts.remote import Host
+from lab.roles.db.consistency import differences, node_checksums
+from lab.roles.db.gtid import parse_replica_status
 from lab.verify.result import Result, guarded, passed
 from lab.verify.target import Target
 

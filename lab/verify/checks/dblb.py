@@ -12,13 +12,13 @@ from pathlib import Path
 import pymysql
 import requests
 
-from lab.flavours import DEFAULT_FLAVOUR, get_flavour
-from lab.haproxy_config import READ_PORT, WRITE_PORT
-from lab.hosts.remote import Host, HostError
-from lab.operator.lint import ERROR, Finding, lint
-from lab.operator.parsers import Section, haproxy_sections, servers_for_port
-from lab.operator.project import OperatorFile, Project
-from lab.topology import TOPOLOGIES
+from lab.infra.hosts.remote import Host, HostError
+from lab.roles.dblb.haproxy_config import READ_PORT, WRITE_PORT
+from lab.spec.flavours import DEFAULT_FLAVOUR, get_flavour
+from lab.spec.operator.lint import ERROR, Finding, lint
+from lab.spec.operator.parsers import Section, haproxy_sections, servers_for_port
+from lab.spec.operator.project import OperatorFile, Project
+from lab.spec.topology import TOPOLOGIES
 from lab.verify.result import Result, guarded, passed
 from lab.verify.target import Target
 

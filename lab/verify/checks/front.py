@@ -12,12 +12,12 @@ import ssl
 import requests
 import urllib3
 
-from lab.hosts.remote import HostError
-from lab.oxclient import OxError, OxSession
+from lab.infra.hosts.remote import HostError
+from lab.roles.groupware.client import OxError, OxSession
+from lab.roles.web.front_end import CASE_VARIANTS, PROVISIONING_VARIANTS
 from lab.verify.checks.groupware import node_route
 from lab.verify.result import Result, guarded, passed
 from lab.verify.target import Target
-from lab.web import CASE_VARIANTS, PROVISIONING_VARIANTS
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 

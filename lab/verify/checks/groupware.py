@@ -10,7 +10,7 @@ import re
 import shlex
 import uuid
 
-from lab.hosts.remote import Host, HostError
+from lab.infra.hosts.remote import Host, HostError
 from lab.verify.result import Result, guarded, passed
 from lab.verify.target import Target
 

@@ -1,0 +1,356 @@
+"""Chaos runs: a recorded workload, a fault schedule, the checkers, and the measurements
+per fault (time to recovery, client errors, operations in unknown state), written as a
+JSON report and an HTML page with a timeline (operations over time, faults shaded)."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from lab.chaos.checkers import Verdict
+from lab.chaos.checkers.registry import RUN_DEFAULT, Check, Forbidden
+from lab.chaos.history import FINAL, Fault, History, client_of, epoch_of, recovery_time
+from lab.chaos.nemesis import Healing, Schedule, Step, heal_leftovers, injected
+from lab.chaos.sysbench import Sysbench
+from lab.chaos.workloads import (
+    AGGRESSIVE,
+    OX_POOL,
+    BankWorkload,
+    ClientKind,
+    ListAppendWorkload,
+    as_final_read,
+    client_kind,
+)
+from lab.infra.errors import LabError
+from lab.infra.nodes import Node
+from lab.infra.waiting import poll
+from lab.roles.system import Lab
+
+SETTLE_TIMEOUT_S = 180.0
+SYSBENCH = "sysbench"
+CLIENT_CHOICES = (OX_POOL, AGGRESSIVE, SYSBENCH)
+
+
+@dataclass(frozen=True)
+class ClientChoice:
+    """Which clients a chaos run uses (`lab chaos run --client`, pytest --chaos-client):
+    the recorded workload's pool (OX's, or the aggressive client), and whether sysbench
+    runs beside it through the write and read listeners."""
+
+    workload: str = OX_POOL
+    sysbench: bool = False
+
+    @classmethod
+    def of(cls, names: Sequence[str]) -> ClientChoice:
+        unknown = [n for n in names if n not in CLIENT_CHOICES]
+        if unknown:
+            raise LabError(
+                f"unknown client {unknown[0]!r}; choose from {', '.join(CLIENT_CHOICES)}"
+            )
+        pools = [n for n in names if n != SYSBENCH]
+        return cls(pools[-1] if pools else OX_POOL, SYSBENCH in names)
+
+
+_CHOICE: ContextVar[ClientChoice] = ContextVar(
+    "oxlab_clients",
+    default=ClientChoice(),  # noqa: B039 - frozen, never mutated
+)
+
+
+@contextlib.contextmanager
+def clients_chosen(choice: ClientChoice) -> Iterator[None]:
+    """The clients every workload of the runs in this block uses."""
+    token = _CHOICE.set(choice)
+    try:
+        yield
+    finally:
+        _CHOICE.reset(token)
+
+
+def workload_client(lab: Lab, name: str | None = None) -> ClientKind:
+    """The chosen client kind (or `name`) with the operator's configdb.properties."""
+    return client_kind(name or _CHOICE.get().workload, lab.plan.pool_settings())
+
+
+@dataclass
+class ChaosRun:
+    scenario: str
+    profile: str
+    schedule: Schedule
+    history: History
+    verdicts: list[Verdict] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+    healing: Healing = field(default_factory=Healing)  # leftovers of earlier runs
+    probes: list[dict[str, Any]] = field(default_factory=list)  # checks made during faults
+    files: list[dict[str, str]] = field(default_factory=list)  # the operator's, path and hash
+    # stock clients (sysbench) beside the lab's: per fault, what they saw
+    stock: list[dict[str, Any]] = field(default_factory=list)
+    why: list[str] = field(default_factory=list)  # what explains each client's figure
+    explanations: list[str] = field(default_factory=list)  # their settings behind the figures
+
+    def prepare(self, lab: Lab) -> None:
+        """First step of every run: heal what an earlier run left (saying so, and saying
+        what could not be healed, before anything starts), then wait for a healthy lab.
+        Records which of the operator's files the lab runs on."""
+        self.files = lab.plan.records()
+        self.healing = heal_leftovers(lab.nodes(), say=_say)
+        lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+
+    def judge(
+        self, checker: str, forbidden: Forbidden | str = RUN_DEFAULT, **params: Any
+    ) -> Verdict:
+        """Run a checker (lab/chaos/checkers/registry.py) on this run's history and keep the
+        check, so `lab check` can replay it on the saved history with the same settings."""
+        check = Check.of(checker, forbidden, **params)
+        verdict = check.judge(self.history)
+        self.checks.append(check)
+        self.verdicts.append(verdict)
+        return verdict
+
+    def verdict(self, checker: str) -> Verdict:
+        return next(v for v in self.verdicts if v.checker == checker)
+
+    def violations(self) -> list[str]:
+        """Verdicts that break what the scenario promises (allowed anomalies are findings)."""
+        return [
+            v.summary() for c, v in zip(self.checks, self.verdicts, strict=True) if c.violated(v)
+        ]
+
+    def meta(self) -> dict[str, Any]:
+        """The history file's meta line: enough for `lab check` to judge it again."""
+        return {
+            "scenario": self.scenario,
+            "profile": self.profile,
+            "seed": self.schedule.seed,
+            "files": self.files,
+            "checks": [asdict(c) for c in self.checks],
+        }
+
+
+Probe = Callable[[Step, Node], dict[str, Any]]
+
+
+class RecordedWorkload(Protocol):
+    """What a chaos run needs of a workload (database or groupware)."""
+
+    history: History
+
+    def setup(self) -> None: ...
+
+    def running(self) -> contextlib.AbstractContextManager[Any]: ...
+
+    def acked(self, f: str | None = None) -> int: ...
+
+
+def run_schedule(
+    lab: Lab,
+    workload: RecordedWorkload,
+    schedule: Schedule,
+    nodes: Sequence[Node],
+    name: str,
+    probe: Probe | None = None,
+    recovered_f: str | None = None,
+) -> ChaosRun:
+    """Heal what an earlier run left, run the workload through the schedule's faults
+    (each healed on exit; `probe` checks the faulty state while it holds), wait until
+    operations (of kind `recovered_f`) succeed again and the lab is healthy, then measure."""
+    run = ChaosRun(name, lab.plan.profile.name, schedule, workload.history)
+    run.prepare(lab)
+    workload.setup()
+    history = workload.history
+    with workload.running():
+        poll(lambda: workload.acked() > 5, timeout=30, what="the workload to get going")
+        for step in schedule.steps:
+            # one fault at a time: the next starts once the lab has healed from the last
+            # (a Galera joiner whose donor is killed mid-transfer aborts: a double fault)
+            lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+            wait_until(history, step.at_s)
+            until = history.now() + step.hold_s
+            with injected(step, nodes, history):
+                if probe:
+                    target = next(n for n in nodes if n.name == step.target)
+                    run.probes.append({"step": asdict(step), **probe(step, target)})
+                wait_until(history, until)
+        healed_at = history.now()
+        poll(
+            lambda: any(
+                op.outcome == "ok" and op.start > healed_at and op.f == (recovered_f or op.f)
+                for op in history.ops
+            ),
+            timeout=SETTLE_TIMEOUT_S,
+            what=f"{recovered_f or 'the workload'} to succeed again after the last fault",
+        )
+    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    run.measurements = measure(history)
+    return run
+
+
+def sysbench_chosen() -> bool:
+    return _CHOICE.get().sysbench
+
+
+def stock_clients(lab: Lab, reads: bool = True) -> list[Sysbench]:
+    """sysbench's oltp_write_only through the write listener (its table prepared) and,
+    with `reads`, oltp_read_only through the read listener."""
+    if not lab.dblb or not lab.run:
+        return []
+    writes = Sysbench(lab.run, lab.dblb)
+    writes.prepare()
+    if not reads:
+        return [writes]
+    return [writes, Sysbench(lab.run, lab.dblb, "oltp_read_only", threads=2, write=False)]
+
+
+@contextlib.contextmanager
+def stock_running(stock: Sequence[Sysbench]) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        for client in stock:
+            stack.enter_context(client.running())
+        yield
+
+
+def record_stock(run: ChaosRun, stock: Sequence[Sysbench]) -> None:
+    """Per fault, what each stock client saw; its per-second figures go into the
+    history as probes, for the report's throughput plot."""
+    history = run.history
+    for client in stock:
+        result = client.result()
+        for second in result.seconds:
+            at = second.at - epoch_of(history, 0.0)
+            history.probe(
+                SYSBENCH,
+                client=result.test,
+                second=round(at, 3),
+                tps=second.tps,
+                p95_ms=second.p95_ms,
+                errors=second.errors,
+                reconnects=second.reconnects,
+            )
+        for fault in history.faults:
+            row = result.summary(epoch_of(history, fault.start))
+            run.stock.append({"fault": fault.name, "target": fault.target, **row})
+
+
+def _say(line: str) -> None:
+    print(f"chaos: {line}", file=sys.stderr, flush=True)
+
+
+def wait_until(history: History, at_s: float) -> None:
+    """Scheduled time, not a condition: the schedule is what makes a run reproducible."""
+    delay = at_s - history.now()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def measure(history: History) -> list[dict[str, Any]]:
+    """Per fault (and per client kind, when several ran): time to the first ok
+    operation begun after it, errors and unknowns clients saw from the fault until
+    that recovery (or the fault's end)."""
+    kinds = sorted({client_of(history, op) for op in history.ops if op.process != FINAL})
+    rows = []
+    for fault in history.faults:
+        for kind in kinds:
+            mine = history if len(kinds) == 1 else only_client(history, kind)
+            rows.append({"client": kind, **_measure_fault(mine, fault)})
+    return rows
+
+
+def only_client(history: History, kind: str) -> History:
+    """The operations of one client kind, with the same faults and clock."""
+    ops = [op for op in history.ops if client_of(history, op) == kind]
+    return History(ops=ops, faults=history.faults, clients=history.clients, t0=history.t0)
+
+
+def _measure_fault(history: History, fault: Fault) -> dict[str, Any]:
+    recovered = recovery_time(history, fault)
+    until = fault.start + (recovered or 0.0)
+    until = max(until, fault.end or fault.start)
+    window = [op for op in history.ops if fault.start <= op.end <= until]
+    return {
+        "fault": fault.name,
+        "target": fault.target,
+        "start_s": round(fault.start, 3),
+        "healed_s": round(fault.end, 3) if fault.end is not None else None,
+        "recovery_s": round(recovered, 3) if recovered is not None else None,
+        "errors": sum(op.outcome == "fail" for op in window),
+        "unknown": sum(op.outcome == "info" for op in window),
+        "top_errors": [
+            f"{n}x {text}"
+            for text, n in Counter(
+                op.error[:60] for op in window if op.outcome != "ok"
+            ).most_common(3)
+        ],
+    }
+
+
+def list_append_run(lab: Lab, schedule: Schedule, nodes: Sequence[Node], name: str) -> ChaosRun:
+    """List-append through HAProxy under the schedule: anomalies read committed forbids
+    fail the run, stronger ones (G-single, G2-item, lost update, stale reads) are
+    reported as findings, and nothing acknowledged may be lost."""
+    assert lab.dblb
+    workload = ListAppendWorkload(
+        lab.dblb, clients=4, seed=schedule.seed or 0, client=workload_client(lab)
+    )
+    run = run_schedule(lab, workload, schedule, nodes, name)
+    workload.history.final("txn", as_final_read(workload.final_read()))
+    run.judge("list-append")
+    run.judge("no-acknowledged-write-lost")
+    return run
+
+
+def bank_run(
+    lab: Lab, schedule: Schedule, nodes: Sequence[Node], name: str, probe: Probe | None = None
+) -> ChaosRun:
+    """Bank transfers through HAProxy under the schedule: the total never changes."""
+    assert lab.dblb
+    workload = BankWorkload(
+        lab.dblb, clients=4, seed=schedule.seed or 0, client=workload_client(lab)
+    )
+    run = run_schedule(lab, workload, schedule, nodes, name, probe)
+    run.judge("bank", accounts=workload.accounts, total=workload.total)
+    return run
+
+
+def write_gap(history: History, fault_at: float, failed_node: str, kind: str = "") -> float:
+    """Seconds from the fault to the first write acknowledged by another node (a write
+    in flight on the killed node may still be acknowledged just after the kill), as
+    clients of `kind` (default: any) saw it."""
+    after = [
+        op.end
+        for op in history.ops
+        if op.outcome == "ok"
+        and op.end > fault_at
+        and op.node not in (failed_node, "")
+        and op.process != FINAL
+        and (not kind or client_of(history, op) == kind)
+    ]
+    return (min(after) - fault_at) if after else float("inf")
+
+
+def worst_gap(history: History, fault_at: float, kind: str, f: str) -> float:
+    """The worst any client of `kind` waited: per client that saw an `f` operation
+    fail after the fault, seconds from the fault to the end of its next ok `f`
+    (inf: it never had one); 0.0 when no client noticed."""
+    worst = 0.0
+    for process in {p for p, k in history.clients.items() if k == kind}:
+        mine = [op for op in history.ops if op.process == process and op.f == f]
+        failed = [op.end for op in mine if op.outcome != "ok" and op.end >= fault_at]
+        if not failed:
+            continue
+        back = [op.end for op in mine if op.outcome == "ok" and op.start >= min(failed)]
+        worst = max(worst, (min(back) - fault_at) if back else float("inf"))
+    return worst
+
+
+def longest_stall(history: History, start: float, end: float) -> float:
+    """The longest time without an acknowledged operation within [start, end]."""
+    acked = sorted(op.end for op in history.ops if op.outcome == "ok" and start <= op.end <= end)
+    return max(b - a for a, b in itertools.pairwise([start, *acked, end]))

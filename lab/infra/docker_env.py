@@ -1,0 +1,206 @@
+"""The lab's boundary to the Docker engine: connecting (with one clear error), the labels
+every lab resource carries, and cleanup that touches labelled resources only.
+
+Cleanup replaces testcontainers' Ryuk reaper (an image pull, impossible on air-gapped
+hosts): each resource is labelled with its run id and owning process, so a later run can
+remove what a crashed run left behind while never touching a live run or anything
+unlabelled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import socket
+import tempfile
+import uuid
+from dataclasses import dataclass
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from lab import __version__
+from lab.infra.errors import DockerUnavailable
+
+MIN_API_VERSION = (1, 41)  # Docker engine 20.10, Debian's docker.io: the oldest supported
+
+LABEL_RUN = "ox-lab.run"
+LABEL_LAB = "ox-lab.lab"
+LABEL_OWNER = "ox-lab.owner"  # host:pid:process-start-time of the creating process
+LABEL_KEEP = "ox-lab.keep"  # "1": made by `lab up`, removed only by `lab down`
+LABEL_ROLE = "ox-lab.role"
+LABEL_NODE = "ox-lab.node"
+LABEL_VERSION = "ox-lab.version"
+
+
+def connect() -> docker.DockerClient:
+    """A client for the engine in DOCKER_HOST (default: the local socket), checked."""
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+        api = client.version().get("ApiVersion", "0.0")
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+        raise DockerUnavailable(
+            f"cannot reach the Docker engine at {where}: {_first_line(exc)} "
+            "(is dockerd running and may this user use it? `lab doctor` checks)"
+        ) from None
+    if tuple(int(x) for x in api.split(".")[:2]) < MIN_API_VERSION:
+        raise DockerUnavailable(f"Docker engine API {api} is older than 1.41 (engine 20.10)")
+    return client
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _process_start_time(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            # field 22 (starttime); the command name in field 2 may contain spaces
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def owner_token(pid: int | None = None) -> str:
+    pid = pid or os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start_time(pid)}"
+
+
+def owner_alive(token: str) -> bool:
+    """Whether the process that created a resource still runs (pid reuse is detected)."""
+    try:
+        host, pid, start = token.rsplit(":", 2)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return True  # another host's run (shared engine): not ours to judge
+    return _process_start_time(int(pid)) == start
+
+
+STANDIN_ROLES = ("db", "haproxy", "oxnode", "filestore", "web")
+
+
+def standin_tag(role_tag: str) -> str:
+    """The stand-in image's tag for a role image's tag (the role images only; others,
+    such as the tools image, are used as they are)."""
+    repository, _, version = role_tag.partition(":")
+    role = repository.rpartition("/")[2]
+    return f"oxlab/standin:{role}-{version}" if role in STANDIN_ROLES else role_tag
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """Who owns a set of lab resources: the labels and names a run gives them."""
+
+    run_id: str
+    lab_name: str
+    keep: bool
+    details: tuple[tuple[str, str], ...] = ()  # e.g. topology and flavour, for `lab status`
+    # (lab node, host name): the operator's names for lab nodes (oxlab.toml [hosts])
+    aliases: tuple[tuple[str, str], ...] = ()
+    # the role containers run their stand-in images (an SSH server beside the service)
+    standin: bool = False
+
+    @classmethod
+    def new(
+        cls,
+        lab_name: str,
+        keep: bool,
+        aliases: tuple[tuple[str, str], ...] = (),
+        standin: bool = False,
+        **details: str,
+    ) -> RunIdentity:
+        return cls(
+            uuid.uuid4().hex[:8], lab_name, keep, tuple(sorted(details.items())), aliases, standin
+        )
+
+    def labels(self, **extra: str) -> dict[str, str]:
+        return {
+            LABEL_RUN: self.run_id,
+            LABEL_LAB: self.lab_name,
+            LABEL_OWNER: owner_token(),
+            LABEL_KEEP: "1" if self.keep else "0",
+            LABEL_VERSION: __version__,
+            **{f"ox-lab.{key}": value for key, value in self.details},
+            **extra,
+        }
+
+    def aliases_of(self, node: str) -> tuple[str, ...]:
+        return tuple(alias for name, alias in self.aliases if name == node)
+
+    def resource_name(self, role: str) -> str:
+        return f"oxlab-{self.lab_name}-{self.run_id}-{role}"
+
+    def ca_file(self) -> str:
+        """Where the run's CA certificate is kept for clients (curl --cacert, requests
+        verify); removed with the run's resources (remove_resources)."""
+        return os.path.join(tempfile.gettempdir(), f"oxlab-{self.lab_name}-{self.run_id}-ca.pem")
+
+
+def _run_files(run_id: str) -> list[str]:
+    """Files on the Docker host that belong to a run (its CA certificate)."""
+    return glob.glob(os.path.join(tempfile.gettempdir(), f"oxlab-*-{run_id}-ca.pem"))
+
+
+def remove_resources(client: docker.DockerClient, filters: dict[str, str | list[str]]) -> int:
+    """Remove labelled containers, then their networks and volumes, and the runs' files
+    on this host (CA certificates); returns how many resources."""
+    removed = 0
+    runs: set[str] = set()
+    for container in client.containers.list(all=True, filters={"label": filters["label"]}):
+        runs.add(container.labels.get(LABEL_RUN, ""))
+        try:
+            container.remove(force=True, v=True)
+            removed += 1
+        except docker.errors.NotFound:
+            pass
+    for network in client.networks.list(filters={"label": filters["label"]}):
+        runs.add((network.attrs.get("Labels") or {}).get(LABEL_RUN, ""))
+        try:
+            network.remove()
+            removed += 1
+        except docker.errors.NotFound:
+            pass
+    for volume in client.volumes.list(filters={"label": filters["label"]}):
+        try:
+            volume.remove(force=True)
+            removed += 1
+        except docker.errors.NotFound:
+            pass
+    for run_id in runs - {""}:
+        for path in _run_files(run_id):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+    return removed
+
+
+def remove_run(client: docker.DockerClient, run_id: str) -> int:
+    return remove_resources(client, {"label": [f"{LABEL_RUN}={run_id}"]})
+
+
+def stale_runs(client: docker.DockerClient) -> set[str]:
+    """Run ids of test runs (not kept labs) whose creating process is gone."""
+    runs: set[str] = set()
+    labelled = list(client.containers.list(all=True, filters={"label": LABEL_RUN}))
+    labelled += client.networks.list(filters={"label": LABEL_RUN})
+    for resource in labelled:
+        labels = resource.attrs.get("Labels") or resource.attrs.get("Config", {}).get("Labels")
+        labels = labels or {}
+        if labels.get(LABEL_KEEP) == "1":
+            continue
+        if not owner_alive(labels.get(LABEL_OWNER, "")):
+            runs.add(labels[LABEL_RUN])
+    return runs
+
+
+def sweep_stale(client: docker.DockerClient) -> set[str]:
+    """Remove what crashed test runs left behind; live runs and kept labs are untouched."""
+    runs = stale_runs(client)
+    for run_id in runs:
+        remove_run(client, run_id)
+    return runs

@@ -1,0 +1,95 @@
+"""Do all database nodes hold the same data? pt-table-checksum's question, answered the
+way pt-table-checksum does it, per table and per chunk of the primary key: the row
+count and BIT_XOR of CRC32 over each row's columns joined with '#' (NULLs marked), the
+checksum expression pt-table-checksum uses.
+
+pt-table-checksum computes the checksum on the source and lets replication re-execute
+the statement on each replica. Galera applies row images instead of re-executing
+statements, so the replicas would only copy the source's figure; the lab therefore
+computes the same chunk checksums on every node itself (after the node has applied
+everything: wsrep_sync_wait on Galera, caught up on GTID) and compares them. The same
+method serves both topologies, so their verdicts mean the same."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lab.roles.db.node import DbNode
+
+# pt-heartbeat's percona.heartbeat differs by design (the slave's row is behind by the
+# lag): pt-table-checksum's own users skip it too
+SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys", "percona")
+CHUNK_ROWS = 1000  # primary key values per chunk, as pt-table-checksum's --chunk-size
+CHECKSUMS = "checksums"  # the history probe: {"nodes": {node: {"schema.table#chunk": ...}}}
+
+
+def user_tables(node: DbNode) -> list[tuple[str, str]]:
+    listed = ", ".join(f"'{s}'" for s in SYSTEM_SCHEMAS)
+    rows = node.sql(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        f"WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ({listed}) "
+        "ORDER BY 1, 2"
+    )
+    return [tuple(line.split("\t")) for line in rows.splitlines() if "\t" in line]  # type: ignore[misc]
+
+
+def checksum_sql(schema: str, table: str, columns: Sequence[str], chunk_key: str | None) -> str:
+    """pt-table-checksum's per-chunk checksum: COUNT(*) and BIT_XOR(CRC32(CONCAT_WS))."""
+    cols = ", ".join(f"`{c}`" for c in columns)
+    nulls = ", ".join(f"ISNULL(`{c}`)" for c in columns)
+    crc = f"BIT_XOR(CAST(CRC32(CONCAT_WS('#', {cols}, CONCAT({nulls}))) AS UNSIGNED))"
+    chunk = f"FLOOR(`{chunk_key}` / {CHUNK_ROWS})" if chunk_key else "0"
+    return (
+        f"SELECT {chunk} AS chunk, COUNT(*), COALESCE({crc}, 0) FROM `{schema}`.`{table}` "
+        "GROUP BY chunk ORDER BY chunk"
+    )
+
+
+def node_checksums(node: DbNode, galera: bool) -> dict[str, list[int]]:
+    """{"schema.table#chunk": [rows, checksum]} for every user table on `node`."""
+    sync = "SET SESSION wsrep_sync_wait = 1; " if galera else ""
+    found: dict[str, list[int]] = {}
+    for schema, table in user_tables(node):
+        columns = node.sql(
+            "SELECT column_name, column_key, data_type FROM information_schema.columns "
+            f"WHERE table_schema = '{schema}' AND table_name = '{table}' "
+            "ORDER BY ordinal_position"
+        )
+        rows = [line.split("\t") for line in columns.splitlines() if "\t" in line]
+        names = [r[0] for r in rows]
+        keys = [r[0] for r in rows if r[1] == "PRI"]
+        integer = {r[0] for r in rows if "int" in r[2]}
+        chunk_key = keys[0] if len(keys) == 1 and keys[0] in integer else None
+        out = node.sql(sync + checksum_sql(schema, table, names, chunk_key), timeout_s=120)
+        for line in out.splitlines():
+            chunk, count, crc = line.split("\t")
+            found[f"{schema}.{table}#{chunk}"] = [int(count), int(crc)]
+    return found
+
+
+def chunk_range(key: str) -> str:
+    """ "db.t#3" -> "db.t, primary key 3000-3999" (how a person finds the rows)."""
+    table, _, chunk = key.partition("#")
+    if not chunk.isdigit():
+        return table
+    low = int(chunk) * CHUNK_ROWS
+    return f"{table}, primary key {low}-{low + CHUNK_ROWS - 1}"
+
+
+def differences(per_node: dict[str, dict[str, list[Any]]]) -> list[str]:
+    """Every chunk on which the nodes disagree (or that only some nodes have), named by
+    table and key range with each node's rows and checksum."""
+    keys = sorted({k for chunks in per_node.values() for k in chunks})
+    found = []
+    for key in keys:
+        seen = {
+            node: tuple(chunks[key]) if key in chunks else None for node, chunks in per_node.items()
+        }
+        if len(set(seen.values())) > 1:
+            detail = ", ".join(
+                f"{node}: " + ("missing" if v is None else f"{v[0]} rows, crc {v[1]}")
+                for node, v in seen.items()
+            )
+            found.append(f"{chunk_range(key)}: {detail}")
+    return found
