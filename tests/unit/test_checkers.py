@@ -237,7 +237,7 @@ def test_health_truth_excuses_a_frozen_peers_rejoin_only_while_it_is_seen_not_re
 
 
 def test_session_and_file_checkers() -> None:
-    from lab.chaos.groupware_load import check_files, check_sessions
+    from lab.chaos.checkers.groupware import check_files, check_sessions
 
     clean = History.of(
         [
@@ -283,7 +283,7 @@ def test_storage_error_and_kept_insert_checkers() -> None:
 
 
 def test_read_your_writes_checker() -> None:
-    from lab.chaos.groupware_load import check_read_your_writes
+    from lab.chaos.checkers.groupware import check_read_your_writes
 
     history = History.of(
         [

@@ -17,13 +17,13 @@ from lab.chaos.checkers.confined import check_failures_confined
 from lab.chaos.checkers.consistency import check_nodes_consistent
 from lab.chaos.checkers.filestore import check_storage_errors_in, filestore_consistency_in
 from lab.chaos.checkers.floating import check_one_holder, check_unchecked_rotation
+from lab.chaos.checkers.groupware import check_files, check_read_your_writes, check_sessions
 from lab.chaos.checkers.health_truth import check_health_truth_in
 from lab.chaos.checkers.list_append import READ_COMMITTED_ANOMALIES, check_list_append
 from lab.chaos.checkers.observability import check_observable
 from lab.chaos.checkers.pool import check_pool_reuse
 from lab.chaos.checkers.writers import check_one_writer
 from lab.chaos.checkers.writes import check_writes_kept
-from lab.chaos.groupware_load import check_files, check_read_your_writes, check_sessions
 from lab.chaos.history import History
 from lab.infra.errors import ConfigError, lookup
 
