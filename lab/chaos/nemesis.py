@@ -121,8 +121,7 @@ def lying_donor_check(node: Node, peers: Sequence[Node]) -> Iterator[None]:
 @contextlib.contextmanager
 def replication_stopped(node: Node, peers: Sequence[Node]) -> Iterator[None]:
     """The GTID slave receives but does not apply: it lags further every second."""
-    slave = GtidNode(node.container)
-    slave.dialect = _dialect_of(node)
+    slave = GtidNode(node.container, _dialect_of(node))
     slave.sql(slave.dialect.stop_sql_thread)
     try:
         yield

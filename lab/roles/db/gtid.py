@@ -9,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from docker.models.containers import Container
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
@@ -47,7 +48,12 @@ class GtidPlan:
 
 
 class GtidNode(DbNode):
-    dialect: Dialect
+    """A master or slave, with its server's SQL dialect from the start (MariaDB's and
+    Oracle's replication statements differ)."""
+
+    def __init__(self, container: Container, dialect: Dialect) -> None:
+        super().__init__(container)
+        self.dialect = dialect
 
     def replica_status(self) -> dict[str, str] | None:
         """SHOW SLAVE/REPLICA STATUS as a dict (None: not a replica)."""
@@ -76,9 +82,7 @@ def parse_replica_status(vertical: str) -> dict[str, str] | None:
 
 
 def gtid_node(node: DbNode, dialect: Dialect) -> GtidNode:
-    gtid = GtidNode(node.container)
-    gtid.dialect = dialect
-    return gtid
+    return GtidNode(node.container, dialect)
 
 
 class GtidPair:
