@@ -24,9 +24,16 @@ from typing import Any
 
 from testcontainers.core.container import DockerContainer
 
-from lab.infra.docker_env import LABEL_LAB, LABEL_OWNER, RunIdentity, connect
+from lab.infra.docker_env import (
+    COMPOSE_PROJECT,
+    LABEL_LAB,
+    LABEL_OWNER,
+    ComposeProject,
+    RunIdentity,
+    connect,
+)
 from lab.infra.errors import ConfigError, LabError
-from lab.infra.nodes import COMPOSE_PROJECT, ComposeProject, spec_files, spec_service
+from lab.infra.nodes import spec_files, spec_service
 from lab.roles.db.galera import GaleraPlan, galera_node_spec
 from lab.roles.db.galera_config import DEFAULT_JOIN, GaleraSettings
 from lab.roles.db.gtid import GtidPlan, gtid_node_names, gtid_node_spec

@@ -62,7 +62,7 @@ def connecting(
     spec = container_spec(
         run, None, tools_image().tag, "tools", "connect-loop", network_mode=network
     ).with_command(["sh", "-c", loop_script(targets, timeout_s)])
-    node = start_container(spec)
+    node = start_container(spec, run)
     try:
         yield node
     finally:

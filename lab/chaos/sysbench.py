@@ -172,7 +172,7 @@ class Sysbench:
             self.identity, None, tools_image().tag, "tools", name,
             network_mode=self.dblb.nodes[0].network,
         )  # fmt: skip
-        return start_container(spec.with_command(["sh", "-c", script]))
+        return start_container(spec.with_command(["sh", "-c", script]), self.identity)
 
     def _one_shot(self, script: str) -> str:
         node = self._start(f"{self.name}-prepare", script)

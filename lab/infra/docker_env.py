@@ -15,14 +15,16 @@ import os
 import socket
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import docker
 import docker.errors
 import requests.exceptions
+from docker.models.containers import Container
 
 from lab import __version__
 from lab.infra.errors import DockerUnavailable
+from lab.infra.waiting import poll
 
 MIN_API_VERSION = (1, 41)  # Docker engine 20.10, Debian's docker.io: the oldest supported
 
@@ -82,6 +84,38 @@ def owner_alive(token: str) -> bool:
     return _process_start_time(int(pid)) == start
 
 
+COMPOSE_PROJECT = "com.docker.compose.project"
+COMPOSE_SERVICE = "com.docker.compose.service"
+ADOPT_TIMEOUT_S = 180.0
+
+
+@dataclass(frozen=True)
+class ComposeProject:
+    """A compose project (lab/compose/) whose containers the lab adopts instead of
+    creating: the same procedures then configure what `docker-compose up` started."""
+
+    client: docker.DockerClient
+    name: str
+
+    def container(self, service: str, timeout: float = ADOPT_TIMEOUT_S) -> Container:
+        """The service's running container; compose creates a Galera joiner only once its
+        predecessor is healthy, so it may appear while the setup waits."""
+        filters = {"label": [f"{COMPOSE_PROJECT}={self.name}", f"{COMPOSE_SERVICE}={service}"]}
+
+        def running() -> Container | None:
+            found = self.client.containers.list(filters=filters)
+            return found[0] if found else None
+
+        return poll(running, timeout=timeout, what=f"compose service {service} to run")
+
+    def volume(self, name: str) -> str:
+        return f"{self.name}_{name}"
+
+    @property
+    def network(self) -> str:
+        return f"{self.name}_lab"
+
+
 STANDIN_ROLES = ("db", "haproxy", "oxnode", "filestore", "web")
 
 
@@ -105,6 +139,8 @@ class RunIdentity:
     aliases: tuple[tuple[str, str], ...] = ()
     # the role containers run their stand-in images (an SSH server beside the service)
     standin: bool = False
+    # a compose project whose containers the run adopts instead of creating (lab/compose.py)
+    compose: ComposeProject | None = field(default=None, compare=False)
 
     @classmethod
     def new(

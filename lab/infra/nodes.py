@@ -4,11 +4,10 @@ again by its labels (`lab status` on a lab started by an earlier `lab up`)."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import tarfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +16,8 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from lab.infra.docker_env import LABEL_NODE, LABEL_ROLE, RunIdentity, standin_tag
+from lab.infra.docker_env import LABEL_NODE, LABEL_ROLE, ComposeProject, RunIdentity, standin_tag
 from lab.infra.errors import StartupError
-from lab.infra.waiting import poll
 
 # Ryuk (testcontainers' reaper) is an image pull; the lab cleans up by its own labels.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
@@ -164,57 +162,10 @@ def seconds_since(docker_time: str) -> float | None:
     return None if at is None else max(0.0, datetime.now(UTC).timestamp() - at)
 
 
-COMPOSE_PROJECT = "com.docker.compose.project"
-COMPOSE_SERVICE = "com.docker.compose.service"
-ADOPT_TIMEOUT_S = 180.0
-
-
-@dataclass(frozen=True)
-class ComposeProject:
-    """A compose project (lab/compose/) whose containers the lab adopts instead of
-    creating: the same procedures then configure what `docker-compose up` started."""
-
-    client: docker.DockerClient
-    name: str
-
-    def container(self, service: str, timeout: float = ADOPT_TIMEOUT_S) -> Container:
-        """The service's running container; compose creates a Galera joiner only once its
-        predecessor is healthy, so it may appear while the setup waits."""
-        filters = {"label": [f"{COMPOSE_PROJECT}={self.name}", f"{COMPOSE_SERVICE}={service}"]}
-
-        def running() -> Container | None:
-            found = self.client.containers.list(filters=filters)
-            return found[0] if found else None
-
-        return poll(running, timeout=timeout, what=f"compose service {service} to run")
-
-    def volume(self, name: str) -> str:
-        return f"{self.name}_{name}"
-
-    @property
-    def network(self) -> str:
-        return f"{self.name}_lab"
-
-
-_adopted: ComposeProject | None = None
-
-
-@contextlib.contextmanager
-def adopting(project: ComposeProject) -> Iterator[None]:
-    """While active, start_container() adopts the project's containers (process-wide:
-    the procedures start nodes from worker threads)."""
-    global _adopted
-    _adopted = project
-    try:
-        yield
-    finally:
-        _adopted = None
-
-
 def lab_volume(client: docker.DockerClient, run: RunIdentity, name: str) -> str:
     """A named volume for the run (the compose project's own when adopting)."""
-    if _adopted:
-        return _adopted.volume(name)
+    if run.compose:
+        return run.compose.volume(name)
     return str(client.volumes.create(run.resource_name(name), labels=run.labels()).name)
 
 
@@ -254,11 +205,11 @@ def _adopt(spec: DockerContainer, project: ComposeProject) -> Node:
     return Node(container)
 
 
-def start_container(spec: DockerContainer) -> Node:
+def start_container(spec: DockerContainer, run: RunIdentity) -> Node:
     """Start a testcontainers spec; a half-started container is removed before re-raising.
-    While adopting a compose project, its container for the spec is used instead."""
-    if _adopted:
-        return _adopt(spec, _adopted)
+    For a run that adopts a compose project, its container for the spec is used instead."""
+    if run.compose:
+        return _adopt(spec, run.compose)
     try:
         spec.start()
     except docker.errors.APIError as exc:

@@ -31,7 +31,7 @@ from lab.infra.docker_env import (
     sweep_stale,
 )
 from lab.infra.errors import FlavourUnavailable, ImageError, LabError, StartupError
-from lab.infra.nodes import ComposeProject, Node, adopting
+from lab.infra.nodes import ComposeProject, Node
 from lab.infra.waiting import poll
 from lab.roles.db.galera import GaleraCluster, GaleraNode, GaleraPlan
 from lab.roles.db.galera_config import GaleraSettings
@@ -171,13 +171,12 @@ class Lab:
         assert self.client is not None
         network = self.client.networks.get(compose.network)
         labels = network.attrs.get("Labels") or {}
-        self.run = RunIdentity(labels[LABEL_RUN], labels[LABEL_LAB], True)
+        self.run = RunIdentity(labels[LABEL_RUN], labels[LABEL_LAB], True, compose=compose)
         self.network = Network()
         self.network.name = network.name
         self.network._network = network
         started = time.monotonic()
-        with adopting(compose):
-            self._start_topology(create=False)
+        self._start_topology(create=False)
         self.timings["up"] = time.monotonic() - started
         return self
 

@@ -167,7 +167,7 @@ class GaleraCluster:
         for index, name in enumerate(members):
             started = time.monotonic()
             node = GaleraNode(
-                start_container(galera_node_spec(run, network, plan, index)).container
+                start_container(galera_node_spec(run, network, plan, index), run).container
             )
             cluster.nodes.append(node)
             cluster.wait_synced(node)
@@ -197,7 +197,9 @@ class GaleraCluster:
         specs = [galera_node_spec(run, network, plan, i) for i in range(len(plan.settings.members))]
         cluster = cls([])
         with ThreadPoolExecutor(max_workers=len(specs)) as pool:
-            cluster.nodes += pool.map(lambda s: GaleraNode(start_container(s).container), specs)
+            cluster.nodes += pool.map(
+                lambda s: GaleraNode(start_container(s, run).container), specs
+            )
         cluster.wait_all_synced()
         first = cluster.nodes[0]
         progress(

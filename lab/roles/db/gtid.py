@@ -107,7 +107,9 @@ class GtidPair:
         names = gtid_node_names(plan)
         with ThreadPoolExecutor(max_workers=3) as pool:
             futures = {
-                name: pool.submit(_start_node, gtid_node_spec(run, network, plan, name, server_id))
+                name: pool.submit(
+                    _start_node, gtid_node_spec(run, network, plan, name, server_id), run
+                )
                 for name, server_id in names.items()
             }
             nodes = {name: gtid_node(f.result(), dialect) for name, f in futures.items()}
@@ -271,8 +273,8 @@ def gtid_node_spec(
     return with_files(spec, plan.files)
 
 
-def _start_node(spec: DockerContainer) -> DbNode:
-    return DbNode(start_container(spec).container)
+def _start_node(spec: DockerContainer, run: RunIdentity) -> DbNode:
+    return DbNode(start_container(spec, run).container)
 
 
 # The Preparations section's "existing installation", dumped and then removed.

@@ -81,7 +81,7 @@ class Dblb(Node):
         """Start HAProxy with the lab's haproxy.cfg (its servers resolve at run time, so
         it need not wait for the databases) or the operator's; as a `member` of the
         keepalived pair, with keepalived beside it."""
-        return cls(start_container(dblb_spec(run, network, image, setup, member)).container)
+        return cls(start_container(dblb_spec(run, network, image, setup, member), run).container)
 
     def holds(self, address: str) -> bool:
         """Whether this node has `address` on an interface (keepalived put it there)."""

@@ -110,7 +110,7 @@ class FilestoreNode(Node):
         build_images(client, [filestore_image()])
         volume = lab_volume(client, run, EXPORT_VOLUME)
         spec = filestore_spec(run, network, volume, clients, rules)
-        node = cls(start_container(spec).container)
+        node = cls(start_container(spec, run).container)
         node.wait_exporting()
         return node
 

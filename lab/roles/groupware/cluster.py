@@ -301,7 +301,7 @@ def _start_node(
     route: str,
 ) -> OxNode:
     spec = oxnode_spec(run, network, shared_volume, clustering, name, haproxy_cfg)
-    node = OxNode(start_container(spec).container)
+    node = OxNode(start_container(spec, run).container)
     node.route = route
     # the filestore belongs to open-xchange, as the guide's chown does
     node.exec(["chown", "open-xchange:open-xchange", FILESTORE])

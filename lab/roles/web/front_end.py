@@ -184,7 +184,7 @@ class WebNode(Node):
     ) -> WebNode:
         build_images(client, [web_image()])
         spec = web_spec(run, network, members, admin_allowed, protocol, files, fail_on_503)
-        node = cls(start_container(spec).container)
+        node = cls(start_container(spec, run).container)
         # Apache waits for its certificate, which names the address it just got.
         certs = make_certificates(["web", "localhost"], [node.ip, "127.0.0.1"], run.run_id)
         put_file(node, CA_FILE, certs.ca_pem)
