@@ -29,6 +29,7 @@ def _load() -> ctypes.CDLL:
         "nfs_set_uid": ([c_void_p, c_int], None),
         "nfs_set_gid": ([c_void_p, c_int], None),
         "nfs_set_timeout": ([c_void_p, c_int], None),
+        "nfs_set_autoreconnect": ([c_void_p, c_int], None),
         "nfs_mount": ([c_void_p, c_char_p, c_char_p], c_int),
         "nfs_get_error": ([c_void_p], c_char_p),
         "nfs_create": ([c_void_p, c_char_p, c_int, c_int, POINTER(c_void_p)], c_int),
@@ -62,6 +63,10 @@ class NfsClient:
         self.lib.nfs_set_uid(self.ctx, uid)
         self.lib.nfs_set_gid(self.ctx, gid)
         self.lib.nfs_set_timeout(self.ctx, timeout_ms)
+        # libnfs reconnects a lost session forever by default, so a call begun before
+        # the server went away hangs through the whole outage; OX's filestore fails the
+        # request instead (FLS). The caller mounts afresh on the next request.
+        self.lib.nfs_set_autoreconnect(self.ctx, 0)
         self._check(
             self.lib.nfs_mount(self.ctx, server.encode(), export.encode()),
             f"mount {server}:{export}",
