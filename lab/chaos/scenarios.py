@@ -28,7 +28,7 @@ from lab.chaos.checkers.writers import WRITE_SERVERS
 from lab.chaos.checkers.writes import READ_INSERTS
 from lab.chaos.clients import clients_running
 from lab.chaos.connect_loop import Target, connecting, record_attempts
-from lab.chaos.groupware_load import GroupwareWorkload
+from lab.chaos.groupware_load import HOME, PASSWORD, USER, GroupwareWorkload
 from lab.chaos.history import History, Op, client_of, epoch_of, recovery_time
 from lab.chaos.nemesis import Schedule, Step, injected, killed
 from lab.chaos.runner import (
@@ -71,6 +71,7 @@ from lab.roles.dblb.front import ROUND_ROBIN_NAME, DblbPair
 from lab.roles.dblb.haproxy_config import READ_PORT
 from lab.roles.dblb.keepalived_config import ADVERT_INT_S
 from lab.roles.filestore.nfs import EXPORT_PATH
+from lab.roles.groupware.client import OxSession
 from lab.roles.status import render_status
 from lab.roles.system import Lab
 from lab.spec.operator.lint import explain
@@ -512,6 +513,11 @@ def filestore_outage(lab: Lab, seed: int) -> ChaosRun:
         lab, workload, schedule, [lab.ox.filestore], "filestore-outage", recovered_f="upload"
     )
     lab.ox.wait_ready()
+    for node in lab.ox.nodes:
+        # a node removes the partial files an interrupted upload left on the server at
+        # its next upload: one on each node before the filestore is inventoried
+        session = OxSession.login(node.url, USER, PASSWORD)
+        session.upload(session.folder_id(HOME), f"after-outage-{node.name}.bin", b"after")
     history = workload.history
     fault = history.faults[0]
     run.probes.append({"upload_recovery_s": recovery_time(history, fault, "upload")})
