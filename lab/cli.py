@@ -276,8 +276,8 @@ def cmd_chaos(args: argparse.Namespace) -> int:
 def _chaos_on_hosts(args: argparse.Namespace, target: Target) -> int:
     """A scenario on the operator's hosts over SSH: only with --allow-faults-on-hosts."""
     from lab.chaos import report as chaos_report
-    from lab.chaos.host_faults import FaultJournal
     from lab.chaos.host_scenarios import run_on_hosts
+    from lab.chaos.nemesis.hosts import FaultJournal
 
     if not args.allow_faults_on_hosts:
         raise ConfigError(

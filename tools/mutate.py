@@ -206,7 +206,7 @@ MUTATIONS = (
     ),
     Mutation(
         "nemesis: a leftover that cannot be healed is not reported",
-        "lab/chaos/nemesis.py",
+        "lab/chaos/nemesis/leftovers.py",
         '            healing.failed.append(f"{node.name}: could not start or unpause it ({status}): {exc}")\n',
         "            pass\n",
     ),
@@ -459,13 +459,13 @@ MUTATIONS = (
     ),
     Mutation(
         "hosts: the fault journal ignores healed lines",
-        "lab/chaos/host_faults.py",
+        "lab/chaos/nemesis/hosts.py",
         'entries.pop(record["healed"], None)',
         "pass",
     ),
     Mutation(
         "hosts: a journaled fault healed on whatever host has the name",
-        "lab/chaos/host_faults.py",
+        "lab/chaos/nemesis/hosts.py",
         "if host is None or host.address != entry.address:",
         "if host is None:",
     ),

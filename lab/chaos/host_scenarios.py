@@ -1,6 +1,6 @@
 """Chaos scenarios on the operator's hosts, the control-node way Jepsen runs them: the
 clients run here and connect to the cluster's own ports with the operator's OX database
-user; the faults are commands over SSH (lab/chaos/host_faults.py); the history, checkers
+user; the faults are commands over SSH (lab/chaos/nemesis/hosts.py); the history, checkers
 and report are the container scenarios' own. Only scenarios whose faults an SSH host
 supports run here; a refusal, not a guess, when the cluster is unhealthy before."""
 
@@ -15,14 +15,14 @@ import pymysql
 
 from lab.chaos.checkers.writes import READ_INSERTS
 from lab.chaos.history import History
-from lab.chaos.host_faults import (
+from lab.chaos.nemesis.hosts import (
     FaultJournal,
     heal_pending,
     partitioned,
     process_frozen,
     service_killed,
 )
-from lab.chaos.nemesis import Schedule
+from lab.chaos.nemesis.schedule import Schedule
 from lab.chaos.runner import ChaosRun, measure, write_gap
 from lab.chaos.workloads import AGGRESSIVE, OX_POOL, InsertWorkload, client_kind
 from lab.infra.errors import LabError

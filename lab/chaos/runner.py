@@ -17,7 +17,8 @@ from typing import Any, Protocol
 from lab.chaos.checkers import Verdict
 from lab.chaos.checkers.registry import RUN_DEFAULT, Check, Forbidden
 from lab.chaos.history import FINAL, Fault, History, client_of, epoch_of, recovery_time
-from lab.chaos.nemesis import Healing, Schedule, Step, heal_leftovers, injected
+from lab.chaos.nemesis.leftovers import Healing, heal_leftovers
+from lab.chaos.nemesis.schedule import Schedule, Step, injected
 from lab.chaos.sysbench import Sysbench
 from lab.chaos.workloads import (
     AGGRESSIVE,

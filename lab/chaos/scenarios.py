@@ -30,7 +30,8 @@ from lab.chaos.clients import clients_running
 from lab.chaos.connect_loop import Target, connecting, record_attempts
 from lab.chaos.groupware_load import HOME, PASSWORD, USER, GroupwareWorkload
 from lab.chaos.history import History, Op, client_of, epoch_of, recovery_time
-from lab.chaos.nemesis import Schedule, Step, injected, killed
+from lab.chaos.nemesis.faults import killed
+from lab.chaos.nemesis.schedule import Schedule, Step, injected
 from lab.chaos.runner import (
     SETTLE_TIMEOUT_S,
     ChaosRun,
@@ -652,7 +653,7 @@ def writer_kill(lab: Lab, seed: int, writes_after: int = 20) -> ChaosRun:
         run.schedule = after_warm_up(history, "kill", writer.name, seed)
         wait_until(history, run.schedule.steps[0].at_s)
         fault = history.fault("kill", writer.name)
-        with killed(writer, peers):
+        with killed(writer):
             killed_at = epoch_of(history, fault.start)
             poll(
                 lambda: (
@@ -777,7 +778,6 @@ def reader_kill(lab: Lab, seed: int) -> ChaosRun:
     target = next(
         n for n in sorted(lab.galera.nodes, key=lambda n: n.name) if n.name != writer_name
     )
-    peers = [n for n in lab.galera.nodes if n is not target]
     with contextlib.ExitStack() as running:
         for workload in (writes, *readers):
             running.enter_context(workload.running())
@@ -785,7 +785,7 @@ def reader_kill(lab: Lab, seed: int) -> ChaosRun:
         run.schedule = after_warm_up(history, "kill", target.name, seed)
         wait_until(history, run.schedule.steps[0].at_s)
         fault = history.fault("kill", target.name)
-        with killed(target, peers):
+        with killed(target):
             poll(
                 lambda: all(
                     any(op.f == "read" and op.outcome == "ok" and op.start > fault.start + 0.5
@@ -887,7 +887,7 @@ def reconnect_storm(lab: Lab, seed: int) -> ChaosRun:
         run.schedule = after_warm_up(history, "kill", writer.name, seed)
         wait_until(history, run.schedule.steps[0].at_s)
         fault = history.fault("kill", writer.name)
-        with killed(writer, survivors):
+        with killed(writer):
             poll(
                 observe,
                 timeout=SETTLE_TIMEOUT_S,

@@ -494,10 +494,9 @@ class Lab:
             lab.gtid = GtidPair(master, slave)
         for c in containers:
             if c.labels.get(LABEL_ROLE) == "web":
-                lab.web = WebNode(c)
                 # from the container, always: a file left by an earlier lab of the same
                 # name (a compose lab's run id repeats) would name another CA
-                lab.web.ca_path = lab.run.ca_file()
+                lab.web = WebNode(c, lab.run.ca_file())
                 ca = lab.web.exec(["cat", CA_FILE]).output
                 with open(lab.web.ca_path, "w", encoding="ascii") as f:
                     f.write(ca)

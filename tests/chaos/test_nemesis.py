@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos.faults import frozen_server, isolated, lying_donor
-from lab.chaos.nemesis import heal_leftovers
+from lab.chaos.nemesis.faults import frozen_server, isolated, lying_donor
+from lab.chaos.nemesis.leftovers import heal_leftovers
 from lab.chaos.report import publish
 from lab.chaos.scenarios import health_lie
-from lab.roles.db.galera import GaleraNode
 from lab.roles.system import Lab
 from tests.chaos import run_scenario
 
@@ -74,7 +73,7 @@ def test_next_run_heals_what_a_dead_run_left(healthy_lab: Lab) -> None:
         assert said == [f"healed a leftover of an earlier run: {h}" for h in healing.healed]
         healthy_lab.wait_healthy(timeout=120)
 
-        left += dies_inside(lying_donor(GaleraNode(hung.container)))
+        left += dies_inside(lying_donor(hung))
         healing = heal_leftovers(healthy_lab.nodes())
         assert set(healing.healed) == {
             f"{hung.name}: lying clustercheck settings removed",

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos.host_faults import FaultJournal, heal_pending, partition_rules, service_killed
 from lab.chaos.host_scenarios import Refused, run_on_hosts
+from lab.chaos.nemesis.firewall import cut_off
+from lab.chaos.nemesis.hosts import FaultJournal, heal_pending, service_killed
 from lab.infra.waiting import poll
 from lab.verify.standin import StandinCluster
 from lab.verify.target import Target, target_from_inventory
@@ -80,9 +81,10 @@ def test_the_next_run_heals_what_a_crashed_run_left(
     rules and an unhealed journal entry; the next run heals them first and says so."""
     galera3 = host_named("galera3")  # type: ignore[operator]
     peers = [h for h in target.role("galera") if h.name != "galera3"]
-    journal.injected(galera3, "partition", partition_rules(peers, "-D"))
+    addresses = [peer.address for peer in peers]
+    journal.injected(galera3, "partition", cut_off(addresses, "-D", marked=True))
     node = standin_cluster.nodes["galera3"]
-    sh(node, partition_rules(peers, "-I"))
+    sh(node, cut_off(addresses, "-I", marked=True))
     try:
         lines = heal_pending(target.hosts, journal)
         assert lines == ["healed partition on galera3, left by an earlier run"], lines

@@ -16,8 +16,7 @@ import pymysql
 import pytest
 import requests
 
-from lab.chaos.faults import desynced, drained, frozen_server, isolated
-from lab.chaos.nemesis import killed
+from lab.chaos.nemesis.faults import desynced, drained, frozen_server, isolated, killed
 from lab.infra.waiting import poll
 from lab.pytest_plugin import runnable_request
 from lab.roles.db.consistency import differences, node_checksums

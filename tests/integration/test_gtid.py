@@ -14,7 +14,7 @@ import pymysql
 import pytest
 import requests
 
-from lab.chaos.faults import SERVER_PROCESS, isolated
+from lab.chaos.nemesis.faults import SERVER_PROCESS, isolated
 from lab.infra.waiting import poll
 from lab.roles.db.gtid import (
     LEGACY_DATABASES,

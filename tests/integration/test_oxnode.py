@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 import requests
 
-from lab.chaos.faults import rejected
+from lab.chaos.nemesis.faults import rejected
 from lab.infra.waiting import poll
 from lab.oxnode import ajp
 from lab.oxnode.listeners import ajp_request

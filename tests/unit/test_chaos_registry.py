@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab.chaos.history import History
-from lab.chaos.nemesis import Schedule
+from lab.chaos.nemesis.schedule import Schedule
 from lab.chaos.report import write_run_report
 from lab.chaos.runner import ChaosRun
 from lab.chaos.scenarios import SCENARIOS, markdown_table

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos.host_faults import FaultJournal, heal_pending
+from lab.chaos.nemesis.hosts import FaultJournal, heal_pending
 from lab.infra.errors import ConfigError, LabError
 from lab.infra.hosts.credentials import Credentials, load_credentials, write_credentials
 from lab.infra.hosts.inventory import load_inventory

@@ -11,7 +11,8 @@ import docker.errors
 from lab.chaos.checkers import Verdict
 from lab.chaos.checkers.registry import Check
 from lab.chaos.history import Fault, History
-from lab.chaos.nemesis import LEFTOVER_STEPS, Schedule, heal_leftovers
+from lab.chaos.nemesis.leftovers import LEFTOVER_STEPS, heal_leftovers
+from lab.chaos.nemesis.schedule import Schedule
 from lab.chaos.report import write_run_report
 from lab.chaos.runner import ChaosRun, measure
 from lab.infra.nodes import ExecResult

@@ -12,7 +12,7 @@ import pytest
 
 from lab.chaos.browser import render
 from lab.chaos.history import Fault, History
-from lab.chaos.nemesis import Schedule, Step
+from lab.chaos.nemesis.schedule import Schedule, Step
 from lab.chaos.report import anomaly_rows, write_run_report
 from lab.chaos.report_plots import cycle_steps
 from lab.chaos.runner import SYSBENCH, ChaosRun, measure

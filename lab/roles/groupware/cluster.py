@@ -16,6 +16,7 @@ from typing import Any
 
 import docker
 import requests
+from docker.models.containers import Container
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
@@ -48,7 +49,11 @@ HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
 
 
 class OxNode(Node):
-    route: str = ""
+    """A groupware node and its jkroute (the AJP route Apache's balancer names it by)."""
+
+    def __init__(self, container: Container, route: str) -> None:
+        super().__init__(container)
+        self.route = route
 
     def admin(self, command: str, *args: str) -> str:
         """Run one of the guide's admin commands on this node; its output, or StartupError."""
@@ -301,8 +306,7 @@ def _start_node(
     route: str,
 ) -> OxNode:
     spec = oxnode_spec(run, network, shared_volume, clustering, name, haproxy_cfg)
-    node = OxNode(start_container(spec, run).container)
-    node.route = route
+    node = OxNode(start_container(spec, run).container, route)
     # the filestore belongs to open-xchange, as the guide's chown does
     node.exec(["chown", "open-xchange:open-xchange", FILESTORE])
     return node

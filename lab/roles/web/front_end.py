@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import docker
 import requests
+from docker.models.containers import Container
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
@@ -165,9 +166,12 @@ def render_site_conf(server_name: str, admin_allowed: Sequence[str]) -> str:
 
 
 class WebNode(Node):
-    ca_pem: bytes = b""
-    ca_path: str = ""
-    _nonce: str = ""  # the balancer-manager's CSRF nonce, read with the worker table
+    """Apache, the front end; `ca_path` is the lab's CA on this side (for verify=)."""
+
+    def __init__(self, container: Container, ca_path: str) -> None:
+        super().__init__(container)
+        self.ca_path = ca_path
+        self._nonce = ""  # the balancer-manager's CSRF nonce, read with the worker table
 
     @classmethod
     def launch(
@@ -184,7 +188,7 @@ class WebNode(Node):
     ) -> WebNode:
         build_images(client, [web_image()])
         spec = web_spec(run, network, members, admin_allowed, protocol, files, fail_on_503)
-        node = cls(start_container(spec, run).container)
+        node = cls(start_container(spec, run).container, ca_path)
         # Apache waits for its certificate, which names the address it just got.
         certs = make_certificates(["web", "localhost"], [node.ip, "127.0.0.1"], run.run_id)
         put_file(node, CA_FILE, certs.ca_pem)
@@ -194,10 +198,8 @@ class WebNode(Node):
             put_file(node, path, certs.key_pem, 0o600)
         put_file(node, CERT_FILE, certs.cert_pem)
         put_file(node, KEY_FILE, certs.key_pem, 0o600)
-        node.ca_pem = certs.ca_pem
         with open(ca_path, "wb") as f:
             f.write(certs.ca_pem)
-        node.ca_path = ca_path
         node.wait_serving()
         return node
 

@@ -23,6 +23,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.chaos.nemesis import firewall
+from lab.chaos.nemesis.faults import SERVER_PROCESS, FaultError
 from lab.infra.errors import LabError
 from lab.infra.hosts.remote import Host, HostError
 
@@ -38,12 +40,6 @@ SERVICES = {
 }
 KILL_SERVICE = "systemctl kill --signal=SIGKILL {service}"
 START_SERVICE = "systemctl start {service}"
-DB_PROCESS = "mariadbd|mysqld"  # pkill -x pattern: MariaDB's and Oracle's server
-RULE_MARK = "oxlab-fault"
-
-
-class HostFaultError(LabError):
-    """A fault could not be injected or healed on a host (names host and command)."""
 
 
 def journal_path() -> Path:
@@ -133,7 +129,7 @@ def heal_pending(hosts: Sequence[Host], journal: FaultJournal) -> list[str]:
 def _must(host: Host, command: str) -> None:
     result = host.run(command, sudo=True)
     if result.exit_code != 0:
-        raise HostFaultError(f"{host}: `{command}` failed: {result.output.strip()[-200:]}")
+        raise FaultError(f"{host}: `{command}` failed: {result.output.strip()[-200:]}")
 
 
 @contextlib.contextmanager
@@ -165,21 +161,11 @@ def service_killed(host: Host, journal: FaultJournal) -> contextlib.AbstractCont
 
 
 def process_frozen(
-    host: Host, journal: FaultJournal, process: str = DB_PROCESS
+    host: Host, journal: FaultJournal, process: str = SERVER_PROCESS
 ) -> contextlib.AbstractContextManager[None]:
     """SIGSTOP of the process (a hung server on a living machine), SIGCONT on heal."""
     return journaled(
         host, journal, "freeze", f"pkill -STOP -x '{process}'", f"pkill -CONT -x '{process}'"
-    )
-
-
-def partition_rules(peers: Sequence[Host], action: str) -> str:
-    """iptables rules that drop traffic with the peers both ways, marked as ours."""
-    mark = f"-m comment --comment {RULE_MARK}"
-    return " && ".join(
-        f"iptables {action} INPUT -s {p.address} {mark} -j DROP && "
-        f"iptables {action} OUTPUT -d {p.address} {mark} -j DROP"
-        for p in peers
     )
 
 
@@ -188,6 +174,11 @@ def partitioned(
 ) -> contextlib.AbstractContextManager[None]:
     """The host cut off from its peers (one command: the cut is never partial); clients
     still reach it, as in a real split."""
+    addresses = [peer.address for peer in peers]
     return journaled(
-        host, journal, "partition", partition_rules(peers, "-I"), partition_rules(peers, "-D")
+        host,
+        journal,
+        "partition",
+        firewall.cut_off(addresses, "-I", marked=True),
+        firewall.cut_off(addresses, "-D", marked=True),
     )
