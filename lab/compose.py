@@ -33,7 +33,7 @@ from lab.infra.docker_env import (
     connect,
 )
 from lab.infra.errors import ConfigError, LabError
-from lab.infra.nodes import spec_files, spec_service
+from lab.infra.testcontainers_adapter import spec_files, spec_kwargs, spec_service
 from lab.roles.db.galera import GaleraPlan, galera_node_spec
 from lab.roles.db.galera_config import DEFAULT_JOIN, GaleraSettings
 from lab.roles.db.gtid import GtidPlan, gtid_node_names, gtid_node_spec
@@ -195,7 +195,7 @@ def _labels(run: RunIdentity, **extra: str) -> dict[str, str]:
 
 def _service(spec: DockerContainer, ip: str, files: dict[str, bytes]) -> dict[str, Any]:
     name = spec_service(spec)
-    kwargs = spec._kwargs
+    kwargs = spec_kwargs(spec)
     labels = dict(sorted(kwargs["labels"].items()))
     labels[LABEL_OWNER] = "docker-compose"
     service: dict[str, Any] = {"image": spec.image, "hostname": name, "init": True}

@@ -18,6 +18,7 @@ from docker.models.containers import Container
 
 from lab.infra.docker_env import LABEL_NODE, LABEL_ROLE, ComposeProject, RunIdentity, standin_tag
 from lab.infra.errors import StartupError
+from lab.infra.testcontainers_adapter import spec_files, spec_service
 
 # Ryuk (testcontainers' reaper) is an image pull; the lab cleans up by its own labels.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
@@ -169,16 +170,6 @@ def lab_volume(client: docker.DockerClient, run: RunIdentity, name: str) -> str:
     return str(client.volumes.create(run.resource_name(name), labels=run.labels()).name)
 
 
-def spec_service(spec: DockerContainer) -> str:
-    """The node's name in the topology: its hostname, which is the compose service."""
-    return str(spec._kwargs["hostname"])
-
-
-def spec_files(spec: DockerContainer) -> list[tuple[bytes | Any, str]]:
-    """(source, destination) of what the spec copies into its container."""
-    return [(t[0], t[1]) for t in spec._transferable_specs]
-
-
 def _adopt(spec: DockerContainer, project: ComposeProject) -> Node:
     """The compose container for this spec, checked against it: a compose file that
     drifted from the lab's definitions fails here, naming what differs."""
@@ -273,6 +264,22 @@ def read_file(node: Node, path: str) -> bytes | None:
         member = tar.next()
         extracted = tar.extractfile(member) if member else None
         return extracted.read() if extracted else None
+
+
+def rewrite_file(node: Node, path: str, data: bytes) -> None:
+    """Replace a file keeping its owner and mode (mysqld must still be able to write
+    its grastate.dat)."""
+    stream, _ = node.container.get_archive(path)
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        info = tar.next()
+    if info is None:
+        raise StartupError(f"{node.name}: {path} is not a file")
+    info.size = len(data)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.addfile(info, io.BytesIO(data))
+    if not node.container.put_archive(path.rsplit("/", 1)[0], buf.getvalue()):
+        raise StartupError(f"{node.name}: rewriting {path} failed")
 
 
 def copy_file(src: Node, path: str, dst: Node, dst_dir: str) -> None:

@@ -32,6 +32,7 @@ from lab.infra.docker_env import (
 )
 from lab.infra.errors import FlavourUnavailable, ImageError, LabError, StartupError
 from lab.infra.nodes import ComposeProject, Node
+from lab.infra.testcontainers_adapter import adopted_network, docker_network
 from lab.infra.waiting import poll
 from lab.roles.db.galera import GaleraCluster, GaleraNode, GaleraPlan
 from lab.roles.db.galera_config import GaleraSettings
@@ -172,9 +173,7 @@ class Lab:
         network = self.client.networks.get(compose.network)
         labels = network.attrs.get("Labels") or {}
         self.run = RunIdentity(labels[LABEL_RUN], labels[LABEL_LAB], True, compose=compose)
-        self.network = Network()
-        self.network.name = network.name
-        self.network._network = network
+        self.network = adopted_network(network)
         started = time.monotonic()
         self._start_topology(create=False)
         self.timings["up"] = time.monotonic() - started
@@ -558,9 +557,7 @@ def find_lab_runs(client: docker.DockerClient, name: str) -> set[str]:
 
 
 def _gateway(network: Network) -> str:
-    net = network._network
-    assert net is not None
-    net.reload()
+    net = docker_network(network)
     return str(net.attrs["IPAM"]["Config"][0].get("Gateway", "127.0.0.1"))
 
 
@@ -573,10 +570,7 @@ def create_network(run: RunIdentity) -> Network:
 
 def network_subnet(network: Network) -> str:
     """The lab network's subnet as Docker assigned it ('172.18.0.0/16')."""
-    net = network._network
-    assert net is not None
-    net.reload()
-    return str(net.attrs["IPAM"]["Config"][0]["Subnet"])
+    return str(docker_network(network).attrs["IPAM"]["Config"][0]["Subnet"])
 
 
 def mysql_host_mask(network: Network) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lab.compose import COMPOSE_TOPOLOGIES, SUBNETS, drift, node_specs, render, write
-from lab.infra.nodes import spec_service
+from lab.infra.testcontainers_adapter import spec_service
 from lab.roles.groupware.cluster import OX_NODES
 from lab.spec.topology import TOPOLOGIES
 

@@ -8,16 +8,14 @@ be lost for everyone.
 
 from __future__ import annotations
 
-import io
 import re
-import tarfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from lab.infra.errors import ClusterFormationError, LabError
-from lab.infra.nodes import Node, read_file
+from lab.infra.nodes import Node, put_file, read_file, rewrite_file
 from lab.infra.waiting import poll
 from lab.roles.db.galera import GaleraCluster, GaleraNode
 
@@ -64,28 +62,8 @@ def choose_bootstrap(positions: list[Position]) -> Position:
     return sorted(positions, key=lambda p: (-p.seqno, not p.safe_to_bootstrap, p.node))[0]
 
 
-def rewrite_file(node: Node, path: str, data: bytes) -> None:
-    """Replace a file keeping its owner and mode (mysqld must still be able to write it)."""
-    stream, _ = node.container.get_archive(path)
-    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-        info = tar.next()
-    assert info is not None
-    info.size = len(data)
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        tar.addfile(info, io.BytesIO(data))
-    directory = path.rsplit("/", 1)[0]
-    if not node.container.put_archive(directory, buf.getvalue()):
-        raise LabError(f"{node.name}: rewriting {path} failed")
-
-
 def put_start_mode(node: Node, mode: str) -> None:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(START_MODE.rsplit("/", 1)[1])
-        info.size = len(mode)
-        tar.addfile(info, io.BytesIO(mode.encode()))
-    node.container.put_archive(START_MODE.rsplit("/", 1)[0], buf.getvalue())
+    put_file(node, START_MODE, mode.encode())
 
 
 def position_of(node: GaleraNode) -> Position:

@@ -15,7 +15,7 @@ import docker.errors
 
 from lab.infra.docker_env import LABEL_OWNER, LABEL_RUN, connect, owner_token
 from lab.infra.errors import ConfigError, LabError
-from lab.infra.nodes import Placement
+from lab.infra.nodes import Node, Placement, put_file
 from lab.infra.tls import make_certificates
 from lab.roles.dblb.keepalived_config import KEEPALIVED_CONF, adapt_keepalived_conf
 from lab.roles.images import db_image, dblb_image, image_present, web_image
@@ -146,8 +146,6 @@ def require_valid_syntax(plan: Plan, client: docker.DockerClient) -> None:
 def _run(client: docker.DockerClient, plan: Plan, check: SyntaxCheck) -> tuple[int, str]:
     """The check in a throwaway container of the role image, names resolving to
     loopback so `haproxy -c` can resolve the operator's server names."""
-    from testcontainers.core.transferable import build_transfer_tar
-
     hosts = {name: "127.0.0.1" for name in plan.host_map()}
     container = client.containers.create(
         check.image,
@@ -158,7 +156,7 @@ def _run(client: docker.DockerClient, plan: Plan, check: SyntaxCheck) -> tuple[i
     )
     try:
         for placement in check.files:
-            container.put_archive("/", build_transfer_tar(placement.data, placement.target))
+            put_file(Node(container), placement.target, placement.data)
         container.start()
         code = int(container.wait(timeout=CHECK_TIMEOUT_S + 10).get("StatusCode", 1))
         return code, container.logs().decode(errors="replace")
