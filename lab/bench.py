@@ -216,7 +216,7 @@ def bench_oxnode(
 def bench_failover(client: docker.DockerClient, request: LabRequest, progress: Progress) -> str:
     """Kill the Galera writer under a write workload; print the write gap for the chosen
     failover profile (`--profile ox` for OX's published settings)."""
-    from lab.chaos.scenarios import writer_kill
+    from lab.chaos.scenarios.galera import writer_kill
 
     galera = replace(request, topology="galera")
     with Lab(galera, LabOptions(name="bench-failover"), progress=progress, client=client) as lab:

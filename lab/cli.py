@@ -22,7 +22,7 @@ from lab import __version__
 from lab.bench import bench_build, bench_failover, bench_oxnode, bench_up
 from lab.chaos.checkers.registry import CHECKERS
 from lab.chaos.runner import CLIENT_CHOICES
-from lab.chaos.scenarios import SCENARIOS
+from lab.chaos.scenarios.registry import SCENARIOS
 from lab.infra.docker_env import LABEL_RUN, connect, remove_resources
 from lab.infra.errors import ClusterFormationError, ConfigError, LabError
 from lab.infra.text import table
@@ -254,9 +254,9 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 def cmd_chaos(args: argparse.Namespace) -> int:
     """Run one chaos scenario on a fresh lab of its topology; print the verdict and the
     figures, keep the report (JSON, HTML timeline, history)."""
-    from lab.chaos import report as chaos_report
+    from lab.chaos.report.publish import publish
     from lab.chaos.runner import ClientChoice
-    from lab.chaos.scenarios import SCENARIOS, run_registered
+    from lab.chaos.scenarios.registry import SCENARIOS, run_registered
 
     # faults go on hosts only when --inventory says so (oxlab.toml's is for lab verify)
     target = _inventory_target(args) if args.inventory else None
@@ -269,15 +269,15 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     request.validate()
     with Lab(request, LabOptions(name=f"chaos-{args.scenario}")) as lab:
         run = run_registered(args.scenario, lab, args.seed, ClientChoice.of(args.client or []))
-    chaos_report.publish(run, Path(args.report_dir))
+    publish(run, Path(args.report_dir))
     return 1 if run.violations() else 0
 
 
 def _chaos_on_hosts(args: argparse.Namespace, target: Target) -> int:
     """A scenario on the operator's hosts over SSH: only with --allow-faults-on-hosts."""
-    from lab.chaos import report as chaos_report
-    from lab.chaos.host_scenarios import run_on_hosts
     from lab.chaos.nemesis.hosts import FaultJournal
+    from lab.chaos.report.publish import publish
+    from lab.chaos.scenarios.hosts import run_on_hosts
 
     if not args.allow_faults_on_hosts:
         raise ConfigError(
@@ -285,12 +285,12 @@ def _chaos_on_hosts(args: argparse.Namespace, target: Target) -> int:
             "add --allow-faults-on-hosts to run them (lab verify checks without faults)"
         )
     run = run_on_hosts(args.scenario, target, args.seed, FaultJournal(), stderr_progress)
-    chaos_report.publish(run, Path(args.report_dir))
+    publish(run, Path(args.report_dir))
     return 1 if run.violations() else 0
 
 
 def cmd_chaos_list(args: argparse.Namespace) -> int:
-    from lab.chaos.scenarios import SCENARIOS, markdown_table
+    from lab.chaos.scenarios.registry import SCENARIOS, markdown_table
 
     if args.markdown:
         print(markdown_table())

@@ -110,7 +110,7 @@ MUTATIONS = (
     ),
     Mutation(
         "workloads: 1047/1180 at COMMIT counted as failed",
-        "lab/chaos/workloads.py",
+        "lab/chaos/clients/workloads.py",
         "known = ROLLED_BACK_AT_COMMIT if at_commit else ROLLED_BACK",
         "known = ROLLED_BACK",
     ),
@@ -285,19 +285,19 @@ MUTATIONS = (
     ),
     Mutation(
         "gap evidence: a gap far beyond the mark-down called bounded by it",
-        "lab/chaos/gap_evidence.py",
+        "lab/chaos/report/gap_evidence.py",
         "elif gap <= bound + CLOSE_TO_S:",
         "elif gap <= bound + 10 * CLOSE_TO_S:",
     ),
     Mutation(
         "gap evidence: the faster of HAProxy and Galera taken as the bound",
-        "lab/chaos/gap_evidence.py",
+        "lab/chaos/report/gap_evidence.py",
         "bound = max(t for t in (down, view, 0.0) if t is not None)",
         "bound = min(t for t in (down, view) if t is not None) if down or view else 0.0",
     ),
     Mutation(
         "sysbench: a restart after the fault not counted as an outage",
-        "lab/chaos/sysbench.py",
+        "lab/chaos/clients/sysbench.py",
         "        if restarts:\n            stalled",
         "        if False:\n            stalled",
     ),

@@ -16,11 +16,9 @@ from typing import Any, Protocol
 
 from lab.chaos.checkers import Verdict
 from lab.chaos.checkers.registry import RUN_DEFAULT, Check, Forbidden
-from lab.chaos.history import FINAL, Fault, History, client_of, epoch_of, recovery_time
-from lab.chaos.nemesis.leftovers import Healing, heal_leftovers
-from lab.chaos.nemesis.schedule import Schedule, Step, injected
-from lab.chaos.sysbench import Sysbench
-from lab.chaos.workloads import (
+from lab.chaos.clients.groupware import GroupwareWorkload
+from lab.chaos.clients.sysbench import Sysbench
+from lab.chaos.clients.workloads import (
     AGGRESSIVE,
     OX_POOL,
     BankWorkload,
@@ -29,6 +27,9 @@ from lab.chaos.workloads import (
     as_final_read,
     client_kind,
 )
+from lab.chaos.history import FINAL, Fault, History, client_of, epoch_of, recovery_time
+from lab.chaos.nemesis.leftovers import Healing, heal_leftovers
+from lab.chaos.nemesis.schedule import Schedule, Step, injected
 from lab.infra.errors import LabError
 from lab.infra.nodes import Node
 from lab.infra.waiting import poll
@@ -317,6 +318,32 @@ def bank_run(
     )
     run = run_schedule(lab, workload, schedule, nodes, name, probe)
     run.judge("bank", accounts=workload.accounts, total=workload.total)
+    return run
+
+
+def groupware_run(
+    lab: Lab,
+    schedule: Schedule,
+    name: str,
+    probe: Probe | None = None,
+    nodes: Sequence[Node] | None = None,
+    workload: GroupwareWorkload | None = None,
+) -> ChaosRun:
+    """Browsers through Apache under faults (of the groupware nodes unless `nodes` says
+    otherwise): nobody has to log in again (session migration), every file downloads as
+    it was uploaded, and everyone sees their own new folders (read-your-writes)."""
+    assert lab.ox and lab.web
+    workload = workload or GroupwareWorkload(lab.web, clients=4, seed=schedule.seed or 0)
+    run = run_schedule(lab, workload, schedule, nodes or lab.ox.nodes, name, probe)
+    lab.ox.wait_ready()
+    for checker in ("sessions-kept", "files-intact", "read-your-writes"):
+        run.judge(checker)
+    for node in lab.ox.nodes:  # what the nodes said about requests they failed
+        failures = node.logs(tail=2000).split("handler failed")[1:]
+        if failures:
+            run.probes.append(
+                {"node": node.name, "server_errors": len(failures), "first": failures[0][:800]}
+            )
     return run
 
 

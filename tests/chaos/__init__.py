@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.chaos.report import publish
+from lab.chaos.report.publish import publish
 from lab.chaos.runner import ChaosRun
-from lab.chaos.scenarios import run_registered
+from lab.chaos.scenarios.registry import run_registered
 from lab.roles.system import Lab
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from lab.chaos.nemesis.faults import frozen_server, isolated, lying_donor
 from lab.chaos.nemesis.leftovers import heal_leftovers
-from lab.chaos.report import publish
-from lab.chaos.scenarios import health_lie
+from lab.chaos.report.publish import publish
+from lab.chaos.scenarios.galera import health_lie
 from lab.roles.system import Lab
 from tests.chaos import run_scenario
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos.host_scenarios import Refused, run_on_hosts
 from lab.chaos.nemesis.firewall import cut_off
 from lab.chaos.nemesis.hosts import FaultJournal, heal_pending, service_killed
+from lab.chaos.scenarios.hosts import Refused, run_on_hosts
 from lab.infra.waiting import poll
 from lab.verify.standin import StandinCluster
 from lab.verify.target import Target, target_from_inventory

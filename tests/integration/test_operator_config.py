@@ -13,7 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from lab.chaos.scenarios import run_registered
+from lab.chaos.scenarios.registry import run_registered
 from lab.cli import main
 from lab.infra.docker_env import LABEL_LAB
 from lab.infra.nodes import read_file

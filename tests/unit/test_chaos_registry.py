@@ -11,9 +11,9 @@ import pytest
 
 from lab.chaos.history import History
 from lab.chaos.nemesis.schedule import Schedule
-from lab.chaos.report import write_run_report
+from lab.chaos.report.publish import write_run_report
 from lab.chaos.runner import ChaosRun
-from lab.chaos.scenarios import SCENARIOS, markdown_table
+from lab.chaos.scenarios.registry import SCENARIOS, markdown_table
 from lab.cli import build_parser, main
 from lab.spec.topology import DBLB_MODES, TOPOLOGIES, LabRequest
 

@@ -435,7 +435,7 @@ def test_bank_checker_finds_money_created_and_missing_accounts() -> None:
     ],
 )
 def test_failed_transaction_outcomes(code: int, sent: bool, at_commit: bool, outcome: str) -> None:
-    from lab.chaos.workloads import outcome_of
+    from lab.chaos.clients.workloads import outcome_of
 
     assert outcome_of(code, sent, at_commit) == outcome
 

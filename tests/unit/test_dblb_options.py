@@ -18,9 +18,9 @@ from lab.chaos.checkers.floating import (
     check_unchecked_rotation,
 )
 from lab.chaos.checkers.writers import WRITE_SERVERS, check_one_writer
-from lab.chaos.connect_loop import record_attempts
+from lab.chaos.clients.connect_loop import record_attempts
 from lab.chaos.history import Fault, History, Op
-from lab.chaos.scenarios import SCENARIOS
+from lab.chaos.scenarios.registry import SCENARIOS
 from lab.roles.dblb.front import floating_address
 from lab.roles.dblb.haproxy_config import WRITE_LISTENER, render_local_haproxy_cfg
 from lab.roles.dblb.keepalived_config import (

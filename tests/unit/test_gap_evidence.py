@@ -4,7 +4,7 @@ blamed on the client's connection attempt or its own timeout."""
 
 from __future__ import annotations
 
-from lab.chaos.gap_evidence import HAPROXY_DOWN, FailoverEvidence, explain
+from lab.chaos.report.gap_evidence import HAPROXY_DOWN, FailoverEvidence, explain
 from lab.spec.failover import get_profile
 
 

@@ -13,7 +13,7 @@ from lab.chaos.checkers.registry import Check
 from lab.chaos.history import Fault, History
 from lab.chaos.nemesis.leftovers import LEFTOVER_STEPS, heal_leftovers
 from lab.chaos.nemesis.schedule import Schedule
-from lab.chaos.report import write_run_report
+from lab.chaos.report.publish import write_run_report
 from lab.chaos.runner import ChaosRun, measure
 from lab.infra.nodes import ExecResult
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos.browser import render
 from lab.chaos.history import Fault, History
 from lab.chaos.nemesis.schedule import Schedule, Step
-from lab.chaos.report import anomaly_rows, write_run_report
-from lab.chaos.report_plots import cycle_steps
+from lab.chaos.report.browser import render
+from lab.chaos.report.plots import cycle_steps
+from lab.chaos.report.publish import anomaly_rows, write_run_report
 from lab.chaos.runner import SYSBENCH, ChaosRun, measure
 
 pytestmark = [pytest.mark.browser]

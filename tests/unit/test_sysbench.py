@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.chaos.sysbench import parse
+from lab.chaos.clients.sysbench import parse
 
 STEADY = "thds: 4 tps: 400.00 qps: 2400.00 (r/w/o: 0.00/1600.00/800.00) lat (ms,95%): 12.00"
 

@@ -1,4 +1,4 @@
-"""The groupware workload's checkers (lab/chaos/groupware_load.py records the history).
+"""The groupware workload's checkers (lab/chaos/clients/groupware.py records the history).
 
 A session that has to log in again has been lost; an upload that downloads different
 bytes is corrupt; a listing begun after one's own acknowledged folder creation that

@@ -21,9 +21,9 @@ import pymysql
 import requests
 
 from lab.chaos.checkers import Verdict
-from lab.chaos.clients import clients_running
+from lab.chaos.clients.threads import clients_running
+from lab.chaos.clients.workloads import DATABASE
 from lab.chaos.history import Fault, History
-from lab.chaos.workloads import DATABASE
 from lab.infra.nodes import Node
 from lab.roles.db.node import connect_as_ox
 from lab.roles.dblb.haproxy_config import CLUSTERCHECK_PORT

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import pymysql
 
-from lab.chaos.clients import clients_running
+from lab.chaos.clients.threads import clients_running
 from lab.chaos.history import CONFLICT, History
 from lab.infra.errors import LabError
 from lab.oxnode.config import DbAddress, PoolSettings

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.chaos.history import History, counts
-from lab.chaos.report_plots import (
+from lab.chaos.report.plots import (
     COLOURS,
     Mark,
     Series,

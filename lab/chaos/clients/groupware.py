@@ -18,7 +18,7 @@ from typing import Any
 import requests
 
 from lab.chaos.checkers.groupware import SESSION_ERRORS
-from lab.chaos.clients import clients_running
+from lab.chaos.clients.threads import clients_running
 from lab.chaos.history import History
 from lab.infra.errors import LabError
 from lab.roles.groupware.client import OxError, OxSession

@@ -3,7 +3,7 @@ page opens anywhere and a browser test can read it): throughput and latency over
 per outcome with the faults shaded and each client kind's recovery marked, a stock
 client's throughput, and one anomaly cycle drawn as a small graph.
 
-Pure functions of a history and numbers, unit-tested; lab/chaos/report.py lays them
+Pure functions of a history and numbers, unit-tested; lab/chaos/report/publish.py lays them
 out on the page."""
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pymysql
 
 from lab.chaos.checkers.writes import READ_INSERTS
+from lab.chaos.clients.workloads import AGGRESSIVE, OX_POOL, InsertWorkload, client_kind
 from lab.chaos.history import History
 from lab.chaos.nemesis.hosts import (
     FaultJournal,
@@ -24,7 +25,6 @@ from lab.chaos.nemesis.hosts import (
 )
 from lab.chaos.nemesis.schedule import Schedule
 from lab.chaos.runner import ChaosRun, measure, write_gap
-from lab.chaos.workloads import AGGRESSIVE, OX_POOL, InsertWorkload, client_kind
 from lab.infra.errors import LabError
 from lab.infra.hosts.remote import Host
 from lab.infra.waiting import poll

@@ -1,0 +1,121 @@
+"""The groupware tier's scenarios: a node killed under sessions, a rolling restart, the NFS
+filestore down.
+
+Each scenario is a bounded run of a workload under a fault schedule with the checkers
+that judge it (tests/chaos and `lab chaos run NAME --seed N`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from lab.chaos.checkers.filestore import INVENTORY, Inventory, inventory_probe
+from lab.chaos.clients.groupware import HOME, PASSWORD, USER, GroupwareWorkload
+from lab.chaos.history import History, recovery_time
+from lab.chaos.nemesis.schedule import Schedule, Step
+from lab.chaos.runner import (
+    ChaosRun,
+    groupware_run,
+    run_schedule,
+)
+from lab.infra.nodes import Node
+from lab.infra.waiting import poll
+from lab.roles.filestore.nfs import EXPORT_PATH
+from lab.roles.groupware.client import OxSession
+from lab.roles.system import Lab
+
+MOVE_TIMEOUT_S = 120.0  # the guide's BalancerMember timeout=100, plus a margin
+
+
+def oxgw_kill(lab: Lab, seed: int) -> ChaosRun:
+    """SIGKILL oxgw01 under the groupware workload; users move to oxgw02. An upload the
+    kill interrupts leaves a partial or unassigned file: reported as a
+    finding (OX's listunassignedfiles/repairfilesinfilestore clean these up)."""
+    assert lab.web
+    before = filestore_inventory(lab)
+    workload = GroupwareWorkload(lab.web, clients=4, seed=seed)
+    history = workload.history
+
+    def moved(step: Step, node: Node) -> dict[str, Any]:
+        """The kill holds until oxgw02 serves users: a killed container's address gives
+        no RST, so Apache's connect to it (the guide's timeout=100) can hang until the
+        web server's ARP entry for it fails, longer than a fixed hold."""
+        since = history.now()
+        poll(
+            lambda: any(
+                op.outcome == "ok" and op.node == "OX2" and op.start > since for op in history.ops
+            ),
+            timeout=MOVE_TIMEOUT_S,
+            what="oxgw02 to serve users after oxgw01 was killed",
+        )
+        return {"served_by_oxgw02_after_s": round(history.now() - since, 2)}
+
+    schedule = Schedule((Step(3.0, "kill", "oxgw01", 8.0),), seed)
+    run = groupware_run(lab, schedule, "oxgw-kill", moved, workload=workload)
+    record_inventories(run.history, before, filestore_inventory(lab))
+    run.judge("filestore-consistent", ("orphan-metadata",))  # files first, then metadata
+    return run
+
+
+def rolling_restart(lab: Lab, seed: int) -> ChaosRun:
+    """Restart oxgw01, wait until it serves again, then oxgw02: no session is lost."""
+    assert lab.ox
+    ox = lab.ox
+
+    def back(step: Step, node: Node) -> dict[str, Any]:
+        started = time.monotonic()
+        ox.node(node.name).wait_serving()
+        return {"serving_again_after_s": round(time.monotonic() - started, 2)}
+
+    steps = (Step(3.0, "restart", "oxgw01", 3.0), Step(12.0, "restart", "oxgw02", 3.0))
+    return groupware_run(lab, Schedule(steps, seed), "rolling-restart", back)
+
+
+def filestore_outage(lab: Lab, seed: int) -> ChaosRun:
+    """Stop the NFS filestore under the groupware workload: uploads and downloads fail
+    with OX's FLS error (not an internal error) while folders keep working; afterwards
+    uploads work again and the filestore holds exactly the files the metadata names."""
+    assert lab.ox and lab.ox.filestore
+    schedule = Schedule((Step(3.0, "stop", "filestore", 6.0),), seed)
+    workload = GroupwareWorkload(lab.web, clients=4, seed=seed) if lab.web else None
+    assert workload is not None
+    before = filestore_inventory(lab)
+    run = run_schedule(
+        lab, workload, schedule, [lab.ox.filestore], "filestore-outage", recovered_f="upload"
+    )
+    lab.ox.wait_ready()
+    for node in lab.ox.nodes:
+        # a node removes the partial files an interrupted upload left on the server at
+        # its next upload: one on each node before the filestore is inventoried
+        session = OxSession.login(node.url, USER, PASSWORD)
+        session.upload(session.folder_id(HOME), f"after-outage-{node.name}.bin", b"after")
+    history = workload.history
+    fault = history.faults[0]
+    run.probes.append({"upload_recovery_s": recovery_time(history, fault, "upload")})
+    record_inventories(history, before, filestore_inventory(lab))
+    for checker in ("sessions-kept", "files-intact", "clear-storage-errors"):
+        run.judge(checker)
+    run.judge("filestore-consistent")
+    return run
+
+
+def record_inventories(history: History, before: Inventory, after: Inventory) -> None:
+    history.probe(INVENTORY, **inventory_probe(before, "before"))
+    history.probe(INVENTORY, **inventory_probe(after, "after"))
+
+
+def filestore_inventory(lab: Lab) -> Inventory:
+    assert lab.ox and lab.ox.filestore
+    listing = lab.ox.filestore.exec(["sh", "-c", f"cd {EXPORT_PATH} && find . -type f"])
+    files = {line.removeprefix("./") for line in listing.output.split()}
+    db = lab.gtid.master if lab.gtid else (lab.galera.nodes[0] if lab.galera else None)
+    assert db is not None
+    schemas = db.sql(
+        "SELECT table_schema FROM information_schema.tables WHERE table_name = 'infostore'"
+    ).split()
+    named = {
+        location
+        for schema in schemas
+        for location in db.sql(f"SELECT file_store_location FROM {schema}.infostore").split()
+    }
+    return files, named
