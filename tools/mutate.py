@@ -145,10 +145,10 @@ MUTATIONS = (
         '"Location", "Set-Cookie2", "Set-Cookie",',
     ),
     Mutation(
-        "AJP13: unknown response header code not checked",
+        "AJP13: unknown header code not checked",
         "lab/oxnode/ajp.py",
-        "                    if not 0 <= index < len(RESPONSE_HEADERS):\n",
-        "                    if False:\n",
+        "            if not 0 <= index < len(codes):\n",
+        "            if False:\n",
     ),
     Mutation(
         "oxnode: replication monitor's decision ignored",

@@ -13,7 +13,7 @@ listener can answer or drop the connection and stay up.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -133,6 +133,18 @@ class Reader:
     def text(self) -> str:
         return self.string() or ""
 
+    def header_name(self, codes: Sequence[str], kind: str) -> str:
+        """A header's name: coded as 0xA0nn (entry nn of the spec's table `codes`) or,
+        when the first byte is not 0xA0, an ordinary string."""
+        peek = self.integer()
+        if peek & 0xFF00 == 0xA000:
+            index = (peek & 0xFF) - 1
+            if not 0 <= index < len(codes):
+                raise AjpError(f"unknown {kind} header code {peek:#x}")
+            return codes[index]
+        self.pos -= 2
+        return self.text()
+
 
 class Writer:
     def __init__(self) -> None:
@@ -199,15 +211,7 @@ def decode_forward_request(payload: bytes) -> ForwardRequest:
         is_ssl=r.boolean(),
     )
     for _ in range(r.integer()):
-        peek = r.integer()
-        if peek & 0xFF00 == 0xA000:
-            index = (peek & 0xFF) - 1
-            if not 0 <= index < len(REQUEST_HEADERS):
-                raise AjpError(f"unknown request header code {peek:#x}")
-            name = REQUEST_HEADERS[index]
-        else:
-            r.pos -= 2
-            name = r.text()
+        name = r.header_name(REQUEST_HEADERS, "request")
         req.headers.append((name, r.text()))
     while True:
         code = r.byte()
@@ -316,15 +320,7 @@ def decode_response(stream: Duplex, body: bytes = b"") -> Response:
         if kind == SEND_HEADERS:
             status, reason = r.integer(), r.text()
             for _ in range(r.integer()):
-                peek = r.integer()
-                if peek & 0xFF00 == 0xA000:
-                    index = (peek & 0xFF) - 1
-                    if not 0 <= index < len(RESPONSE_HEADERS):
-                        raise AjpError(f"unknown response header code {peek:#x}")
-                    name = RESPONSE_HEADERS[index]
-                else:
-                    r.pos -= 2
-                    name = r.text()
+                name = r.header_name(RESPONSE_HEADERS, "response")
                 headers.append((name, r.text()))
         elif kind == SEND_BODY_CHUNK:
             chunks.append(r._take(r.integer()))

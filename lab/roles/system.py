@@ -186,9 +186,10 @@ class Lab:
         if reason:
             raise FlavourUnavailable(reason)
         specs = images_for(flavour)
+        if self.plan.topology.groupware:
+            specs += groupware_images()
         if self.options.standin_hosts:
-            roles = [*specs, *groupware_images()] if self.plan.topology.groupware else specs
-            build_standin_images(client, roles, self.progress)
+            build_standin_images(client, specs, self.progress)
             return
         if self.options.build_missing_images:
             build_images(client, specs, self.progress)
@@ -315,7 +316,6 @@ class Lab:
             self.run,
             self.network,
             clustering=clustering,
-            progress=self.progress,
             exports=parsers.exports(exports.text) if exports else (),
             host_map=self.plan.host_map(),
             haproxy_cfg=haproxy_config_for(self.plan) if local else None,

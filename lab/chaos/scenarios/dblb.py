@@ -1,8 +1,5 @@
 """The database load balancer's scenarios: HAProxy killed (one, a keepalived pair, one per
-groupware node), VRRP cut, and the rotations without a health check (DNS, JDBC).
-
-Each scenario is a bounded run of a workload under a fault schedule with the checkers
-that judge it (tests/chaos and `lab chaos run NAME --seed N`)."""
+groupware node), VRRP cut, and the rotations without a health check (DNS, JDBC)."""
 
 from __future__ import annotations
 

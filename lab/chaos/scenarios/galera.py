@@ -1,9 +1,6 @@
 """The Galera cluster's scenarios: a writer killed, a node frozen or cut off, a reader
 killed, a crash of every node, a reconnect storm, clustercheck's truth, idle pooled
-connections.
-
-Each scenario is a bounded run of a workload under a fault schedule with the checkers
-that judge it (tests/chaos and `lab chaos run NAME --seed N`)."""
+connections."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """The groupware tier's scenarios: a node killed under sessions, a rolling restart, the NFS
-filestore down.
-
-Each scenario is a bounded run of a workload under a fault schedule with the checkers
-that judge it (tests/chaos and `lab chaos run NAME --seed N`)."""
+filestore down."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """The GTID master/slave scenarios: the master killed and the slave promoted, a slave that
-lags.
-
-Each scenario is a bounded run of a workload under a fault schedule with the checkers
-that judge it (tests/chaos and `lab chaos run NAME --seed N`)."""
+lags."""
 
 from __future__ import annotations
 

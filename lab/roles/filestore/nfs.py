@@ -14,7 +14,7 @@ from lab.infra.docker_env import RunIdentity
 from lab.infra.errors import StartupError
 from lab.infra.nodes import Node, container_spec, lab_volume, start_container
 from lab.infra.waiting import poll
-from lab.roles.images import build_images, filestore_image
+from lab.roles.images import filestore_image
 from lab.spec.operator.parsers import Export
 
 EXPORT_PATH = "/var/opt/filestore"
@@ -107,7 +107,6 @@ class FilestoreNode(Node):
         clients: Sequence[str],
         rules: Sequence[ExportRule] = (),
     ) -> FilestoreNode:
-        build_images(client, [filestore_image()])
         volume = lab_volume(client, run, EXPORT_VOLUME)
         spec = filestore_spec(run, network, volume, clients, rules)
         node = cls(start_container(spec, run).container)

@@ -27,7 +27,7 @@ from lab.infra.nodes import Node, Placement, container_spec, lab_volume, put_fil
 from lab.infra.waiting import poll
 from lab.roles.db.node import OX_DB_PASSWORD, OX_DB_USER
 from lab.roles.filestore.nfs import PSEUDO_PATH, FilestoreNode, rules_from_exports
-from lab.roles.images import build_images, oxnode_image
+from lab.roles.images import oxnode_image
 from lab.spec.operator.parsers import Export
 
 OXNODE_CODE = Path(lab.__file__).parent / "oxnode"
@@ -113,7 +113,6 @@ class OxCluster:
         names: Sequence[tuple[str, str]] = OX_NODES,
         clustering: bool = True,
         nfs: bool = True,
-        progress: Callable[[str], None] = lambda _: None,
         exports: Sequence[Export] = (),
         host_map: Mapping[str, str] | None = None,
         haproxy_cfg: str | None = None,
@@ -123,7 +122,6 @@ class OxCluster:
         export (a `filestore` ganesha container, RW for these nodes only); False: a
         Docker volume both nodes mount. `exports`: the operator's /etc/exports (names
         through `host_map`). `haproxy_cfg`: HAProxy on each node (`--dblb local`)."""
-        build_images(client, [oxnode_image()], progress)
         shared = None if nfs else lab_volume(client, run, "filestore")
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             nodes = list(

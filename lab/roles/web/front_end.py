@@ -20,7 +20,7 @@ from lab.infra.errors import StartupError, lookup
 from lab.infra.nodes import Node, container_spec, put_file, start_container
 from lab.infra.tls import make_certificates
 from lab.infra.waiting import poll
-from lab.roles.images import build_images, web_image
+from lab.roles.images import web_image
 
 PROXIED_PATHS = (
     "/ajax",
@@ -186,7 +186,6 @@ class WebNode(Node):
         files: WebFiles = NO_WEB_FILES,
         fail_on_503: bool = False,
     ) -> WebNode:
-        build_images(client, [web_image()])
         spec = web_spec(run, network, members, admin_allowed, protocol, files, fail_on_503)
         node = cls(start_container(spec, run).container, ca_path)
         # Apache waits for its certificate, which names the address it just got.
