@@ -36,8 +36,8 @@ from lab.infra.testcontainers_adapter import adopted_network, docker_network
 from lab.infra.waiting import poll
 from lab.roles.db.galera import GaleraCluster, GaleraNode, GaleraPlan
 from lab.roles.db.galera_config import GaleraSettings
-from lab.roles.db.gtid import GtidPair, GtidPlan, gtid_node
-from lab.roles.db.node import DbNode, NotReady
+from lab.roles.db.gtid import GtidNode, GtidPair, GtidPlan
+from lab.roles.db.node import NotReady
 from lab.roles.dblb.front import DatabaseFront, Dblb, DblbPair, HaproxySetup, floating_address
 from lab.roles.dblb.haproxy_config import (
     READ_PORT,
@@ -489,7 +489,7 @@ class Lab:
         topology = TOPOLOGIES.get(request.topology)
         if gtid and topology and topology.gtid_pair:
             dialect = get_flavour(request.flavour).dialect
-            master, slave = (gtid_node(DbNode(gtid[n]), dialect) for n in topology.gtid_pair)
+            master, slave = (GtidNode(gtid[n], dialect) for n in topology.gtid_pair)
             lab.gtid = GtidPair(master, slave)
         for c in containers:
             if c.labels.get(LABEL_ROLE) == "web":

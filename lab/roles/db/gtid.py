@@ -81,10 +81,6 @@ def parse_replica_status(vertical: str) -> dict[str, str] | None:
     return status or None
 
 
-def gtid_node(node: DbNode, dialect: Dialect) -> GtidNode:
-    return GtidNode(node.container, dialect)
-
-
 class GtidPair:
     def __init__(self, master: GtidNode, slave: GtidNode) -> None:
         self.master = master
@@ -108,11 +104,11 @@ class GtidPair:
         with ThreadPoolExecutor(max_workers=3) as pool:
             futures = {
                 name: pool.submit(
-                    _start_node, gtid_node_spec(run, network, plan, name, server_id), run
+                    _start_node, gtid_node_spec(run, network, plan, name, server_id), run, dialect
                 )
                 for name, server_id in names.items()
             }
-            nodes = {name: gtid_node(f.result(), dialect) for name, f in futures.items()}
+            nodes = {name: f.result() for name, f in futures.items()}
             list(pool.map(lambda n: n.wait_answering(), nodes.values()))
             master, slave, old = nodes[plan.master], nodes[plan.slave], nodes[LEGACY_NODE]
             progress(f"{plan.master}, {plan.slave} answering in {time.monotonic() - started:.1f}s")
@@ -273,8 +269,8 @@ def gtid_node_spec(
     return with_files(spec, plan.files)
 
 
-def _start_node(spec: DockerContainer, run: RunIdentity) -> DbNode:
-    return DbNode(start_container(spec, run).container)
+def _start_node(spec: DockerContainer, run: RunIdentity, dialect: Dialect) -> GtidNode:
+    return GtidNode(start_container(spec, run).container, dialect)
 
 
 # The Preparations section's "existing installation", dumped and then removed.
