@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from lab.chaos.checkers import Verdict
 from lab.chaos.checkers.registry import RUN_DEFAULT, Check, Forbidden
-from lab.chaos.clients.groupware import GroupwareWorkload
+from lab.chaos.clients.groupware import GroupwareFront, GroupwareWorkload
 from lab.chaos.clients.sysbench import Sysbench
 from lab.chaos.clients.workloads import (
     AGGRESSIVE,
@@ -333,7 +333,9 @@ def groupware_run(
     otherwise): nobody has to log in again (session migration), every file downloads as
     it was uploaded, and everyone sees their own new folders (read-your-writes)."""
     assert lab.ox and lab.web
-    workload = workload or GroupwareWorkload(lab.web, clients=4, seed=schedule.seed or 0)
+    workload = workload or GroupwareWorkload(
+        GroupwareFront.of(lab.web), clients=4, seed=schedule.seed or 0
+    )
     run = run_schedule(lab, workload, schedule, nodes or lab.ox.nodes, name, probe)
     lab.ox.wait_ready()
     for checker in ("sessions-kept", "files-intact", "read-your-writes"):

@@ -112,6 +112,7 @@ def render_inventory(
         "[all:vars]",
         # no systemd in a container: the stand-in's service manager (lab-service)
         "oxlab_kill_service='lab-service kill'",
+        "oxlab_stop_service='lab-service stop'",
         "oxlab_start_service='lab-service start'",
         f"ansible_user={LOGIN}",
         "ansible_become=true",

@@ -55,6 +55,25 @@ def test_writer_kill_over_ssh_moves_writes_and_loses_nothing(
     assert service_active(standin_cluster, killed), f"{killed}'s database started again"
 
 
+def test_nfs_server_stopped_over_ssh_fails_files_cleanly_and_loses_none(
+    target: Target, journal: FaultJournal, standin_cluster: StandinCluster
+) -> None:
+    """The guide's filestore host loses its NFS server under browsers going through the
+    operator's front end as the operator's test user: uploads fail with OX's FLS error
+    (not an internal error), nobody is logged out, uploads work again after the start,
+    and every file downloads as it was uploaded."""
+    run = run_on_hosts("filestore-outage", target, 3, journal, print)
+    assert not run.violations(), run.violations()
+    verdicts = {v.checker: v for v in run.verdicts}
+    assert set(verdicts) >= {"sessions-kept", "files-intact", "clear-storage-errors"}, verdicts
+    [probe] = run.probes
+    assert probe["stopped"] == "filestore" and probe["upload_recovery_s"] is not None, probe
+    failed_uploads = [op for op in run.history.ops if op.f == "upload" and op.outcome == "fail"]
+    assert failed_uploads, "uploads during the outage must fail: the NFS server was really down"
+    assert journal.pending() == [], "the stop was healed and journaled as healed"
+    assert service_active(standin_cluster, "filestore"), "the NFS server started again"
+
+
 def test_a_fault_is_healed_when_the_test_body_fails(
     target: Target, journal: FaultJournal, standin_cluster: StandinCluster, host_named: object
 ) -> None:

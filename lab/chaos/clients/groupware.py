@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -24,22 +25,40 @@ from lab.infra.errors import LabError
 from lab.roles.groupware.client import OxError, OxSession
 from lab.roles.web.front_end import WebNode
 
-USER, PASSWORD, HOME = "testuser", "secret", "Test User"
+USER, PASSWORD = "testuser", "secret"  # the guide's test user
 WRITES = ("create-folder", "upload")  # may have happened when unanswered
+
+
+@dataclass(frozen=True)
+class GroupwareFront:
+    """Where the browsers go and who they are: the front end's https:// address, the CA
+    that verifies it, and the test user (the lab's testuser, or the one the operator
+    names in the credentials file)."""
+
+    url: str
+    verify: str | bool
+    user: str = USER
+    password: str = PASSWORD
+
+    @classmethod
+    def of(cls, web: WebNode) -> GroupwareFront:
+        """The lab's Apache and its testuser."""
+        return cls(web.https_url, web.ca_path)
 
 
 class GroupwareWorkload:
     name = "groupware"
 
-    def __init__(self, web: WebNode, clients: int = 4, seed: int = 0) -> None:
-        self.web = web
+    def __init__(self, front: GroupwareFront, clients: int = 4, seed: int = 0) -> None:
+        self.front = front
         self.clients = clients
         self.seed = seed
         self.history = History()
         self._stop = threading.Event()
 
     def setup(self) -> None:
-        """Nothing to prepare: each client logs in as the guide's testuser."""
+        """Nothing to prepare: each client logs in as the front's test user and works in
+        that user's personal files folder."""
 
     def _client(self, process: int) -> None:
         rng = random.Random(self.seed * 1000 + process)
@@ -51,10 +70,11 @@ class GroupwareWorkload:
             start = self.history.now()
             try:
                 if f == "login":
+                    front = self.front
                     session = OxSession.login(
-                        self.web.https_url, USER, PASSWORD, verify=self.web.ca_path
+                        front.url, front.user, front.password, verify=front.verify
                     )
-                    home = session.folder_id(HOME)
+                    home = session.home_folder()
                 elif f == "create-folder":
                     assert session is not None
                     session.create_folder(home, value["title"])

@@ -5,9 +5,10 @@ healed after, so a run that died mid-fault (the control node lost power, the SSH
 session dropped) is healed by the next run before it starts, saying so.
 
 What an SSH host supports, with the commands an operator would type:
-- kill and start a service: `systemctl kill --signal=SIGKILL UNIT`, `systemctl start
-  UNIT` (inventory variables oxlab_service, oxlab_kill_service, oxlab_start_service
-  override the unit and the commands; the stand-in hosts use their lab-service);
+- kill, stop and start a service: `systemctl kill --signal=SIGKILL UNIT`, `systemctl
+  stop UNIT` (the NFS server), `systemctl start UNIT` (inventory variables
+  oxlab_service, oxlab_kill_service, oxlab_stop_service, oxlab_start_service override
+  the unit and the commands; the stand-in hosts use their lab-service);
 - freeze a process: `pkill -STOP -x NAME`, healed by `pkill -CONT -x NAME`;
 - cut a host off from its peers: iptables DROP rules, each marked with a comment so
   the heal deletes exactly them."""
@@ -39,6 +40,7 @@ SERVICES = {
     "filestore": "nfs-ganesha",
 }
 KILL_SERVICE = "systemctl kill --signal=SIGKILL {service}"
+STOP_SERVICE = "systemctl stop {service}"
 START_SERVICE = "systemctl start {service}"
 
 
@@ -146,18 +148,36 @@ def journaled(
         journal.healed(entry)
 
 
-def service_commands(host: Host) -> tuple[str, str]:
-    """(kill, start) for the host's service: systemd's, unless the inventory says."""
+def service_command(host: Host, action: str) -> str:
+    """The command that kills, stops or starts the host's service: systemd's, unless
+    the inventory says (oxlab_service, oxlab_kill_service, oxlab_stop_service,
+    oxlab_start_service)."""
+    default = {"kill": KILL_SERVICE, "stop": STOP_SERVICE, "start": START_SERVICE}[action]
     service = str(host.variables.get("oxlab_service", SERVICES.get(host.role, "")))
-    kill = str(host.variables.get("oxlab_kill_service", KILL_SERVICE))
-    start = str(host.variables.get("oxlab_start_service", START_SERVICE))
-    return kill.format(service=service), start.format(service=service)
+    return str(host.variables.get(f"oxlab_{action}_service", default)).format(service=service)
 
 
 def service_killed(host: Host, journal: FaultJournal) -> contextlib.AbstractContextManager[None]:
     """SIGKILL of the host's service (its whole unit), started again on heal."""
-    kill, start = service_commands(host)
-    return journaled(host, journal, "kill-service", kill, start)
+    return journaled(
+        host,
+        journal,
+        "kill-service",
+        service_command(host, "kill"),
+        service_command(host, "start"),
+    )
+
+
+def service_stopped(host: Host, journal: FaultJournal) -> contextlib.AbstractContextManager[None]:
+    """A clean stop of the host's service (the NFS server for maintenance), started
+    again on heal."""
+    return journaled(
+        host,
+        journal,
+        "stop-service",
+        service_command(host, "stop"),
+        service_command(host, "start"),
+    )
 
 
 def process_frozen(

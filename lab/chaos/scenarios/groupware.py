@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from lab.chaos.checkers.filestore import INVENTORY, Inventory, inventory_probe
-from lab.chaos.clients.groupware import HOME, PASSWORD, USER, GroupwareWorkload
+from lab.chaos.clients.groupware import PASSWORD, USER, GroupwareFront, GroupwareWorkload
 from lab.chaos.history import History, recovery_time
 from lab.chaos.nemesis.schedule import Schedule, Step
 from lab.chaos.runner import (
@@ -30,7 +30,7 @@ def oxgw_kill(lab: Lab, seed: int) -> ChaosRun:
     finding (OX's listunassignedfiles/repairfilesinfilestore clean these up)."""
     assert lab.web
     before = filestore_inventory(lab)
-    workload = GroupwareWorkload(lab.web, clients=4, seed=seed)
+    workload = GroupwareWorkload(GroupwareFront.of(lab.web), clients=4, seed=seed)
     history = workload.history
 
     def moved(step: Step, node: Node) -> dict[str, Any]:
@@ -74,7 +74,9 @@ def filestore_outage(lab: Lab, seed: int) -> ChaosRun:
     uploads work again and the filestore holds exactly the files the metadata names."""
     assert lab.ox and lab.ox.filestore
     schedule = Schedule((Step(3.0, "stop", "filestore", 6.0),), seed)
-    workload = GroupwareWorkload(lab.web, clients=4, seed=seed) if lab.web else None
+    workload = (
+        GroupwareWorkload(GroupwareFront.of(lab.web), clients=4, seed=seed) if lab.web else None
+    )
     assert workload is not None
     before = filestore_inventory(lab)
     run = run_schedule(
@@ -85,7 +87,7 @@ def filestore_outage(lab: Lab, seed: int) -> ChaosRun:
         # a node removes the partial files an interrupted upload left on the server at
         # its next upload: one on each node before the filestore is inventoried
         session = OxSession.login(node.url, USER, PASSWORD)
-        session.upload(session.folder_id(HOME), f"after-outage-{node.name}.bin", b"after")
+        session.upload(session.home_folder(), f"after-outage-{node.name}.bin", b"after")
     history = workload.history
     fault = history.faults[0]
     run.probes.append({"upload_recovery_s": recovery_time(history, fault, "upload")})

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 import pymysql
 
 from lab.chaos.checkers.writes import READ_INSERTS
+from lab.chaos.clients.groupware import GroupwareFront, GroupwareWorkload
 from lab.chaos.clients.workloads import AGGRESSIVE, OX_POOL, InsertWorkload, client_kind
-from lab.chaos.history import History
+from lab.chaos.history import History, recovery_time
 from lab.chaos.nemesis.hosts import (
     FaultJournal,
     heal_pending,
     partitioned,
     process_frozen,
     service_killed,
+    service_stopped,
 )
 from lab.chaos.nemesis.schedule import Schedule
 from lab.chaos.runner import ChaosRun, measure, write_gap
@@ -30,6 +32,7 @@ from lab.infra.hosts.remote import Host
 from lab.infra.waiting import poll
 from lab.oxnode.config import PoolSettings
 from lab.roles.dblb.haproxy_config import READ_PORT, WRITE_PORT
+from lab.verify.checks.front import ca_of
 from lab.verify.checks.groupware import names_of
 from lab.verify.run import verify
 from lab.verify.target import Target
@@ -226,12 +229,54 @@ def partition(target: Target, seed: int, journal: FaultJournal) -> ChaosRun:
     )
 
 
-# scenario name (as `lab chaos list` has it) -> what runs it on hosts
+def filestore_outage(target: Target, seed: int, journal: FaultJournal) -> ChaosRun:
+    """The NFS server stopped (`systemctl stop` on the filestore host) for HOLD_S while
+    browsers work through the operator's front end as their test user: file operations
+    fail with OX's FLS error, not an internal one; nobody is logged out; afterwards
+    uploads work again and every file downloads as it was uploaded. The browsers' files
+    and folders stay in the test user's personal folder (chaos-*), as a user's would."""
+    web, filestore = target.role("web")[0], target.role("filestore")[0]
+    creds = target.credentials
+    front = GroupwareFront(
+        f"https://{web.address}", ca_of(target), creds.ox_login, creds.ox_password
+    )
+    workload = GroupwareWorkload(front, clients=4, seed=seed)
+    history = workload.history
+    run = ChaosRun("filestore-outage", "hosts", Schedule((), seed), history)
+    with workload.running():
+        poll(lambda: workload.acked("upload") > 3, timeout=60, what="uploads to get going")
+        fault = history.fault("stop", filestore.name)
+        with service_stopped(filestore, journal):
+            at = history.now()
+            poll(lambda: history.now() - at >= HOLD_S, timeout=HOLD_S + 5, what="the hold")
+        history.healed(fault)
+        poll(
+            lambda: recovery_time(history, fault, "upload") is not None,
+            timeout=SETTLE_TIMEOUT_S,
+            what=f"uploads to work again after {filestore.name}'s NFS server started",
+        )
+    run.measurements = measure(history)
+    run.probes.append(
+        {
+            "stopped": filestore.name,
+            "upload_recovery_s": recovery_time(history, fault, "upload"),
+            "over": "SSH",
+        }
+    )
+    for checker in ("sessions-kept", "files-intact", "clear-storage-errors"):
+        run.judge(checker)
+    return run
+
+
+# scenario name (as `lab chaos list` has it) -> what runs it on hosts and the roles it
+# needs beyond the database layout's
 HOST_SCENARIOS: dict[str, Callable[[Target, int, FaultJournal], ChaosRun]] = {
     "writer-kill": writer_kill,
     "pause": freeze,
     "partition": partition,
+    "filestore-outage": filestore_outage,
 }
+NEEDS_ROLES = {"filestore-outage": ("web", "groupware", "filestore")}
 
 
 def run_on_hosts(
@@ -247,6 +292,11 @@ def run_on_hosts(
     if target.layout != "galera":
         raise LabError(
             f"{name} on hosts needs the Galera layout; {target.source} is {target.layout}"
+        )
+    missing = [r for r in NEEDS_ROLES.get(name, ()) if not target.role(r)]
+    if missing:
+        raise LabError(
+            f"{name} on hosts needs hosts in {', '.join(missing)}; {target.source} has none"
         )
     target.preflight()
     for line in heal_pending(target.hosts, journal):

@@ -101,6 +101,16 @@ class OxSession:
         """The id of the folder called `title` (a user's personal folder: their name)."""
         return str(next(f["id"] for f in self.folders(parent) if f["title"] == title))
 
+    def home_folder(self) -> str:
+        """The user's personal files folder: the first folder under the infostore root
+        this user owns (OX titles it with the user's display name, which the lab cannot
+        know for an operator's test user)."""
+        me = self.data.get("user_id")
+        mine = [f for f in self.folders() if f.get("created_by") == me]
+        if not mine:
+            raise OxError("FLD-0008", f"user {self.data.get('user')} has no personal folder")
+        return str(min(mine, key=lambda f: int(f["id"]))["id"])
+
     def folder_titles(self, parent: str = INFOSTORE_ROOT) -> set[str]:
         return {f["title"] for f in self.folders(parent)}
 
