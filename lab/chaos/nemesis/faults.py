@@ -4,7 +4,7 @@ test; `schedule.FAULTS` names them for the schedules, tests use them directly.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 from lab.chaos.nemesis import firewall
@@ -67,33 +67,30 @@ def desynced(node: GaleraNode, timeout_s: float = 30.0) -> Iterator[None]:
 
 
 @contextmanager
-def drained(node: Node) -> Iterator[None]:
+def undone(inject: Callable[[], object], heal: Callable[[], object]) -> Iterator[None]:
+    """inject(), the block, then heal() in a finally: every fault's shape."""
+    inject()
+    try:
+        yield
+    finally:
+        heal()
+
+
+def drained(node: Node) -> AbstractContextManager[None]:
     """The maintenance switch: clustercheck's drain file makes the node answer 503."""
-    _must(node, ["touch", DRAIN_FILE])
-    try:
-        yield
-    finally:
-        _must(node, ["rm", "-f", DRAIN_FILE])
+    return undone(
+        lambda: _must(node, ["touch", DRAIN_FILE]), lambda: _must(node, ["rm", "-f", DRAIN_FILE])
+    )
 
 
-@contextmanager
-def killed(node: Node) -> Iterator[None]:
+def killed(node: Node) -> AbstractContextManager[None]:
     """SIGKILL; healed by starting the container again (its datadir is kept)."""
-    node.kill()
-    try:
-        yield
-    finally:
-        node.start()
+    return undone(node.kill, node.start)
 
 
-@contextmanager
-def stopped(node: Node) -> Iterator[None]:
+def stopped(node: Node) -> AbstractContextManager[None]:
     """A clean shutdown (SIGTERM, then SIGKILL after 10 s), as for maintenance."""
-    node.stop()
-    try:
-        yield
-    finally:
-        node.start()
+    return undone(node.stop, node.start)
 
 
 @contextmanager
@@ -103,14 +100,9 @@ def restarted(node: Node) -> Iterator[None]:
     yield
 
 
-@contextmanager
-def paused(node: Node) -> Iterator[None]:
+def paused(node: Node) -> AbstractContextManager[None]:
     """docker pause (the cgroup freezer): a node that hangs without dying."""
-    node.pause()
-    try:
-        yield
-    finally:
-        node.unpause()
+    return undone(node.pause, node.unpause)
 
 
 @contextmanager
@@ -146,27 +138,23 @@ def rejected(node: Node, clients: Sequence[Node], port: int) -> AbstractContextM
     return firewalled(node, firewall.tcp_reset(port, [client.ip for client in clients]))
 
 
-@contextmanager
-def haproxy_killed(node: Node) -> Iterator[None]:
+def haproxy_killed(node: Node) -> AbstractContextManager[None]:
     """SIGKILL of the HAProxy processes only, on a node where something else is the main
     process (keepalived on a pair member, oxnode-run on a groupware node); healed by
     starting HAProxy again."""
-    _must(node, ["pkill", "-KILL", "-x", "haproxy"])
-    try:
-        yield
-    finally:
-        _must(node, ["sh", "-c", START_HAPROXY])
+    return undone(
+        lambda: _must(node, ["pkill", "-KILL", "-x", "haproxy"]),
+        lambda: _must(node, ["sh", "-c", START_HAPROXY]),
+    )
 
 
-@contextmanager
-def frozen_server(node: Node, process: str = SERVER_PROCESS) -> Iterator[None]:
+def frozen_server(node: Node, process: str = SERVER_PROCESS) -> AbstractContextManager[None]:
     """SIGSTOP the database server inside the node (the container and its other
     processes, such as clustercheck, keep running): a hung mysqld."""
-    _must(node, ["pkill", "-STOP", "-x", process])
-    try:
-        yield
-    finally:
-        _must(node, ["pkill", "-CONT", "-x", process])
+    return undone(
+        lambda: _must(node, ["pkill", "-STOP", "-x", process]),
+        lambda: _must(node, ["pkill", "-CONT", "-x", process]),
+    )
 
 
 @contextmanager
