@@ -298,7 +298,7 @@ def test_status_says_a_killed_node_is_down_and_what_haproxy_did(healthy_lab: Lab
     assert healthy_lab.galera and healthy_lab.dblb
     dblb = healthy_lab.dblb
     node = healthy_lab.galera.node("galera3")
-    with killed(node, []):
+    with killed(node):
         poll(
             lambda: all(b.status == "DOWN" for b in dblb.backends() if b.server == "galera3"),
             timeout=detection_bound_s(healthy_lab, write=False) + 60,
