@@ -329,6 +329,11 @@ class Lab:
 
         if self.plan.dblb == "local":  # the guide: "OX is then connecting to the local HAproxy"
             hosts = listeners("127.0.0.1")
+            # each node's HAProxy started with its container, before the databases
+            # served: its writer is UP only after `rise` checks, and the guide's first
+            # admin command connects through it
+            for node in cluster.nodes:
+                self.wait_writable(Dblb(node.container))
         elif self.plan.dblb == "keepalived" and self.dblb:  # the pair's floating address
             hosts = listeners(self.dblb.ip)
         elif self.gtid:  # the guide registers master and slave themselves
@@ -361,10 +366,11 @@ class Lab:
         )
         return self.web
 
-    def wait_writable(self, timeout: float = 60.0) -> str:
-        """Poll until a write through HAProxy's write listener commits; returns the writer."""
-        assert self.dblb is not None
-        dblb = self.dblb
+    def wait_writable(self, front: DatabaseFront | None = None, timeout: float = 60.0) -> str:
+        """Poll until a write through the write listener of `front` (default: the lab's
+        dblb) commits; returns the writer."""
+        dblb = front or self.dblb
+        assert dblb is not None
 
         def write() -> str:
             with dblb.connect(write=True, timeout=2) as conn, conn.cursor() as cur:

@@ -67,6 +67,7 @@ def test_nfs_server_stopped_over_ssh_fails_files_cleanly_and_loses_none(
     verdicts = {v.checker: v for v in run.verdicts}
     assert set(verdicts) >= {"sessions-kept", "files-intact", "clear-storage-errors"}, verdicts
     [probe] = run.probes
+    print(f"filestore-outage over SSH: {probe}; {run.measurements}")
     assert probe["stopped"] == "filestore" and probe["upload_recovery_s"] is not None, probe
     failed_uploads = [op for op in run.history.ops if op.f == "upload" and op.outcome == "fail"]
     assert failed_uploads, "uploads during the outage must fail: the NFS server was really down"
