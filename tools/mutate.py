@@ -458,6 +458,12 @@ MUTATIONS = (
         "if False:",
     ),
     Mutation(
+        "verify: a service that does not answer aborts the run instead of failing its check",
+        "lab/verify/result.py",
+        "    except UNANSWERED as exc:",
+        "    except LabError as exc:",
+    ),
+    Mutation(
         "hosts: the fault journal ignores healed lines",
         "lab/chaos/nemesis/hosts.py",
         'entries.pop(record["healed"], None)',

@@ -7,7 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pymysql
+import requests
+
 from lab.infra.errors import LabError
+
+# what a service that does not answer raises: the lab's own errors, MySQL's (a listener
+# that accepts and closes while HAProxy has no server UP: 2013), HTTP's, the socket's
+UNANSWERED = (LabError, pymysql.err.MySQLError, requests.RequestException, OSError)
 
 
 @dataclass(frozen=True)
@@ -27,12 +34,13 @@ class Result:
 def guarded(
     section: str, host: str, check: str, probe: Callable[..., Result], *args: Any
 ) -> Result:
-    """probe(*args), where a LabError (a host refused, a service did not answer) is a
-    failed check that says why, not an aborted run."""
+    """probe(*args), where a host that refused or a service that did not answer is a
+    failed check that says why, not an aborted run (a chaos run polls verify until the
+    cluster is healthy again, through exactly such moments)."""
     try:
         return probe(*args)
-    except LabError as exc:
-        return Result(section, host, check, False, str(exc))
+    except UNANSWERED as exc:
+        return Result(section, host, check, False, str(exc) or type(exc).__name__)
 
 
 def passed(section: str, host: str, check: str, problems: list[str], evidence: str) -> Result:

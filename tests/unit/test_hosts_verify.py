@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pymysql
 import pytest
+import requests
 
 from lab.chaos.nemesis.hosts import FaultJournal, heal_pending
 from lab.infra.errors import ConfigError, LabError
@@ -17,7 +19,7 @@ from lab.verify.checks.database import judge_wsrep, mariadb_gtid_contains
 from lab.verify.checks.dblb import judge_listeners, lint_on_host, stats_url
 from lab.verify.checks.front import denied
 from lab.verify.checks.groupware import judge_route
-from lab.verify.result import Result
+from lab.verify.result import Result, guarded
 from lab.verify.run import Verification, render
 from lab.verify.target import Target
 
@@ -282,3 +284,27 @@ def test_a_journaled_fault_of_a_host_the_inventory_lacks_is_reported_not_touched
         "heal it by hand: iptables -D INPUT -s 10.0.0.2 -j DROP"
     ]
     assert len(journal.pending()) == 1, "still pending for the run that has that host"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query"),
+        requests.ConnectionError("connection refused"),
+        LabError("galera2: ssh: connect to host 10.0.0.2 port 22: Connection refused"),
+    ],
+)
+def test_a_service_that_does_not_answer_is_a_failed_check_not_an_aborted_run(
+    error: Exception,
+) -> None:
+    """While a killed node rejoins, HAProxy may accept a connection and close it (2013);
+    verify (which chaos on hosts polls until the cluster is healthy) must report that
+    check as failed, with the reason, and go on with the others."""
+
+    def probe() -> Result:
+        raise error
+
+    result = guarded("haproxy", "dblb01", "writes :3306", probe)
+    assert not result.ok
+    assert result.line().startswith("FAIL haproxy: dblb01: writes :3306: "), result.line()
+    assert str(error) in result.evidence, result.evidence
