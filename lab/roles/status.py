@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -113,7 +114,12 @@ def render_status(lab: Lab, width: int = 100) -> str:
         f"flavour {req.flavour}, failover profile {req.profile}"
         + ("" if req.dblb == "single" else f", dblb {req.dblb}")
     ]
-    backends, haproxy_error = dblb_backends(lab)
+    # HAProxy's page and the Galera nodes asked at once: a status page must answer
+    # quickly while the cluster is under load
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        asked_haproxy = pool.submit(dblb_backends, lab)
+        galera_rows = lab.galera.status_table() if lab.galera else []
+        backends, haproxy_error = asked_haproxy.result()
     verdicts = haproxy_verdicts(backends)
     files = operator_file_rows(lab)
     if files:
@@ -122,7 +128,7 @@ def render_status(lab: Lab, width: int = 100) -> str:
         out.append(table(files, ["node", "operator files"], width=width))
     if lab.galera:
         out.append('Galera nodes (show status like "%wsrep%"):')
-        rows = with_haproxy_verdicts(lab.galera.status_table(), "error", verdicts)
+        rows = with_haproxy_verdicts(galera_rows, "error", verdicts)
         answering = [r for r in rows if not r.get("error")]
         if answering:
             # the guide's table as `show status` prints it: one variable a line, a column

@@ -53,6 +53,11 @@ BOOTSTRAPPED = re.compile(r"gcomm: bootstrapping new group|'wsrep-new-cluster' o
 VIEW_RESTORED = "restore pc from disk successfully"
 
 
+def settled(joined: str) -> bool:
+    """A way in that a later look at the same start cannot change."""
+    return joined in ("IST", "bootstrapped", "seeded, no transfer") or joined.startswith("SST")
+
+
 def how_joined(log: str, start: int = -1) -> str:
     """How one start of the server (default: the latest; 0: the container's first) came
     by its data, from its log: a state transfer (SST with its method, or IST), a
@@ -85,6 +90,10 @@ class _Stopped(Exception):
 
 
 class GaleraNode(DbNode):
+    # how the server of the container's start at this host time came by its data, once
+    # that is settled: Docker reads a long-lived node's whole log to answer logs(since=)
+    _joined: tuple[float, str] | None = None
+
     def how_joined(self, start: int = -1) -> str:
         """How the server's latest start (or start number `start` of the container's
         whole log) came by its data. The latest start reads the log since the container
@@ -92,9 +101,14 @@ class GaleraNode(DbNode):
         `lab status` must not read under load."""
         if start == -1:
             since = self.started_at()
+            if since is not None and self._joined and self._joined[0] == since:
+                return self._joined[1]
             recent = self.logs(since=since) if since is not None else ""
             if SERVER_START.search(recent):
-                return how_joined(recent)
+                joined = how_joined(recent)
+                if since is not None and settled(joined):
+                    self._joined = (since, joined)  # a start's way in never changes
+                return joined
         return how_joined(self.logs(), start)
 
     def require_user(self, user: str) -> None:
@@ -275,22 +289,25 @@ class GaleraCluster:
     def status_table(self) -> list[dict[str, str]]:
         """The guide's verification table, one row per node (unreachable nodes say so)."""
 
-        def row_of(node: GaleraNode) -> dict[str, str]:
-            row = {"node": node.name}
-            down = node.not_running()
-            if down:
-                row["error"] = down
-                return row
-            try:
-                status = node.wsrep_status()
-                row.update({k: status.get(k, "?") for k in ("wsrep_cluster_size", *VERIFY)})
-                row["joined by"] = node.how_joined()
-            except (NotReady, StartupError, docker.errors.APIError) as exc:
-                row["error"] = str(exc).splitlines()[0][:100]
-            return row
+        # every node at once, and on each node the status query beside the log read: a
+        # status page must answer quickly under load
+        with ThreadPoolExecutor(max_workers=2 * len(self.nodes) or 1) as pool:
 
-        # every node at once: a status page must answer quickly under load
-        with ThreadPoolExecutor(max_workers=len(self.nodes) or 1) as pool:
+            def row_of(node: GaleraNode) -> dict[str, str]:
+                row = {"node": node.name}
+                down = node.not_running()
+                if down:
+                    row["error"] = down
+                    return row
+                joined = pool.submit(node.how_joined)
+                try:
+                    status = node.wsrep_status()
+                    row.update({k: status.get(k, "?") for k in ("wsrep_cluster_size", *VERIFY)})
+                    row["joined by"] = joined.result()
+                except (NotReady, StartupError, docker.errors.APIError) as exc:
+                    row["error"] = str(exc).splitlines()[0][:100]
+                return row
+
             return list(pool.map(row_of, self.nodes))
 
 
