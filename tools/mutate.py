@@ -410,6 +410,12 @@ MUTATIONS = (
         'bad = [op for op in unchecked if op.outcome != "ok"]',
     ),
     Mutation(
+        "unchecked-rotation: a checked connect broken by the heal counts as the takeover's",
+        "lab/chaos/checkers/floating.py",
+        'op.end for op in checked if op.outcome != "ok" and fault.start <= op.end <= end',
+        'op.end for op in checked if op.outcome != "ok" and fault.start <= op.end',
+    ),
+    Mutation(
         "verify: a node that is not Synced passes",
         "lab/verify/checks/database.py",
         'if comment != "Synced":',

@@ -45,12 +45,17 @@ def check_unchecked_rotation(history: History, slow_s: float) -> Verdict:
     JDBC driver's own round robin): the rotation keeps handing out a dead or split-off
     node. `dead-address-used` (a finding: the scenarios show it, they do not forbid it):
     connects of the unchecked client that failed, or waited out the connect timeout
-    (`slow_s`), after the checked path (the floating address, HAProxy) served again."""
+    (`slow_s`), after the checked path (the floating address, HAProxy) served again.
+
+    A checked connect that fails across the heal does not count against the checked
+    path: the heal itself moves the floating address back (the unfrozen holder has the
+    higher priority and is still MASTER, so its peer steps down), which may break a
+    connect in flight; it says nothing about the takeover during the fault."""
     verdict = Verdict("unchecked-rotation")
     fault = history.faults[0]
     end = fault.end if fault.end is not None else max(op.end for op in history.ops)
     checked = [op for op in history.ops if op.f == CHECKED_CLIENT]
-    fails = [op.end for op in checked if op.outcome != "ok" and op.end >= fault.start]
+    fails = [op.end for op in checked if op.outcome != "ok" and fault.start <= op.end <= end]
     since = max(fails, default=fault.start)
     back = min(
         (op.start for op in checked if op.outcome == "ok" and op.start >= since), default=end
