@@ -410,10 +410,10 @@ MUTATIONS = (
         'bad = [op for op in unchecked if op.outcome != "ok"]',
     ),
     Mutation(
-        "unchecked-rotation: a checked connect broken by the heal counts as the takeover's",
+        "unchecked-rotation: a later flap of the checked path moves 'served again'",
         "lab/chaos/checkers/floating.py",
-        'op.end for op in checked if op.outcome != "ok" and fault.start <= op.end <= end',
-        'op.end for op in checked if op.outcome != "ok" and fault.start <= op.end',
+        "since = min(fails, default=fault.start)",
+        "since = max(fails, default=fault.start)",
     ),
     Mutation(
         "verify: a node that is not Synced passes",

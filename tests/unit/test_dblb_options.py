@@ -183,22 +183,29 @@ def test_a_name_that_still_leads_to_the_dead_balancer_is_reported() -> None:
         "checked_back_after_ms": 3000,
         "unchecked_connects_after": 3,
         "unchecked_connects_bad": 2,
+        "checked_connects_bad_after": 0,
     }
 
 
-def test_a_checked_connect_broken_by_the_heal_does_not_hide_the_finding() -> None:
+def test_the_checked_paths_own_flaps_do_not_hide_the_finding() -> None:
     history = connects(
         (CHECKED_CLIENT, 1.0, 3.0, "fail"),
         (CHECKED_CLIENT, 4.0, 4.1, "ok"),  # the address is back at 4 s
         (UNCHECKED_CLIENT, 6.0, 8.0, "fail"),
+        # re-resolved to the frozen holder, whose kernel still answers ARP for it
+        (CHECKED_CLIENT, 7.0, 9.0, "fail"),
+        (CHECKED_CLIENT, 9.1, 9.2, "ok"),
+        (UNCHECKED_CLIENT, 9.3, 9.4, "ok"),
         # in flight when the heal (10 s) moved the address back to the unfrozen holder
         (CHECKED_CLIENT, 9.5, 11.5, "fail"),
     )
     verdict = check_unchecked_rotation(history, slow_s=2.0)
     assert "dead-address-used" in verdict.anomalies, (
-        f"a failure the heal caused must not move 'served again' past the fault: {verdict.stats}"
+        f"a later failure of the checked path must not move 'served again': {verdict.stats}"
     )
     assert verdict.stats["checked_back_after_ms"] == 3000, verdict.stats
+    assert verdict.stats["unchecked_connects_after"] == 2, verdict.stats
+    assert verdict.stats["checked_connects_bad_after"] == 2, verdict.stats
 
 
 def test_a_name_that_only_leads_to_live_balancers_is_not_reported() -> None:

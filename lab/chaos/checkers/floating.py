@@ -45,21 +45,25 @@ def check_unchecked_rotation(history: History, slow_s: float) -> Verdict:
     JDBC driver's own round robin): the rotation keeps handing out a dead or split-off
     node. `dead-address-used` (a finding: the scenarios show it, they do not forbid it):
     connects of the unchecked client that failed, or waited out the connect timeout
-    (`slow_s`), after the checked path (the floating address, HAProxy) served again.
+    (`slow_s`), after the checked path (the floating address, HAProxy) served again:
+    its first successful connect after its first failure in the fault (the takeover).
 
-    A checked connect that fails across the heal does not count against the checked
-    path: the heal itself moves the floating address back (the unfrozen holder has the
-    higher priority and is still MASTER, so its peer steps down), which may break a
-    connect in flight; it says nothing about the takeover during the fault."""
+    Later failures of the checked path do not move that point. A frozen holder's kernel
+    still answers ARP for the address it holds, so a client that re-resolves it may be
+    sent to the frozen machine once more; and the heal moves the address back (the
+    unfrozen holder has the higher priority and is still MASTER, so its peer steps
+    down), which may break a connect in flight. Either is the checked path's own
+    flap, counted in `checked_connects_bad_after`; neither says the name did better."""
     verdict = Verdict("unchecked-rotation")
     fault = history.faults[0]
     end = fault.end if fault.end is not None else max(op.end for op in history.ops)
     checked = [op for op in history.ops if op.f == CHECKED_CLIENT]
-    fails = [op.end for op in checked if op.outcome != "ok" and fault.start <= op.end <= end]
-    since = max(fails, default=fault.start)
+    fails = [op.end for op in checked if op.outcome != "ok" and op.end >= fault.start]
+    since = min(fails, default=fault.start)
     back = min(
         (op.start for op in checked if op.outcome == "ok" and op.start >= since), default=end
     )
+    flaps = [op for op in checked if op.outcome != "ok" and back <= op.start <= end]
     unchecked = [op for op in history.ops if op.f == UNCHECKED_CLIENT and back <= op.start <= end]
     bad = [op for op in unchecked if op.outcome != "ok" or op.end - op.start >= slow_s]
     if bad:
@@ -73,5 +77,6 @@ def check_unchecked_rotation(history: History, slow_s: float) -> Verdict:
         "checked_back_after_ms": round(1000 * (back - fault.start)),
         "unchecked_connects_after": len(unchecked),
         "unchecked_connects_bad": len(bad),
+        "checked_connects_bad_after": len(flaps),
     }
     return verdict
