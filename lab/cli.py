@@ -23,7 +23,7 @@ from lab.bench import bench_build, bench_failover, bench_oxnode, bench_up
 from lab.chaos.checkers.registry import CHECKERS
 from lab.chaos.runner import CLIENT_CHOICES
 from lab.chaos.scenarios.registry import SCENARIOS
-from lab.infra.docker_env import LABEL_RUN, connect, remove_resources
+from lab.infra.docker_env import LABEL_RUN, connect, remove_orphan_run_files, remove_resources
 from lab.infra.errors import ClusterFormationError, ConfigError, LabError
 from lab.infra.text import table
 from lab.matrix import run_matrix
@@ -135,7 +135,11 @@ def cmd_down(args: argparse.Namespace) -> int:
     client = connect()
     if args.all:
         removed = remove_resources(client, {"label": [LABEL_RUN]})
-        print(f"removed {removed} lab resource(s) (containers, networks, volumes)")
+        files = remove_orphan_run_files(client)
+        print(
+            f"removed {removed} lab resource(s) (containers, networks, volumes)"
+            + (f" and {len(files)} CA file(s) of runs already gone" if files else "")
+        )
         return 0
     runs = find_lab_runs(client, args.name)
     if not runs:

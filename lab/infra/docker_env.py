@@ -183,6 +183,28 @@ def _run_files(run_id: str) -> list[str]:
     return glob.glob(os.path.join(tempfile.gettempdir(), f"oxlab-*-{run_id}-ca.pem"))
 
 
+def remove_orphan_run_files(client: docker.DockerClient) -> list[str]:
+    """Remove the CA files of runs that have no labelled resource left: a compose lab
+    taken down by `docker compose down -v` leaves the file `lab status` or `Lab.attach`
+    wrote, and no label leads `remove_resources` to it. Returns the paths removed."""
+    live: set[str] = set()
+    for resource in (
+        *client.containers.list(all=True, filters={"label": LABEL_RUN}),
+        *client.networks.list(filters={"label": LABEL_RUN}),
+        *client.volumes.list(filters={"label": LABEL_RUN}),
+    ):
+        labels = resource.attrs.get("Labels") or resource.attrs.get("Config", {}).get("Labels")
+        live.add((labels or {}).get(LABEL_RUN, ""))
+    removed = []
+    for path in _run_files("*"):
+        if any(path.endswith(f"-{run_id}-ca.pem") for run_id in live - {""}):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+            removed.append(path)
+    return removed
+
+
 def remove_resources(client: docker.DockerClient, filters: dict[str, str | list[str]]) -> int:
     """Remove labelled containers, then their networks and volumes, and the runs' files
     on this host (CA certificates); returns how many resources."""
@@ -235,8 +257,10 @@ def stale_runs(client: docker.DockerClient) -> set[str]:
 
 
 def sweep_stale(client: docker.DockerClient) -> set[str]:
-    """Remove what crashed test runs left behind; live runs and kept labs are untouched."""
+    """Remove what crashed test runs left behind, and CA files no run owns any more;
+    live runs and kept labs are untouched."""
     runs = stale_runs(client)
     for run_id in runs:
         remove_run(client, run_id)
+    remove_orphan_run_files(client)
     return runs

@@ -15,6 +15,7 @@ from lab.infra.docker_env import (
     LABEL_RUN,
     RunIdentity,
     owner_token,
+    remove_orphan_run_files,
     remove_resources,
     sweep_stale,
 )
@@ -85,3 +86,29 @@ def test_removing_a_run_removes_its_ca_file_too(
         f.write("-----BEGIN CERTIFICATE-----\n")
     assert remove_resources(docker_client, {"label": [f"{LABEL_RUN}={run.run_id}"]}) == 1
     assert not os.path.exists(run.ca_file()), "the run's CA file is removed with the run"
+
+
+def test_a_ca_file_whose_run_is_gone_is_removed_and_a_live_runs_is_kept(
+    docker_client: docker.DockerClient, idle_image: str, containers: list
+) -> None:
+    """A compose lab taken down by `docker compose down -v` leaves the CA file that
+    `lab status` wrote, with no label left to find it by: the next cleanup removes it."""
+    live = RunIdentity.new("ca-live", keep=True)
+    gone = RunIdentity.new("ca-gone", keep=True)
+    containers.append(
+        docker_client.containers.run(
+            idle_image, ["sleep", "300"], detach=True, labels=live.labels()
+        )
+    )
+    for run in (live, gone):
+        with open(run.ca_file(), "w", encoding="ascii") as f:
+            f.write("-----BEGIN CERTIFICATE-----\n")
+    try:
+        removed = remove_orphan_run_files(docker_client)
+        assert gone.ca_file() in removed, "the CA file of a run with no resource is removed"
+        assert not os.path.exists(gone.ca_file())
+        assert os.path.exists(live.ca_file()), "a live run's CA file is kept"
+    finally:
+        for run in (live, gone):
+            if os.path.exists(run.ca_file()):
+                os.remove(run.ca_file())

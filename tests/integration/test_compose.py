@@ -12,6 +12,7 @@ import docker
 import pytest
 
 from lab.compose import COMPOSE_DIR, COMPOSE_FILE, compose_command
+from lab.infra.docker_env import remove_orphan_run_files
 from lab.infra.errors import LabError
 from lab.infra.waiting import poll
 from lab.roles.groupware.client import OxSession
@@ -73,6 +74,8 @@ class ComposeRun:
                 exc.add_note(f"compose logs of {self.project}:\n{logs[-20000:]}")
         finally:
             self.run("down", "-v", "--remove-orphans", check=False)
+            # what Lab.attach wrote for this lab on the host goes too, as after `lab down`
+            remove_orphan_run_files(self.client)
 
 
 @pytest.fixture(scope="module")
