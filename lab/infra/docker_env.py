@@ -21,6 +21,7 @@ import docker
 import docker.errors
 import requests.exceptions
 from docker.models.containers import Container
+from docker.models.resource import Model
 
 from lab import __version__
 from lab.infra.errors import DockerUnavailable
@@ -183,6 +184,12 @@ def _run_files(run_id: str) -> list[str]:
     return glob.glob(os.path.join(tempfile.gettempdir(), f"oxlab-*-{run_id}-ca.pem"))
 
 
+def resource_labels(resource: Model) -> dict[str, str]:
+    """A container's, network's or volume's labels (a container keeps them under Config)."""
+    attrs = resource.attrs
+    return attrs.get("Labels") or attrs.get("Config", {}).get("Labels") or {}
+
+
 def remove_orphan_run_files(client: docker.DockerClient) -> list[str]:
     """Remove the CA files of runs that have no labelled resource left: a compose lab
     taken down by `docker compose down -v` leaves the file `lab status` or `Lab.attach`
@@ -193,8 +200,7 @@ def remove_orphan_run_files(client: docker.DockerClient) -> list[str]:
         *client.networks.list(filters={"label": LABEL_RUN}),
         *client.volumes.list(filters={"label": LABEL_RUN}),
     ):
-        labels = resource.attrs.get("Labels") or resource.attrs.get("Config", {}).get("Labels")
-        live.add((labels or {}).get(LABEL_RUN, ""))
+        live.add(resource_labels(resource).get(LABEL_RUN, ""))
     removed = []
     for path in _run_files("*"):
         if any(path.endswith(f"-{run_id}-ca.pem") for run_id in live - {""}):
@@ -247,8 +253,7 @@ def stale_runs(client: docker.DockerClient) -> set[str]:
     labelled = list(client.containers.list(all=True, filters={"label": LABEL_RUN}))
     labelled += client.networks.list(filters={"label": LABEL_RUN})
     for resource in labelled:
-        labels = resource.attrs.get("Labels") or resource.attrs.get("Config", {}).get("Labels")
-        labels = labels or {}
+        labels = resource_labels(resource)
         if labels.get(LABEL_KEEP) == "1":
             continue
         if not owner_alive(labels.get(LABEL_OWNER, "")):
