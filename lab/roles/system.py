@@ -427,17 +427,21 @@ class Lab:
         ox, web = self.ox, self.web
         for node in ox.nodes:
             node.wait_serving()
-        web.reset_balancer()
+
+        def routes_to_both() -> bool:
+            # reset on every try: a worker Apache's pooled AJP connection to a node that
+            # was restarted puts back into Err would otherwise stay there for retry=60
+            web.reset_balancer()
+            routes = {
+                OxSession.login(
+                    web.https_url, USER["name"], USER["password"], verify=web.ca_path
+                ).route
+                for _ in range(6)
+            }
+            return routes == {node.route for node in ox.nodes}
+
         poll(
-            lambda: (
-                {
-                    OxSession.login(
-                        web.https_url, USER["name"], USER["password"], verify=web.ca_path
-                    ).route
-                    for _ in range(6)
-                }
-                == {node.route for node in ox.nodes}
-            ),
+            routes_to_both,
             timeout=timeout,
             what="Apache to route new sessions to both groupware nodes",
         )
