@@ -9,28 +9,39 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docker
 import docker.errors
 
 from lab.infra.docker_env import RunIdentity, remove_run
 from lab.infra.errors import LabError
+from lab.infra.network import create_network, mysql_host_mask
 from lab.oxnode import ajp
 from lab.oxnode.listeners import ajp_request
+from lab.plan.topology import LabRequest
 from lab.roles.db.galera import GaleraCluster, GaleraPlan
 from lab.roles.db.galera_config import JOIN_MODES, GaleraSettings
 from lab.roles.groupware.client import OxSession
+from lab.roles.groupware.role import GROUPWARE
 from lab.roles.images import build_images, db_image, groupware_images, images_for
-from lab.roles.system import Lab, LabOptions, Progress, create_network, mysql_host_mask
-from lab.spec.topology import LabRequest
+from lab.roles.system import Lab, LabOptions, Progress
+
+BENCH_NAME = "bench"  # its labs never take the name of a lab the operator keeps
+
+if TYPE_CHECKING:
+    from lab.chaos.runner import ChaosRun
 
 
-def measure_floor(client: docker.DockerClient, request: LabRequest, progress: Progress) -> float:
+def measure_floor(
+    client: docker.DockerClient, request: LabRequest, progress: Progress, name: str = BENCH_NAME
+) -> float:
     """The floor: the Galera nodes alone (from the seeded state, or the guide's bootstrap
     and serial SST joins, as the request's join mode says), on a network made before the
     clock starts; no HAProxy, no waiting for a write through it."""
     lab_plan = request.plan()
-    run = RunIdentity.new("bench-floor", keep=False)
+    run = RunIdentity.new(f"{name}-floor", keep=False)
     network = create_network(run)
     try:
         plan = GaleraPlan(
@@ -51,10 +62,10 @@ def measure_floor(client: docker.DockerClient, request: LabRequest, progress: Pr
 
 
 def measure_lab(
-    client: docker.DockerClient, request: LabRequest, progress: Progress
+    client: docker.DockerClient, request: LabRequest, progress: Progress, name: str = BENCH_NAME
 ) -> dict[str, float]:
     """One lab up and down; its timings (seconds since the start of `up`)."""
-    with Lab(request, LabOptions(name="bench"), progress=progress, client=client) as lab:
+    with Lab(request, LabOptions(name=name), progress=progress, client=client) as lab:
         pass  # up and down: the timings are what is measured
     return lab.timings
 
@@ -68,7 +79,11 @@ class UpFigure:
 
 
 def bench_up(
-    client: docker.DockerClient, request: LabRequest, progress: Progress, repeat: int = 1
+    client: docker.DockerClient,
+    request: LabRequest,
+    progress: Progress,
+    repeat: int = 1,
+    name: str = BENCH_NAME,
 ) -> str:
     """In one run, images cached: the Galera lab from the seeded state and by the guide's
     SST joins, each beside its floor (measured right before it); the GTID pair; the
@@ -77,10 +92,14 @@ def bench_up(
     build_images(client, [*images_for(flavour), *groupware_images()], progress)
 
     def up(wanted: LabRequest) -> float:
-        return statistics.median(measure_lab(client, wanted, progress)["up"] for _ in range(repeat))
+        return statistics.median(
+            measure_lab(client, wanted, progress, name)["up"] for _ in range(repeat)
+        )
 
     def floor(wanted: LabRequest) -> float:
-        return statistics.median(measure_floor(client, wanted, progress) for _ in range(repeat))
+        return statistics.median(
+            measure_floor(client, wanted, progress, name) for _ in range(repeat)
+        )
 
     figures = []
     if "galera" in flavour.topologies:
@@ -88,7 +107,10 @@ def bench_up(
             galera = replace(request, topology="galera", join=join)
             galera_floor = floor(galera)
             figures.append(UpFigure(f"galera, --join {join}", up(galera), galera_floor))
-    gtid = [measure_lab(client, replace(request, topology="gtid"), progress) for _ in range(repeat)]
+    gtid = [
+        measure_lab(client, replace(request, topology="gtid"), progress, name)
+        for _ in range(repeat)
+    ]
     figures.append(
         UpFigure(
             "gtid",
@@ -196,11 +218,14 @@ def bench_oxnode(
     progress: Progress,
     seconds: float = 5.0,
     clients: int = 4,
+    name: str = BENCH_NAME,
 ) -> str:
     """Login + folder list against one groupware node, over HTTP and over AJP13."""
     gtid = replace(request, topology="gtid")
-    with Lab(gtid, LabOptions(name="bench-ox"), progress=progress, client=client) as lab:
-        node = lab.start_groupware().nodes[0]
+    with Lab(gtid, LabOptions(name=f"{name}-ox"), progress=progress, client=client) as lab:
+        node = GROUPWARE.launch(
+            lab,
+        ).nodes[0]
         http = _rate(lambda: _login_and_list_http(node.url), seconds, clients)
         over_ajp = _rate(lambda: _login_and_list_ajp((node.ip, 8009)), seconds, clients)
     return "\n".join(
@@ -213,20 +238,31 @@ def bench_oxnode(
     )
 
 
-def bench_failover(client: docker.DockerClient, request: LabRequest, progress: Progress) -> str:
+def bench_failover(
+    client: docker.DockerClient, request: LabRequest, progress: Progress, name: str = BENCH_NAME
+) -> str:
     """Kill the Galera writer under a write workload; print the write gap for the chosen
     failover profile (`--profile ox` for OX's published settings)."""
     from lab.chaos.scenarios.galera import writer_kill
 
     galera = replace(request, topology="galera")
-    with Lab(galera, LabOptions(name="bench-failover"), progress=progress, client=client) as lab:
+    with Lab(galera, LabOptions(name=f"{name}-failover"), progress=progress, client=client) as lab:
         run = writer_kill(lab, seed=1)
+    return failover_figures(run, request.flavour)
+
+
+def failover_figures(run: ChaosRun, flavour: str) -> str:
+    """The writer kill's figures per client: the workload clients' probes (those naming
+    a client; the run also keeps evidence probes that do not), the stock clients' rows,
+    and what the no-acknowledged-write-lost check found."""
     kept = run.verdict("no-acknowledged-write-lost")
     lines = [
-        f"writer kill ({request.flavour}, failover profile {run.profile}; clients insert "
+        f"writer kill ({flavour}, failover profile {run.profile}; clients insert "
         "side by side through HAProxy's write listener):"
     ]
     for probe in run.probes:
+        if "client" not in probe:
+            continue  # the gap's evidence, not a client's figure
         lines += [
             f"  {probe['client']}:",
             f"    write gap (kill to first acknowledged write on {probe['new_writer']}) "
@@ -244,3 +280,24 @@ def bench_failover(client: docker.DockerClient, request: LabRequest, progress: P
         f"{len(kept.anomalies.get('lost-write', []))}"
     )
     return "\n".join(lines)
+
+
+MEASURED_PAGE = Path("docs/measured.md")
+
+
+def record(page: Path, what: str, figures: str, context: str) -> None:
+    """Write `figures` (what `lab bench WHAT` printed) into the page between the markers
+    `<!-- lab bench WHAT -->` and `<!-- /lab bench WHAT -->`, replacing the last run's,
+    with `context` (when, which host, which settings) above; a page without the
+    section gets it appended, a page that does not exist is made."""
+    start, end = f"<!-- lab bench {what} -->", f"<!-- /lab bench {what} -->"
+    block = f"{start}\n`lab bench {what}`, {context}:\n\n```text\n{figures.rstrip()}\n```\n{end}"
+    text = page.read_text() if page.exists() else "# Measured\n"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
+        text = before + block + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(text)

@@ -34,16 +34,17 @@ from lab.infra.docker_env import (
 )
 from lab.infra.errors import ConfigError, LabError
 from lab.infra.testcontainers_adapter import spec_files, spec_kwargs, spec_service
+from lab.plan.topology import LabRequest
 from lab.roles.db.galera import GaleraPlan, galera_node_spec
 from lab.roles.db.galera_config import DEFAULT_JOIN, GaleraSettings
 from lab.roles.db.gtid import GtidPlan, gtid_node_names, gtid_node_spec
 from lab.roles.dblb.front import HaproxySetup, dblb_spec
+from lab.roles.dblb.haproxy_config import haproxy_config_for
 from lab.roles.filestore.nfs import EXPORT_VOLUME, filestore_spec
 from lab.roles.groupware.cluster import OX_NODES, oxnode_spec
 from lab.roles.images import db_image, dblb_image, labctl_image
-from lab.roles.system import Lab, LabOptions, haproxy_config_for
+from lab.roles.system import Lab, LabOptions
 from lab.roles.web.front_end import Member, web_spec
-from lab.spec.topology import LabRequest
 
 COMPOSE_DIR = Path(__file__).parent / "compose"
 COMPOSE_FILE = "docker-compose.yml"

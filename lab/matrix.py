@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lab.infra.text import table
-from lab.spec.flavours import get_flavour
+from lab.plan.flavours import get_flavour
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def run_matrix(
     extra: Sequence[str] = (),
 ) -> tuple[str, bool]:
     """Run every cell; returns the table and whether every cell passed or skipped.
-    `extra`: pytest arguments for every cell (e.g. --lab-config for the operator's files)."""
+    `extra`: pytest arguments for every cell (e.g. --config for the operator's files)."""
     report_dir.mkdir(parents=True, exist_ok=True)
     cells = [run_cell(f, t, tests, report_dir, extra) for f in flavours for t in topologies]
     (report_dir / "matrix.json").write_text(json.dumps([asdict(c) for c in cells], indent=2))

@@ -17,21 +17,20 @@ from typing import Any
 import docker
 import pytest
 
-from lab.chaos.runner import CLIENT_CHOICES, ClientChoice, clients_chosen
+from lab.chaos.runner import ClientChoice, clients_chosen
+from lab.cli import options
 from lab.infra.docker_env import connect
 from lab.infra.errors import ClusterFormationError, FlavourUnavailable, LabError
+from lab.operator import parsers
+from lab.plan.flavours import get_flavour
+from lab.plan.topology import LabRequest
 from lab.roles.db.galera import GaleraCluster
-from lab.roles.db.galera_config import DEFAULT_JOIN, DEFAULT_SST_METHOD, JOIN_MODES, SST_METHODS
 from lab.roles.db.gtid import GtidPair
 from lab.roles.dblb.front import DatabaseFront
 from lab.roles.groupware.cluster import OxCluster
+from lab.roles.groupware.role import GROUPWARE
 from lab.roles.images import registry_unavailable_reason
 from lab.roles.system import Lab, LabOptions
-from lab.spec.failover import DEFAULT_PROFILE, PROFILES
-from lab.spec.flavours import DEFAULT_FLAVOUR, FLAVOURS, get_flavour
-from lab.spec.operator import parsers
-from lab.spec.operator.project import Project, find_project, load_project
-from lab.spec.topology import LabRequest
 from lab.verify.standin import StandinCluster, provision
 from lab.verify.target import Target, target_from_inventory
 
@@ -48,7 +47,7 @@ MARKERS = {
     "docker": "needs a Docker engine",
     "browser": "pages checked in headless Chromium (Debian's chromium package)",
     "dblb": "the load balancer options in front of the databases (keepalived pair, local)",
-    "verify": "the guide's checks through an inventory: your hosts with --lab-inventory, "
+    "verify": "the guide's checks through an inventory: your hosts with --inventory, "
     "else stand-in hosts",
     "hosts": "stand-in hosts reached only over SSH and the services' ports",
 }
@@ -58,61 +57,11 @@ _active_labs: list[Lab] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("ox-lab", "OX Cluster Lab")
-    group.addoption(
-        "--lab-config",
-        metavar="PATH",
-        help="the operator's oxlab.toml: every lab runs on their files "
-        "(default: oxlab.toml in the current directory or the rootdir, if there is one)",
-    )
-    group.addoption(
-        "--flavour",
-        action="append",
-        help=f"database flavour, repeatable ({', '.join(FLAVOURS)}); "
-        f"default: oxlab.toml's flavours, else {DEFAULT_FLAVOUR}",
-    )
-    group.addoption(
-        "--failover-profile",
-        help=f"HAProxy/Galera timing ({', '.join(PROFILES)}); default {DEFAULT_PROFILE}",
-    )
-    group.addoption(
-        "--sst-method",
-        help=f"Galera SST ({', '.join(SST_METHODS)}); default {DEFAULT_SST_METHOD}",
-    )
-    group.addoption(
-        "--join",
-        help=f"Galera: {' or '.join(JOIN_MODES)} (default {DEFAULT_JOIN}; sst is the "
-        "guide's path: fresh datadirs joined one at a time by state transfer)",
-    )
-    group.addoption(
-        "--lab-inventory",
-        metavar="FILE",
-        help="Ansible inventory of your staging cluster: `-m verify` checks it over SSH "
-        "(default: oxlab.toml's [verify] inventory, else stand-in hosts the lab starts)",
-    )
-    group.addoption(
-        "--lab-credentials",
-        metavar="FILE",
-        help="credentials file for --lab-inventory (default: oxlab.toml's [verify] credentials)",
-    )
-    group.addoption(
-        "--chaos-seed",
-        type=int,
-        default=1,
-        help="seed of the chaos tests' random fault schedules (same seed, same schedule)",
-    )
-    group.addoption(
-        "--chaos-client",
-        action="append",
-        choices=CLIENT_CHOICES,
-        help="chaos workloads' client: ox-pool (default, OX's JDBC pool) or aggressive; "
-        "sysbench adds sysbench beside it (repeatable)",
-    )
-    group.addoption(
-        "--chaos-report-dir",
-        default="lab-reports",
-        help="where chaos tests write their JSON/HTML reports and histories",
-    )
+    """The `lab` command's options under the same names and defaults (lab/cli/options.py);
+    the names they had here before stay as aliases (--lab-config, --failover-profile,
+    --sst-method, --lab-inventory, --lab-credentials, --chaos-seed, --chaos-client,
+    --chaos-report-dir)."""
+    options.add_pytest_options(parser.getgroup("ox-lab", "OX Cluster Lab").addoption)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -132,34 +81,23 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("ox-lab: " + "; ".join(problems))
 
 
-def _project(config: pytest.Config) -> Project | None:
-    """--lab-config, else oxlab.toml in the current directory or the rootdir."""
-    given = config.getoption("--lab-config")
-    if given:
-        return load_project(Path(given))
-    found = find_project(Path.cwd(), Path(str(config.rootpath)))
-    return load_project(found) if found else None
+def _value(config: pytest.Config) -> Callable[[str], Any]:
+    return lambda dest: config.getoption(dest, default=None)
 
 
 def _flavours(config: pytest.Config) -> list[str]:
-    project = _request(config).project
-    return (
-        config.getoption("--flavour")
-        or list(project.flavours if project else ())
-        or [DEFAULT_FLAVOUR]
-    )
+    return options.flavours_of(_value(config), _request(config).project)
 
 
 def _request(config: pytest.Config) -> LabRequest:
-    """Options win over oxlab.toml, which wins over the lab's defaults (read once)."""
+    """Options win over oxlab.toml (--config, else the current directory's or the
+    rootdir's), which wins over the lab's defaults; read once, as `lab` reads them."""
     cached: LabRequest | None = getattr(config, "_ox_lab_request", None)
     if cached is None:
-        cached = LabRequest.of(
-            _project(config),
-            profile=config.getoption("--failover-profile"),
-            sst_method=config.getoption("--sst-method"),
-            join=config.getoption("--join"),
+        project = options.project_of(
+            config.getoption("config"), Path.cwd(), Path(str(config.rootpath))
         )
+        cached = options.request_of(_value(config), project, one_flavour=False)
         config._ox_lab_request = cached  # type: ignore[attr-defined]
     return cached
 
@@ -182,7 +120,7 @@ def _fail(exc: LabError) -> None:
 
 @pytest.fixture(scope="session")
 def lab_request(pytestconfig: pytest.Config) -> LabRequest:
-    """The lab the command line asked for (--flavour, --failover-profile, --sst-method)."""
+    """The lab the command line asked for (--flavour, --profile, --sst)."""
     return _request(pytestconfig)
 
 
@@ -261,12 +199,12 @@ def skip_if_operator_sets(request: LabRequest, *keys: str) -> None:
     nothing about operator files that pin it: skipped, naming their line."""
     if request.project is None:
         return
-    for f in request.project.files_of("database"):
+    for f in request.project.files_of("db"):
         for key, setting in parsers.server_settings(f.text).items():
             if key in keys:
                 pytest.skip(
                     f"{f.path}:{setting.line} sets {key}, which this test varies; it tests "
-                    "the lab's own rendering (run it without --lab-config)"
+                    "the lab's own rendering (run it without --config)"
                 )
 
 
@@ -367,18 +305,18 @@ def standin_cluster(
 
 @pytest.fixture(scope="module")
 def verify_target(request: pytest.FixtureRequest) -> Target:
-    """What `-m verify` checks: --lab-inventory (or oxlab.toml's [verify]) over SSH, else
+    """What `-m verify` checks: --inventory (or oxlab.toml's [verify]) over SSH, else
     the stand-in hosts through their inventory: the same path either way."""
     config = request.config
     project = _request(config).project
-    inventory = config.getoption("--lab-inventory") or (project and project.inventory)
-    credentials = config.getoption("--lab-credentials") or (project and project.credentials)
+    inventory = config.getoption("inventory") or (project and project.inventory)
+    credentials = config.getoption("credentials") or (project and project.credentials)
     if not inventory:
         cluster: StandinCluster = request.getfixturevalue("standin_cluster")
         inventory, credentials = cluster.inventory, cluster.credentials
     if not credentials:
         raise pytest.UsageError(
-            "ox-lab: --lab-inventory needs --lab-credentials (or oxlab.toml [verify] credentials)"
+            "ox-lab: --inventory needs --credentials (or oxlab.toml [verify] credentials)"
         )
     try:
         target = target_from_inventory(Path(inventory), Path(credentials))
@@ -411,7 +349,7 @@ def start_ox_cluster(lab: Lab, clustering: bool = True) -> OxCluster:
     """oxgw01/oxgw02 on `lab`'s network, set up by the guide's sequence; the databases
     as the guide registers them (GTID: master and slave; Galera: HAProxy's listeners)."""
     try:
-        return lab.start_groupware(clustering=clustering)
+        return GROUPWARE.launch(lab, clustering=clustering)
     except LabError as exc:
         _fail(exc)
         raise
@@ -463,19 +401,19 @@ def healthy_local_lab(guide_galera_local_lab: Lab) -> Iterator[Lab]:
 
 @pytest.fixture(autouse=True)
 def _chaos_clients(pytestconfig: pytest.Config) -> Iterator[None]:
-    """--chaos-client for every chaos run the test makes (default: OX's pool)."""
-    with clients_chosen(ClientChoice.of(pytestconfig.getoption("--chaos-client") or [])):
+    """--client for every chaos run the test makes (default: OX's pool)."""
+    with clients_chosen(ClientChoice.of(pytestconfig.getoption("client") or [])):
         yield
 
 
 @pytest.fixture
 def chaos_seed(pytestconfig: pytest.Config) -> int:
-    return int(pytestconfig.getoption("--chaos-seed"))
+    return int(pytestconfig.getoption("seed"))
 
 
 @pytest.fixture
 def chaos_report_dir(pytestconfig: pytest.Config) -> Path:
-    return Path(str(pytestconfig.getoption("--chaos-report-dir")))
+    return Path(str(pytestconfig.getoption("report_dir")))
 
 
 @pytest.hookimpl(hookwrapper=True)

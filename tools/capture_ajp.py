@@ -18,7 +18,7 @@ from lab.infra.docker_env import LABEL_RUN, RunIdentity, connect, remove_resourc
 from lab.infra.nodes import Node, put_file
 from lab.infra.tls import make_certificates
 from lab.infra.waiting import poll
-from lab.roles.images import build_images, oxnode_image, web_image
+from lab.roles.images import build_images, groupware_image, web_image
 from lab.roles.web.front_end import CONF, SITE, Member, render_proxy_ajp_conf, render_site_conf
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests/unit/fixtures/apache-forward-request.hex"
@@ -48,12 +48,12 @@ conn.close()
 
 def main() -> int:
     client = connect()
-    build_images(client, [web_image(), oxnode_image()])
+    build_images(client, [web_image(), groupware_image()])
     run = RunIdentity.new("capture-ajp", keep=False)
     network = client.networks.create(f"oxlab-capture-{run.run_id}", labels=run.labels())
     try:
         stand_in = client.containers.create(
-            oxnode_image().tag,
+            groupware_image().tag,
             ["python3", "-c", STAND_IN],
             entrypoint=[],
             labels=run.labels(),

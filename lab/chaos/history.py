@@ -6,7 +6,7 @@ Outcomes follow Jepsen: `ok` (acknowledged), `fail` (certainly did not happen: r
 before anything was sent, or rolled back), `info` (sent but unanswered: it may or may not
 have happened). A checker must never count an `info` operation as lost or as done.
 
-The file, one JSON object a line (README "History files"):
+The file, one JSON object a line (docs/chaos.md, "History files"):
   {"meta": {...}}     first, optional: scenario, profile, seed and the checks the run
                       judged with (checker, parameters, forbidden anomalies)
   {"fault": {...}}    name, target, start, end: a nemesis event
@@ -33,6 +33,9 @@ OUTCOMES = ("ok", "fail", "info")
 # insufficient funds) start with this; they do not mark an outage.
 CONFLICT = "conflict: "
 FINAL = -1  # the process that makes the final reads after the last fault is healed
+TXN = "txn"  # a list-append transaction: [["append", key, value] | ["r", key, list|null], ...]
+INSERT = "insert"  # the insert workload: the number inserted
+READ_INSERTS = "read-inserts"  # the final read of the insert workload's numbers
 
 
 class HistoryFormatError(LabError):
@@ -185,6 +188,7 @@ class History:
             op = Op(**record)
             _number(op.start, "start")
             _number(op.end, "end")
+            check_value(op)
             self.ops.append(op)
 
     @classmethod
@@ -199,16 +203,18 @@ class History:
         return history
 
 
+def outage(op: Op) -> bool:
+    """An operation that did not get service: failed or unknown, but not refused by a
+    working service (a certification conflict, insufficient funds)."""
+    return op.outcome != "ok" and not op.error.startswith(CONFLICT)
+
+
 def recovery_time(history: History, fault: Fault, f: str | None = None) -> float | None:
     """Seconds from the fault's start until clients had service again: the end of the
     first `ok` operation (of kind `f`) begun after the first failure clients saw once
     the fault started. 0.0: no client noticed; None: service never came back."""
     relevant = [op for op in history.ops if f is None or op.f == f]
-    failures = [
-        op.end
-        for op in relevant
-        if op.outcome != "ok" and op.end >= fault.start and not op.error.startswith(CONFLICT)
-    ]
+    failures = [op.end for op in relevant if outage(op) and op.end >= fault.start]
     if not failures:
         return 0.0
     noticed = min(failures)
@@ -230,6 +236,48 @@ def client_of(history: History, op: Op) -> str:
 
 def counts(history: History) -> dict[str, int]:
     return {outcome: sum(op.outcome == outcome for op in history.ops) for outcome in OUTCOMES}
+
+
+def check_value(op: Op) -> None:
+    """The value of the functions checkers read (txn, insert, read-inserts) in the shape
+    they read it; ValueError saying what is wrong. Other functions' values are the
+    workload's own business."""
+    if op.f == TXN:
+        if not isinstance(op.value, list):
+            raise ValueError(f"a txn's value must be a list of micro-operations, not {op.value!r}")
+        for mop in op.value:
+            _micro_operation(mop, final=op.process == FINAL)
+    elif op.f == INSERT and op.outcome == "ok":
+        _integer(op.value, "an insert's value")
+    elif op.f == READ_INSERTS:
+        if not isinstance(op.value, list):
+            raise ValueError(f"read-inserts must read a list of numbers, not {op.value!r}")
+        for value in op.value:
+            _integer(value, "a number read-inserts read")
+
+
+def _micro_operation(mop: object, final: bool) -> None:
+    if not (isinstance(mop, list) and len(mop) == 3 and mop[0] in ("append", "r")):
+        raise ValueError(
+            f'a micro-operation is ["append", key, value] or ["r", key, list], not {mop!r}'
+        )
+    f, key, value = mop
+    _integer(key, f"the key of {mop!r}")
+    if f == "append":
+        _integer(value, f"the appended value of {mop!r}")
+    elif value is None:
+        if final:
+            raise ValueError(f"a final read must hold the list it read, not {mop!r}")
+    elif isinstance(value, list):
+        for element in value:
+            _integer(element, f"an element of {mop!r}")
+    else:
+        raise ValueError(f"a read's value is a list (or null: nothing read), not {mop!r}")
+
+
+def _integer(value: object, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{what} must be an integer, not {value!r}")
 
 
 def _number(value: object, what: str) -> None:

@@ -27,10 +27,19 @@ from lab.chaos.clients.workloads import (
     as_final_read,
     client_kind,
 )
-from lab.chaos.history import FINAL, Fault, History, client_of, epoch_of, recovery_time
+from lab.chaos.history import (
+    FINAL,
+    TXN,
+    Fault,
+    History,
+    client_of,
+    epoch_of,
+    outage,
+    recovery_time,
+)
 from lab.chaos.nemesis.leftovers import Healing, heal_leftovers
-from lab.chaos.nemesis.schedule import Schedule, Step, injected
-from lab.infra.errors import LabError
+from lab.chaos.nemesis.schedule import Schedule, Step
+from lab.infra.errors import LabError, StartupError
 from lab.infra.nodes import Node
 from lab.infra.waiting import poll
 from lab.roles.system import Lab
@@ -42,7 +51,7 @@ CLIENT_CHOICES = (OX_POOL, AGGRESSIVE, SYSBENCH)
 
 @dataclass(frozen=True)
 class ClientChoice:
-    """Which clients a chaos run uses (`lab chaos run --client`, pytest --chaos-client):
+    """Which clients a chaos run uses (`lab chaos run --client`, pytest --client):
     the recorded workload's pool (OX's, or the aggressive client), and whether sysbench
     runs beside it through the write and read listeners."""
 
@@ -81,6 +90,10 @@ def workload_client(lab: Lab, name: str | None = None) -> ClientKind:
     return client_kind(name or _CHOICE.get().workload, lab.plan.pool_settings())
 
 
+CONTAINERS, SSH = "containers", "SSH hosts"  # the transports a scenario's faults travel by
+HOSTS_PROFILE = "the hosts' own"  # on SSH hosts the timing is the operator's, not a profile's
+
+
 @dataclass
 class ChaosRun:
     scenario: str
@@ -97,6 +110,7 @@ class ChaosRun:
     stock: list[dict[str, Any]] = field(default_factory=list)
     why: list[str] = field(default_factory=list)  # what explains each client's figure
     explanations: list[str] = field(default_factory=list)  # their settings behind the figures
+    transport: str = CONTAINERS  # how the faults reached the nodes: containers or SSH hosts
 
     def prepare(self, lab: Lab) -> None:
         """First step of every run: heal what an earlier run left (saying so, and saying
@@ -137,7 +151,7 @@ class ChaosRun:
         }
 
 
-Probe = Callable[[Step, Node], dict[str, Any]]
+Probe = Callable[[Step, Any], dict[str, Any]]  # the step, its target (a Node or an SSH Host)
 
 
 class RecordedWorkload(Protocol):
@@ -152,20 +166,44 @@ class RecordedWorkload(Protocol):
     def acked(self, f: str | None = None) -> int: ...
 
 
+class Where(Protocol):
+    """Where run_schedule runs: the lab's containers or the operator's SSH hosts (the
+    Places of chaos/scenarios/place.py); how a scheduled fault is made there."""
+
+    profile: str  # the failover profile's name, or HOSTS_PROFILE on the operator's hosts
+    transport: str  # CONTAINERS or SSH: the report says how the faults travelled
+
+    def prepare(self, run: ChaosRun) -> None:
+        """Before any client starts: leftovers healed, the cluster healthy."""
+        ...
+
+    def settle(self) -> None:
+        """Healthy (again): before a fault, and after it before the final read."""
+        ...
+
+    def injected(
+        self, step: Step, nodes: Sequence[Any], history: History
+    ) -> contextlib.AbstractContextManager[None]:
+        """One scheduled fault on its target, recorded in the history, healed on exit."""
+        ...
+
+
 def run_schedule(
-    lab: Lab,
+    where: Lab | Where,
     workload: RecordedWorkload,
     schedule: Schedule,
-    nodes: Sequence[Node],
+    nodes: Sequence[Any],
     name: str,
     probe: Probe | None = None,
     recovered_f: str | None = None,
 ) -> ChaosRun:
     """Heal what an earlier run left, run the workload through the schedule's faults
     (each healed on exit; `probe` checks the faulty state while it holds), wait until
-    operations (of kind `recovered_f`) succeed again and the lab is healthy, then measure."""
-    run = ChaosRun(name, lab.plan.profile.name, schedule, workload.history)
-    run.prepare(lab)
+    operations (of kind `recovered_f`) succeed again and the cluster is healthy, then
+    measure. `where` is a lab (its containers) or a Place (the operator's hosts too)."""
+    place = in_lab(where) if isinstance(where, Lab) else where
+    run = ChaosRun(name, place.profile, schedule, workload.history, transport=place.transport)
+    place.prepare(run)
     workload.setup()
     history = workload.history
     with workload.running():
@@ -173,10 +211,10 @@ def run_schedule(
         for step in schedule.steps:
             # one fault at a time: the next starts once the lab has healed from the last
             # (a Galera joiner whose donor is killed mid-transfer aborts: a double fault)
-            lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+            place.settle()
             wait_until(history, step.at_s)
             until = history.now() + step.hold_s
-            with injected(step, nodes, history):
+            with place.injected(step, nodes, history):
                 if probe:
                     target = next(n for n in nodes if n.name == step.target)
                     run.probes.append({"step": asdict(step), **probe(step, target)})
@@ -190,9 +228,16 @@ def run_schedule(
             timeout=SETTLE_TIMEOUT_S,
             what=f"{recovered_f or 'the workload'} to succeed again after the last fault",
         )
-    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    place.settle()
     run.measurements = measure(history)
     return run
+
+
+def in_lab(lab: Lab) -> Where:
+    """The lab's containers as a place (chaos/scenarios/place.py builds on this module)."""
+    from lab.chaos.scenarios.place import InLab
+
+    return InLab(lab)
 
 
 def sysbench_chosen() -> bool:
@@ -252,6 +297,21 @@ def wait_until(history: History, at_s: float) -> None:
         time.sleep(delay)
 
 
+def warmed_up(history: History, acked: int, timeout: float, what: str) -> None:
+    """Wait until the workload has `acked` acknowledged operations, before any fault. A
+    cluster that cannot get there is named with what the clients saw (the most common
+    errors), since the scenario has not faulted anything yet."""
+    try:
+        poll(lambda: history.acked() >= acked, timeout=timeout, what=what)
+    except StartupError as exc:
+        errors = Counter(op.error[:80] for op in history.ops if op.outcome != "ok")
+        seen = "; ".join(f"{n}x {text}" for text, n in errors.most_common(3)) or "no errors"
+        raise StartupError(
+            f"{exc}: {history.acked()} of {acked} operations acknowledged before any fault, "
+            f"{sum(errors.values())} failed ({seen})"
+        ) from None
+
+
 def measure(history: History) -> list[dict[str, Any]]:
     """Per fault (and per client kind, when several ran): time to the first ok
     operation begun after it, errors and unknowns clients saw from the fault until
@@ -302,7 +362,7 @@ def list_append_run(lab: Lab, schedule: Schedule, nodes: Sequence[Node], name: s
         lab.dblb, clients=4, seed=schedule.seed or 0, client=workload_client(lab)
     )
     run = run_schedule(lab, workload, schedule, nodes, name)
-    workload.history.final("txn", as_final_read(workload.final_read()))
+    workload.history.final(TXN, as_final_read(workload.final_read()))
     run.judge("list-append")
     run.judge("no-acknowledged-write-lost")
     return run
@@ -367,12 +427,13 @@ def write_gap(history: History, fault_at: float, failed_node: str, kind: str = "
 
 def worst_gap(history: History, fault_at: float, kind: str, f: str) -> float:
     """The worst any client of `kind` waited: per client that saw an `f` operation
-    fail after the fault, seconds from the fault to the end of its next ok `f`
-    (inf: it never had one); 0.0 when no client noticed."""
+    fail after the fault (a certification conflict is not an outage), seconds from the
+    fault to the end of its next ok `f` (inf: it never had one); 0.0 when no client
+    noticed."""
     worst = 0.0
     for process in {p for p, k in history.clients.items() if k == kind}:
         mine = [op for op in history.ops if op.process == process and op.f == f]
-        failed = [op.end for op in mine if op.outcome != "ok" and op.end >= fault_at]
+        failed = [op.end for op in mine if outage(op) and op.end >= fault_at]
         if not failed:
             continue
         back = [op.end for op in mine if op.outcome == "ok" and op.start >= min(failed)]

@@ -25,6 +25,7 @@ from docker.models.resource import Model
 
 from lab import __version__
 from lab.infra.errors import DockerUnavailable
+from lab.infra.vocabulary import ROLE_NAMES
 from lab.infra.waiting import poll
 
 MIN_API_VERSION = (1, 41)  # Docker engine 20.10, Debian's docker.io: the oldest supported
@@ -117,7 +118,7 @@ class ComposeProject:
         return f"{self.name}_lab"
 
 
-STANDIN_ROLES = ("db", "haproxy", "oxnode", "filestore", "web")
+STANDIN_ROLES = ROLE_NAMES  # every role image, SSH added (lab/images/standin)
 
 
 def standin_tag(role_tag: str) -> str:

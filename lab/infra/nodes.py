@@ -101,6 +101,24 @@ class Node:
         result = self.container.exec_run(["timeout", str(timeout_s), *cmd], demux=False)
         return ExecResult(result.exit_code, (result.output or b"").decode(errors="replace"))
 
+    def sh(self, command: str, timeout_s: int = 30) -> ExecResult:
+        """A shell command line as root in the container (the Remote verb)."""
+        return self.exec(["sh", "-c", command], timeout_s)
+
+    def spawn(self, command: str) -> None:
+        """A shell command line left running in the container (a session that holds a
+        lock until it is killed)."""
+        self.container.exec_run(["sh", "-c", command], detach=True)
+
+    def read_text(self, path: str) -> str | None:
+        """A file's text (None: no such file)."""
+        data = read_file(self, path)
+        return None if data is None else data.decode(errors="replace")
+
+    def put_file(self, path: str, data: bytes) -> None:
+        """Write one file into the running container."""
+        put_file(self, path, data)
+
     def logs(self, tail: int | str = "all", since: float | None = None) -> str:
         """The container's log (the last `tail` lines; from host time `since` on)."""
         try:

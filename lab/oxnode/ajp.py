@@ -279,6 +279,8 @@ def encode_send_headers(status: int, reason: str, headers: list[tuple[str, str]]
 
 
 def encode_body_chunks(data: bytes) -> Iterator[bytes]:
+    """Send Body Chunk packets of at most MAX_PACKET bytes each: mod_proxy_ajp refuses a
+    larger one (ProxyIOBufferSize), so a body over 8 KB goes in several."""
     for start in range(0, len(data), MAX_CHUNK):
         chunk = data[start : start + MAX_CHUNK]
         payload = bytes([SEND_BODY_CHUNK]) + struct.pack(">H", len(chunk)) + chunk + b"\x00"
@@ -308,11 +310,12 @@ class Response:
 
 def decode_response(stream: Duplex, body: bytes = b"") -> Response:
     """Read a container's answer to a forward request (client side), serving its Get
-    Body Chunk requests from `body` (the part not sent with the request)."""
+    Body Chunk requests from `body` (the part not sent with the request). Packets over
+    MAX_PACKET are refused, as mod_proxy_ajp refuses them."""
     status, reason, headers, chunks = 0, "", [], []
     remaining = body
     while True:
-        payload = read_packet(stream, CONTAINER_MAGIC, 65536)
+        payload = read_packet(stream, CONTAINER_MAGIC)
         if payload is None:
             raise AjpError("connection closed before End Response")
         r = Reader(payload)

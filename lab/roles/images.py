@@ -31,8 +31,8 @@ import docker.errors
 from lab import __version__
 from lab.infra.docker_env import LABEL_ROLE, LABEL_VERSION, STANDIN_ROLES
 from lab.infra.errors import FlavourUnavailable, ImageError
+from lab.plan.flavours import DEFAULT_FLAVOUR, Flavour, get_flavour
 from lab.roles.db.node import ROOT_PASSWORD, seed_sql
-from lab.spec.flavours import DEFAULT_FLAVOUR, Flavour, get_flavour
 
 IMAGES_DIR = Path(__file__).parent.parent / "images"  # lab/images/<role>/
 LABEL_FLAVOUR = "ox-lab.flavour"
@@ -112,12 +112,12 @@ def _bookworm_role(role: str, packages: tuple[str, ...] = ()) -> ImageSpec:
 
 def dblb_image(flavour: Flavour) -> ImageSpec:
     """HAProxy, whatever the database flavour."""
-    return _bookworm_role("haproxy")
+    return _bookworm_role("dblb")
 
 
-def oxnode_image() -> ImageSpec:
+def groupware_image() -> ImageSpec:
     """The groupware node's runtime (its code is copied in at container creation)."""
-    return _bookworm_role("oxnode")
+    return _bookworm_role("groupware")
 
 
 def filestore_image() -> ImageSpec:
@@ -155,7 +155,7 @@ def standin_image(role_image: ImageSpec, role_command: Sequence[str]) -> ImageSp
 
 def groupware_images() -> list[ImageSpec]:
     """The guide topologies' images beyond the databases', and compose's setup runtime."""
-    return [oxnode_image(), filestore_image(), web_image(), labctl_image()]
+    return [groupware_image(), filestore_image(), web_image(), labctl_image()]
 
 
 def images_for(flavour: Flavour) -> list[ImageSpec]:

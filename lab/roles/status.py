@@ -12,10 +12,11 @@ import requests
 
 from lab.infra.errors import StartupError
 from lab.infra.text import fit, table
-from lab.roles.db.galera import VERIFY
 from lab.roles.db.node import NotReady
 from lab.roles.dblb.front import Backend, DblbPair
 from lab.roles.dblb.haproxy_config import READ_PORT, STATS_PORT, WRITE_PORT
+from lab.roles.dblb.role import haproxies
+from lab.roles.health import VERIFY
 from lab.roles.system import Lab
 
 FILES_LABEL = "ox-lab.files"  # RunIdentity details: the plan's file records (JSON)
@@ -49,10 +50,10 @@ def gtid_rows(lab: Lab) -> list[dict[str, str]]:
 
 # a container's role -> the oxlab.toml roles whose files it runs with
 FILE_ROLES = {
-    "galera": ("database", "clustercheck"),
-    "gtid": ("database", "replcheck"),
+    "galera": ("db", "clustercheck"),
+    "gtid": ("db", "replcheck"),
     "dblb": ("dblb",),
-    "oxnode": ("groupware",),
+    "groupware": ("groupware",),
     "web": ("web",),
     "filestore": ("filestore",),
 }
@@ -201,7 +202,7 @@ def floating_address_line(pair: DblbPair) -> str:
 def local_haproxy_lines(lab: Lab) -> list[str]:
     """`--dblb local`: each groupware node's own HAProxy and the writer it chose."""
     lines = []
-    for haproxy in lab.haproxies():
+    for haproxy in haproxies(lab):
         try:
             writers = [
                 b.server

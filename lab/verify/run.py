@@ -7,10 +7,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from lab.infra.errors import ConfigError
 from lab.infra.text import table
-from lab.verify.checks import database, dblb, front, groupware
+from lab.infra.vocabulary import current
+from lab.verify.checks import database, dblb, groupware, web
 from lab.verify.result import Result
 from lab.verify.target import Target
 
@@ -21,12 +23,23 @@ SECTIONS: tuple[tuple[str, str, Check], ...] = (
     ("galera", "galera", database.galera),
     ("galera", "galera", database.clustercheck),
     ("gtid", "gtid", database.gtid),
-    ("haproxy", "galera", dblb.haproxy),
+    ("dblb", "galera", dblb.haproxy),
     ("consistency", "", database.consistency),
     ("filestore", "", groupware.filestore),
     ("groupware", "", groupware.routes),
-    ("frontend", "", front.front_end),
+    ("web", "", web.front_end),
 )
+# the roles a section's checks read; a lab of the database roles only (topology galera
+# or gtid) is checked on the sections it has, and the others are named as not checked
+SECTION_ROLES = {
+    "galera": ("galera",),
+    "gtid": ("dbmaster", "dbslave"),
+    "dblb": ("dblb",),
+    "consistency": (),
+    "filestore": ("filestore", "groupware"),
+    "groupware": ("web", "groupware"),
+    "web": ("web", "groupware"),
+}
 
 
 @dataclass
@@ -34,6 +47,7 @@ class Verification:
     target: Target
     results: list[Result]
     seconds: float
+    not_checked: list[str] = field(default_factory=list)  # sections whose hosts it lacks
 
     @property
     def failed(self) -> list[Result]:
@@ -42,18 +56,30 @@ class Verification:
 
 def verify(target: Target, only: tuple[str, ...] = ()) -> Verification:
     """Preflight every host (HostError: nothing touched), then every check of the
-    layout; `only` limits it to these sections."""
+    layout; `only` limits it to these sections (a role's earlier name, such as haproxy
+    for dblb, is understood: lab/infra/vocabulary.py)."""
     started = time.monotonic()
+    only = tuple(current(section) for section in only)
+    unknown = [s for s in only if s not in SECTION_ROLES]
+    if unknown:
+        raise ConfigError(
+            f"lab verify: unknown section {unknown[0]!r}; known: {', '.join(SECTION_ROLES)}"
+        )
     target.preflight()
-    checks = [
-        check
+    chosen = [
+        (section, check)
         for section, layout, check in SECTIONS
         if layout in ("", target.layout) and (not only or section in only)
     ]
+    missing = {s: [r for r in SECTION_ROLES[s] if not target.role(r)] for s, _ in chosen}
+    checks = [check for section, check in chosen if not missing[section]]
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = list(pool.map(lambda check: check(target), checks))
     results = [r for found in outcomes for r in found]
-    return Verification(target, results, time.monotonic() - started)
+    not_checked = [
+        f"{section} (no {', '.join(roles)} hosts)" for section, roles in missing.items() if roles
+    ]
+    return Verification(target, results, time.monotonic() - started, not_checked)
 
 
 def render(verification: Verification, width: int = 100) -> str:
@@ -80,4 +106,6 @@ def render(verification: Verification, width: int = 100) -> str:
         + (f"; {len(failed)} failed:" if failed else "")
     )
     lines += [f"  {r.line()}" for r in failed]
+    if verification.not_checked:
+        lines.append("not checked: " + "; ".join(verification.not_checked))
     return "\n".join(lines)

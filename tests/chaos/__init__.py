@@ -1,4 +1,4 @@
-"""Chaos tests run scenarios through the registry (lab/chaos_scenarios.SCENARIOS), the
+"""Chaos tests run scenarios through the registry (lab/chaos/scenarios/registry.py: SCENARIOS), the
 same way `lab chaos run NAME` does; a unit test checks that every registered scenario
 has a test here."""
 

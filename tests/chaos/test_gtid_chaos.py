@@ -10,9 +10,9 @@ from pathlib import Path
 import docker
 import pytest
 
+from lab.plan.topology import LabRequest
 from lab.pytest_plugin import runnable_request
 from lab.roles.system import Lab
-from lab.spec.topology import LabRequest
 from tests.chaos import run_scenario
 
 pytestmark = [pytest.mark.chaos, pytest.mark.gtid, pytest.mark.docker]

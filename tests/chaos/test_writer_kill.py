@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.chaos.history import History, client_of
-from lab.chaos.runner import longest_stall, worst_gap, write_gap
+from lab.chaos.history import client_of
 from lab.roles.system import Lab
 from tests.chaos import run_scenario
 
@@ -104,39 +103,6 @@ def test_frozen_node_is_evicted_and_writes_resume_within_the_profiles_bound(
         for op in run.history.ops
     ), "writes went on while the node was still frozen"
     assert not run.violations(), run.violations()
-
-
-def test_write_gap_and_stall_are_measured_from_acknowledged_writes() -> None:
-    history = History.of(
-        [
-            (0, "insert", 1, "ok", 0.0, 0.1),
-            (0, "insert", 2, "info", 0.2, 0.3),
-            (0, "insert", 3, "ok", 0.4, 2.5),
-            (0, "insert", 4, "fail", 2.6, 2.7),
-            (0, "insert", 5, "ok", 2.8, 4.0),
-        ]
-    )
-    for op, node in zip(history.ops, ["galera1", "", "galera2", "", "galera2"], strict=True):
-        op.node = node
-    assert write_gap(history, 0.15, "galera1") == pytest.approx(2.35), "unknown is not ok"
-    assert longest_stall(history, 0.05, 4.5) == pytest.approx(2.4)
-
-
-def test_the_worst_read_gap_is_the_unluckiest_readers() -> None:
-    """Client 1 failed at 1.0 and read again at 4.0; client 2 never failed; client 3
-    (another kind) is not counted: the worst gap of kind ox-pool is 4.0 - 0.5."""
-    history = History.of(
-        [
-            (1, "read", 1, "ok", 0.0, 0.2),
-            (1, "read", None, "fail", 0.6, 1.0),
-            (1, "read", 1, "ok", 1.1, 4.0),
-            (2, "read", 1, "ok", 0.6, 0.8),
-            (3, "read", None, "fail", 0.6, 9.0),
-        ]
-    )
-    history.clients = {1: "ox-pool", 2: "ox-pool", 3: "aggressive"}
-    assert worst_gap(history, 0.5, "ox-pool", "read") == pytest.approx(3.5)
-    assert worst_gap(history, 0.5, "aggressive", "read") == float("inf"), "never read again"
 
 
 def test_a_killed_reader_costs_every_client_kind_a_bounded_read_gap(

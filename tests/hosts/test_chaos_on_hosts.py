@@ -13,8 +13,10 @@ import pytest
 
 from lab.chaos.nemesis.firewall import cut_off
 from lab.chaos.nemesis.hosts import FaultJournal, heal_pending, service_killed
-from lab.chaos.scenarios.hosts import Refused, run_on_hosts
-from lab.infra.waiting import poll
+from lab.chaos.scenarios.hosts import Refused
+from lab.chaos.scenarios.place import settled
+from lab.chaos.scenarios.registry import run_on_hosts
+from lab.plan.failover import eviction_of, provider_options
 from lab.verify.standin import StandinCluster
 from lab.verify.target import Target, target_from_inventory
 from tests.hosts.test_verify_hosts import broken, sh
@@ -55,6 +57,22 @@ def test_writer_kill_over_ssh_moves_writes_and_loses_nothing(
     assert service_active(standin_cluster, killed), f"{killed}'s database started again"
 
 
+def test_a_frozen_server_over_ssh_is_held_past_the_clusters_own_eviction_time(
+    target: Target, journal: FaultJournal, standin_cluster: StandinCluster
+) -> None:
+    """The lab's pause body on hosts: the hold comes from the cluster's running
+    wsrep_provider_options (not a lab profile), the frozen node is evicted, writes go on
+    and nothing acknowledged is lost."""
+    run = run_on_hosts("pause", target, 2, journal, print)
+    assert not run.violations(), run.violations()
+    [probe] = [p for p in run.probes if "paused" in p]
+    running = sh(standin_cluster.nodes["galera1"], "mysql -N -e 'SELECT @@wsrep_provider_options'")
+    expected = eviction_of(provider_options(running))
+    assert probe["eviction_s"] == expected, f"the hosts' own options say {expected} s: {probe}"
+    assert probe["evicted"], f"held past {probe['eviction_s']} s, the cluster evicted it: {probe}"
+    assert run.transport == "SSH hosts" and journal.pending() == [], "healed and journaled"
+
+
 def test_nfs_server_stopped_over_ssh_fails_files_cleanly_and_loses_none(
     target: Target, journal: FaultJournal, standin_cluster: StandinCluster
 ) -> None:
@@ -85,13 +103,7 @@ def test_a_fault_is_healed_when_the_test_body_fails(
             raise RuntimeError("the test failed mid-fault")
     assert service_active(standin_cluster, "galera3"), "started again by the fault's finally"
     assert journal.pending() == []
-    poll(lambda: all(r.ok for r in _galera(target)), timeout=120, what="galera3 back in sync")
-
-
-def _galera(target: Target) -> list:  # type: ignore[type-arg]
-    from lab.verify.run import verify
-
-    return verify(target, ("galera",)).results
+    settled(target)  # galera3 Synced and HAProxy's checks risen: the next test starts healthy
 
 
 def test_the_next_run_heals_what_a_crashed_run_left(
@@ -113,7 +125,7 @@ def test_the_next_run_heals_what_a_crashed_run_left(
         assert journal.pending() == []
     finally:
         node.exec(["sh", "-c", "iptables -S | grep -q oxlab-fault && iptables -F || true"])
-    poll(lambda: all(r.ok for r in _galera(target)), timeout=120, what="galera3 back in sync")
+    settled(target)  # galera3 Synced and HAProxy's checks risen: the next test starts healthy
 
 
 def test_an_unhealthy_cluster_is_refused_before_any_fault(

@@ -3,7 +3,7 @@ containers with an SSH server, reached only over SSH and the services' ports. A 
 cluster verifies clean; each broken state an operator meets fails with one line naming
 host and check; bad input stops before anything is touched.
 
-With `--lab-inventory FILE` the `verify` tests check the operator's own hosts instead."""
+With `--inventory FILE` the `verify` tests check the operator's own hosts instead."""
 
 from __future__ import annotations
 
@@ -121,17 +121,17 @@ def test_the_guides_literal_soap_block_fails_the_lock_down_check(
     try:
         sh(web, "apache2ctl graceful")
         failed = poll(
-            lambda: failed_lines(standin_target, "frontend") or None,
+            lambda: failed_lines(standin_target, "web") or None,
             timeout=20,
             what="Apache to serve the guide's literal block",
         )
     finally:
         put_file(web, conf, original)
         sh(web, "apache2ctl graceful")
-    assert len(failed) == 1 and "FAIL frontend: web: SOAP API locked: not denied" in failed[0]
+    assert len(failed) == 1 and "FAIL web: web: SOAP API locked: not denied" in failed[0]
     assert "/servlet/axis2/services;x" in failed[0], failed[0]
     poll(
-        lambda: not failed_lines(standin_target, "frontend"),
+        lambda: not failed_lines(standin_target, "web"),
         timeout=20,
         what="the lock-down back",
     )
@@ -179,7 +179,7 @@ def test_lab_verify_prints_a_table_per_section_that_fits_the_terminal(
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert all(len(line) <= 100 for line in lines), "fits 100 columns"
-    for section in ("galera", "haproxy", "consistency", "filestore", "groupware", "frontend"):
+    for section in ("galera", "dblb", "consistency", "filestore", "groupware", "web"):
         assert section in lines, f"a {section} table"
     assert "FAIL" not in done.stdout and " checks passed in " in lines[-1]
 

@@ -19,8 +19,8 @@ from lab.infra.docker_env import (
     remove_resources,
     sweep_stale,
 )
+from lab.plan.flavours import get_flavour
 from lab.roles.images import build_images, dblb_image
-from lab.spec.flavours import get_flavour
 
 # flavour-independent; it runs in the nightly galera cell, which has HAProxy's image
 pytestmark = [pytest.mark.docker, pytest.mark.galera]

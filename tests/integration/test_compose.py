@@ -15,10 +15,10 @@ from lab.compose import COMPOSE_DIR, COMPOSE_FILE, compose_command
 from lab.infra.docker_env import remove_orphan_run_files
 from lab.infra.errors import LabError
 from lab.infra.waiting import poll
+from lab.plan.flavours import DEFAULT_FLAVOUR, get_flavour
 from lab.roles.groupware.client import OxSession
 from lab.roles.images import build_images, groupware_images, images_for
 from lab.roles.system import Lab
-from lab.spec.flavours import DEFAULT_FLAVOUR, get_flavour
 
 pytestmark = [pytest.mark.docker]
 SETUP_TIMEOUT_S = 240.0

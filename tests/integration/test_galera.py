@@ -18,6 +18,8 @@ import requests
 
 from lab.chaos.nemesis.faults import desynced, drained, frozen_server, isolated, killed
 from lab.infra.waiting import poll
+from lab.plan.failover import get_profile
+from lab.plan.topology import LabRequest
 from lab.pytest_plugin import runnable_request
 from lab.roles.db.consistency import differences, node_checksums
 from lab.roles.db.galera import GaleraCluster, GaleraNode
@@ -25,8 +27,6 @@ from lab.roles.db.node import NotReady
 from lab.roles.dblb.front import Dblb
 from lab.roles.status import render_status
 from lab.roles.system import Lab
-from lab.spec.failover import get_profile
-from lab.spec.topology import LabRequest
 
 pytestmark = [pytest.mark.galera, pytest.mark.docker]
 

@@ -12,9 +12,9 @@ import docker
 import pytest
 
 from lab.infra.errors import ClusterFormationError, LabError
+from lab.plan.topology import LabRequest
 from lab.pytest_plugin import runnable_request, skip_if_operator_sets
 from lab.roles.system import Lab
-from lab.spec.topology import LabRequest
 
 pytestmark = [pytest.mark.galera, pytest.mark.docker]
 

@@ -16,6 +16,7 @@ import requests
 
 from lab.chaos.nemesis.faults import SERVER_PROCESS, isolated
 from lab.infra.waiting import poll
+from lab.plan.flavours import MARIADB, get_flavour
 from lab.roles.db.gtid import (
     LEGACY_DATABASES,
     REPL_PASSWORD,
@@ -28,7 +29,6 @@ from lab.roles.db.gtid import (
 from lab.roles.db.node import NotReady
 from lab.roles.dblb.front import Dblb
 from lab.roles.system import Lab
-from lab.spec.flavours import MARIADB, get_flavour
 
 pytestmark = [pytest.mark.gtid, pytest.mark.docker]
 

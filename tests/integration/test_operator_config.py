@@ -17,12 +17,12 @@ from lab.chaos.scenarios.registry import run_registered
 from lab.cli import main
 from lab.infra.docker_env import LABEL_LAB
 from lab.infra.nodes import read_file
+from lab.operator.init import init_project
+from lab.operator.project import Project, load_project
+from lab.plan.topology import LabRequest
 from lab.pytest_plugin import module_lab
 from lab.roles.groupware.client import OxSession
 from lab.roles.system import Lab
-from lab.spec.operator.init import init_project
-from lab.spec.operator.project import Project, load_project
-from lab.spec.topology import LabRequest
 
 pytestmark = [pytest.mark.docker]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -34,10 +34,10 @@ def operator_project(directory: Path) -> Project:
     .cnf (the extra one must win), their own HAProxy names, short HAProxy timeouts and
     a short pool idle time (so the idle scenario takes seconds)."""
     init_project(directory, LabRequest.of(topology="guide-galera").plan())
-    ox_cnf = directory / "mysql/ox.cnf"
+    ox_cnf = directory / "db/ox.cnf"
     ox_cnf.write_text(ox_cnf.read_text().replace("max_connections = 200", "max_connections = 321"))
-    (directory / "mysql/tuning.cnf").write_text("[mysqld]\nmax_connections = 333\n")
-    cfg = directory / "haproxy/haproxy.cfg"
+    (directory / "db/tuning.cnf").write_text("[mysqld]\nmax_connections = 333\n")
+    cfg = directory / "dblb/haproxy.cfg"
     text = re.sub(
         r"server galera(\d) galera\d:3306", r"server db\1 db\1.example.net:3306", cfg.read_text()
     )
@@ -48,12 +48,12 @@ def operator_project(directory: Path) -> Project:
         "timeout server 20m", "timeout server 2s"
     )
     cfg.write_text(text)
-    props = directory / "ox/configdb.properties"
+    props = directory / "groupware/configdb.properties"
     props.write_text(props.read_text().replace("maxIdleTime=60000", "maxIdleTime=9000"))
     toml = directory / "oxlab.toml"
     toml.write_text(
         toml.read_text()
-        .replace('cnf = ["mysql/wsrep.cnf"]', 'cnf = ["mysql/wsrep.cnf", "mysql/tuning.cnf"]')
+        .replace('cnf = ["db/wsrep.cnf"]', 'cnf = ["db/wsrep.cnf", "db/tuning.cnf"]')
         .replace("[hosts]", f"[hosts]\n{HOSTS}", 1)
     )
     return load_project(toml)
@@ -103,10 +103,10 @@ def test_an_idle_pool_connection_killed_by_their_timeouts_names_the_line(
     dropped = [op for op in run.history.ops if op.f == "reuse" and op.outcome != "ok"]
     assert len(dropped) == 4, "HAProxy closed every connection idle longer than its 2 s"
     assert run.violations(), "a pooled connection OX would still use was dropped"
-    assert any("HA001" in e and "haproxy/haproxy.cfg:" in e for e in run.explanations), (
+    assert any("HA001" in e and "dblb/haproxy.cfg:" in e for e in run.explanations), (
         f"the verdict names the operator's timeout line: {run.explanations}"
     )
-    assert {f["role"] for f in run.files} == {"database", "clustercheck", "dblb"}, run.files
+    assert {f["role"] for f in run.files} == {"db", "clustercheck", "dblb"}, run.files
 
 
 @pytest.mark.galera
@@ -114,7 +114,7 @@ def test_a_file_the_real_tool_rejects_stops_lab_up_before_anything_starts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], docker_client: docker.DockerClient
 ) -> None:
     project = operator_project(tmp_path)
-    cfg = tmp_path / "haproxy/haproxy.cfg"
+    cfg = tmp_path / "dblb/haproxy.cfg"
     lines = cfg.read_text().splitlines()
     bad = next(i for i, line in enumerate(lines) if line.strip() == "bind :3306") + 1
     lines.insert(bad, "    ballance roundrobin")
@@ -122,7 +122,7 @@ def test_a_file_the_real_tool_rejects_stops_lab_up_before_anything_starts(
     assert main(["up", "--config", str(project.path), "--name", "bad-syntax"]) == 1
     err = capsys.readouterr().err
     errors = [line for line in err.splitlines() if line.startswith("lab: error")]
-    assert len(errors) == 1 and f"haproxy/haproxy.cfg:{bad + 1}" in errors[0], err
+    assert len(errors) == 1 and f"dblb/haproxy.cfg:{bad + 1}" in errors[0], err
     assert "ballance" in errors[0] and "Traceback" not in err, "haproxy -c's own words"
     left = docker_client.containers.list(all=True, filters={"label": f"{LABEL_LAB}=bad-syntax"})
     assert not left, "nothing started, nothing left behind"

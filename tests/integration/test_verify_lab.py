@@ -20,7 +20,7 @@ def test_the_guides_galera_cluster_verifies_clean_through_docker(guide_galera_la
     assert {h.via for h in target.hosts} == {"docker"}
     results = verify(target).results
     sections = {r.section for r in results}
-    assert sections == {"galera", "haproxy", "consistency", "filestore", "groupware", "frontend"}
+    assert sections == {"galera", "dblb", "consistency", "filestore", "groupware", "web"}
     failed = [r.line() for r in results if not r.ok]
     assert not failed, "\n".join(failed)
 
@@ -34,7 +34,7 @@ def test_the_guides_gtid_cluster_verifies_clean_through_docker(guide_lab: Lab) -
     assert target.layout == "gtid"
     results = verify(target).results
     sections = {r.section for r in results}
-    assert sections == {"gtid", "consistency", "filestore", "groupware", "frontend"}
+    assert sections == {"gtid", "consistency", "filestore", "groupware", "web"}
     assert {r.check for r in results if r.section == "gtid"} == {
         "writable master",
         "replication",

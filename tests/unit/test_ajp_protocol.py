@@ -244,3 +244,34 @@ def test_any_request_round_trips(method: str, uri: str, headers: list[tuple[str,
 def test_malformed_responses_are_ajp_errors(payload: bytes) -> None:
     with pytest.raises(ajp.AjpError):
         ajp.decode_response(Wire(packet(b"AB", payload)))
+
+
+@pytest.mark.parametrize("size", [1, 8183, 8184, 8185, 16368, 20000])
+def test_a_body_over_8_kb_goes_in_chunks_within_mod_proxy_ajps_packet(size: int) -> None:
+    """mod_proxy_ajp's ProxyIOBufferSize (8192) bounds every packet: a Send Body Chunk
+    carries at most 8192 - 8 bytes (magic, length, type, chunk length, NUL)."""
+    body = bytes(i % 251 for i in range(size))
+    packets = list(ajp.encode_body_chunks(body))
+    assert all(len(p) <= 8192 for p in packets), [len(p) for p in packets]
+    assert len(packets) == -(-size // 8184), "full chunks except the last"
+    assert all(len(p) == 8192 for p in packets[:-1]), "every chunk but the last is full"
+    for p in packets:
+        assert p[:2] == b"AB" and p[4] == ajp.SEND_BODY_CHUNK
+        assert struct.unpack(">H", p[2:4])[0] == len(p) - 4, "the packet length field"
+        assert struct.unpack(">H", p[5:7])[0] == len(p) - 8, "the chunk length field"
+        assert p[-1:] == b"\x00", "each chunk ends in NUL"
+    wire = Wire(GOLDEN_SEND_HEADERS + b"".join(packets) + GOLDEN_END_RESPONSE)
+    assert ajp.decode_response(wire).body == body
+
+
+def test_an_empty_body_sends_no_chunk() -> None:
+    assert list(ajp.encode_body_chunks(b"")) == []
+
+
+def test_the_client_refuses_a_packet_mod_proxy_ajp_would_refuse() -> None:
+    chunk = b"x" * 8185
+    payload = bytes([ajp.SEND_BODY_CHUNK]) + struct.pack(">H", len(chunk)) + chunk + b"\x00"
+    too_big = packet(b"AB", payload)
+    assert len(too_big) == 8193
+    with pytest.raises(ajp.AjpError, match="8192"):
+        ajp.decode_response(Wire(GOLDEN_SEND_HEADERS + too_big + GOLDEN_END_RESPONSE))

@@ -503,3 +503,253 @@ def test_observable_under_load_flags_silence_and_slowness() -> None:
     assert "HAProxy stats at 2.0 s: timed out" in verdict.anomalies["unanswered"][0]
     assert verdict.stats == {"samples": 3, "answered": 1}
     assert "not-observed" in check_observable(History(t0=0.0), 5.0).anomalies
+
+
+# -- reads longer than one element: the edges come from the right element ------------------
+
+
+def test_g1c_fires_when_the_reads_are_longer_than_one_element() -> None:
+    """wr edges come from the *last* element of a read: T1 read key 2 as [1, 2] (T2's 2
+    last), T2 read key 1 as [1, 2] (T1's 2 last). T0's first elements make every read
+    two long, so an edge taken from the first element would miss the cycle."""
+    verdict = check_list_append(
+        History.of(
+            [
+                (0, "txn", txn(a(1, 1), a(2, 1)), "ok"),
+                (1, "txn", txn(a(1, 2), r(2, [1, 2])), "ok"),
+                (2, "txn", txn(a(2, 2), r(1, [1, 2])), "ok"),
+            ]
+        )
+    )
+    assert "G1c" in verdict.anomalies, f"circular information flow: {verdict.summary()}"
+    assert "op 1" in verdict.anomalies["G1c"][0] and "op 2" in verdict.anomalies["G1c"][0]
+    assert "op 0" not in verdict.anomalies["G1c"][0], "T0 is not on the cycle"
+    assert not verdict.valid(READ_COMMITTED_ANOMALIES), "G1c is forbidden at read committed"
+
+
+def test_read_skew_with_a_wr_edge_is_a_finding_at_read_committed() -> None:
+    """T2 read key 1 before T1's append and key 2 after it: rw T2->T1, wr T1->T2, a
+    cycle with one rw edge (G-single, read skew). Read committed allows it, so the run
+    stays valid, and it is neither G1c nor G2-item."""
+    verdict = check_list_append(
+        History.of(
+            [
+                (0, "txn", txn(a(1, 1), a(2, 1)), "ok", 0.0, 0.5),
+                (1, "txn", txn(a(1, 2), a(2, 2)), "ok", 1.0, 3.0),  # concurrent with T2
+                (2, "txn", txn(r(1, [1]), r(2, [1, 2])), "ok", 1.5, 2.5),
+                (3, "txn", txn(r(1, [1, 2]), r(2, [1, 2])), "ok", 4.0, 4.5),
+            ]
+        )
+    )
+    assert set(verdict.anomalies) == {"G-single"}, verdict.summary()
+    cycle = verdict.anomalies["G-single"][0]
+    assert "-rw->" in cycle and "-wr->" in cycle, cycle
+    assert verdict.valid(READ_COMMITTED_ANOMALIES), "read skew is allowed at read committed"
+
+
+def test_a_read_of_a_longer_prefix_orders_after_the_writer_of_its_last_element() -> None:
+    """rw edges go to the writer of the element right after the read's prefix: T3 read
+    [1] and T2 appended 2 (the next element), not T1's 3."""
+    verdict = check_list_append(
+        History.of(
+            [
+                (0, "txn", txn(a(1, 1)), "ok"),
+                (1, "txn", txn(a(1, 2), r(2, [])), "ok"),
+                (2, "txn", txn(a(1, 3), a(2, 1)), "ok"),
+                (3, "txn", txn(r(1, [1, 2]), r(2, [1])), "ok"),
+                (4, "txn", txn(r(1, [1, 2, 3])), "ok"),
+            ]
+        )
+    )
+    # T3 read key 1 as [1, 2]: rw T3 -> T2 (appended 3); wr T2 -> T3 (key 2): G-single
+    assert "G-single" in verdict.anomalies, verdict.summary()
+    assert verdict.anomalies["G-single"][0].count("op 3") >= 1
+    assert verdict.valid(READ_COMMITTED_ANOMALIES), verdict.summary()
+
+
+def test_intermediate_and_aborted_reads_in_longer_lists() -> None:
+    g1b = check_list_append(
+        History.of(
+            [
+                (0, "txn", txn(a(1, 1)), "ok"),
+                (1, "txn", txn(a(1, 2), a(1, 3)), "ok"),
+                (2, "txn", txn(r(1, [1, 2])), "ok"),
+            ]
+        )
+    )
+    assert "G1b" in g1b.anomalies, f"[1, 2] ends in T1's intermediate state: {g1b.summary()}"
+    g1a = check_list_append(
+        History.of(
+            [
+                (0, "txn", txn(a(1, 1)), "fail"),
+                (1, "txn", txn(a(1, 2)), "ok"),
+                (2, "txn", txn(r(1, [1, 2])), "ok"),
+            ]
+        )
+    )
+    assert "G1a" in g1a.anomalies, f"the first element came from a failed txn: {g1a.summary()}"
+    clean = check_list_append(
+        History.of(
+            [
+                (0, "txn", txn(a(1, 1), a(1, 2)), "ok"),
+                (1, "txn", txn(a(1, 3)), "ok"),
+                (2, "txn", txn(r(1, [1, 2, 3])), "ok"),
+            ]
+        )
+    )
+    assert clean.valid(), f"a read ending in a final append is fine: {clean.summary()}"
+
+
+def test_incompatible_orders_of_longer_reads() -> None:
+    verdict = check_list_append(
+        History.of(
+            [
+                (0, "txn", txn(a(1, 1)), "ok"),
+                (1, "txn", txn(a(1, 2)), "ok"),
+                (2, "txn", txn(a(1, 3)), "ok"),
+                (3, "txn", txn(r(1, [1, 2, 3])), "ok"),
+                (4, "txn", txn(r(1, [1, 3])), "ok"),  # same length prefix? no: skips 2
+            ]
+        )
+    )
+    assert "incompatible-order" in verdict.anomalies, verdict.summary()
+    prefixes = check_list_append(
+        History.of(
+            [
+                (0, "txn", txn(a(1, 1)), "ok"),
+                (1, "txn", txn(a(1, 2)), "ok"),
+                (3, "txn", txn(r(1, [1, 2])), "ok"),
+                (4, "txn", txn(r(1, [1])), "ok"),
+                (5, "txn", txn(r(1, [])), "ok"),
+            ]
+        )
+    )
+    assert "incompatible-order" not in prefixes.anomalies, prefixes.summary()
+
+
+# -- lost writes without a final read ------------------------------------------------------
+
+
+def test_an_acknowledged_append_missing_from_a_later_state_is_lost_without_a_final_read() -> None:
+    history = History.of(
+        [
+            (0, "txn", txn(a(1, 1)), "ok", 0.0, 1.0),
+            (1, "txn", txn(a(1, 2)), "ok", 1.5, 2.0),  # begun after op 0 was acknowledged
+            (2, "txn", txn(r(1, [2])), "ok", 3.0, 3.5),
+        ]
+    )
+    verdict = check_list_append(history)
+    assert "lost-write" in verdict.anomalies, verdict.summary()
+    assert "op 0" in verdict.anomalies["lost-write"][0]
+    assert not verdict.valid(READ_COMMITTED_ANOMALIES), "a lost acknowledged write is forbidden"
+
+
+def test_a_lost_write_is_seen_past_a_concurrent_element_of_the_same_read() -> None:
+    """The read shows T1's element (begun before T0's acknowledgement: no evidence) and
+    T2's (begun after: evidence). Any later-begun element of the key is enough."""
+    history = History.of(
+        [
+            (0, "txn", txn(a(1, 1)), "ok", 0.0, 1.0),
+            (1, "txn", txn(a(1, 2)), "ok", 0.2, 0.5),
+            (2, "txn", txn(a(1, 3)), "ok", 1.5, 2.0),
+            (3, "txn", txn(r(1, [2, 3])), "ok", 3.0, 3.5),
+        ]
+    )
+    verdict = check_list_append(history)
+    assert "lost-write" in verdict.anomalies, verdict.summary()
+    assert "shows 3" in verdict.anomalies["lost-write"][0], verdict.anomalies["lost-write"]
+
+
+@pytest.mark.parametrize(
+    ("ops", "why"),
+    [
+        (
+            [
+                (0, "txn", txn(a(1, 1)), "ok", 0.0, 1.0),
+                (1, "txn", txn(a(1, 2)), "ok", 0.5, 2.0),  # concurrent with op 0
+                (2, "txn", txn(r(1, [2])), "ok", 3.0, 3.5),
+            ],
+            "the later element's transaction began before the append was acknowledged: "
+            "it may be ordered before it",
+        ),
+        (
+            [
+                (0, "txn", txn(a(1, 1)), "ok", 0.0, 1.0),
+                (1, "txn", txn(a(1, 2)), "ok", 1.0, 2.0),  # begun at the instant of the ack
+                (2, "txn", txn(r(1, [2])), "ok", 3.0, 3.5),
+            ],
+            "begun exactly at the acknowledgement is not after it",
+        ),
+        (
+            [
+                (0, "txn", txn(a(1, 1)), "info", 0.0, 1.0),
+                (1, "txn", txn(a(1, 2)), "ok", 1.5, 2.0),
+                (2, "txn", txn(r(1, [2])), "ok", 3.0, 3.5),
+            ],
+            "an unknown append may not have happened",
+        ),
+        (
+            [
+                (0, "txn", txn(a(1, 1)), "ok", 0.0, 1.0),
+                (1, "txn", txn(a(1, 2)), "ok", 1.5, 2.0),
+                (2, "txn", txn(r(1, [1, 2])), "ok", 3.0, 3.5),
+            ],
+            "the append was read",
+        ),
+        (
+            [
+                (0, "txn", txn(a(1, 1)), "ok", 0.0, 1.0),
+                (1, "txn", txn(a(1, 2), a(2, 2)), "ok", 1.5, 2.0),
+                (2, "txn", txn(r(2, [2])), "ok", 3.0, 3.5),
+            ],
+            "a later element of another key (the same value) says nothing about this key",
+        ),
+    ],
+)
+def test_no_lost_write_without_evidence(ops: list[tuple[object, ...]], why: str) -> None:
+    verdict = check_list_append(History.of(ops))
+    assert "lost-write" not in verdict.anomalies, f"{why}: {verdict.summary()}"
+
+
+def test_a_balance_of_exactly_zero_is_allowed_below_zero_is_not() -> None:
+    emptied = History.of([(1, "read", {"0": 0, "1": 20}, "ok")])
+    assert check_bank(emptied, accounts=2, total=20).valid(), "an emptied account is fine"
+    overdrawn = History.of([(1, "read", {"0": -1, "1": 21}, "ok")])
+    verdict = check_bank(overdrawn, accounts=2, total=20)
+    assert set(verdict.anomalies) == {"negative-balance"}, verdict.summary()
+
+
+def test_bank_reads_of_unknown_outcome_say_nothing_and_transfers_are_counted() -> None:
+    history = History.of(
+        [
+            (0, "transfer", {"from": 0, "to": 1, "amount": 5}, "ok"),
+            (0, "transfer", {"from": 1, "to": 0, "amount": 5}, "info"),
+            (0, "transfer", {"from": 1, "to": 0, "amount": 50}, "fail"),
+            (1, "read", {"0": 99, "1": 99}, "info"),
+            (1, "read", {"0": 15, "1": 5}, "ok"),
+        ]
+    )
+    verdict = check_bank(history, accounts=2, total=20)
+    assert verdict.valid(), verdict.summary()
+    assert verdict.stats == {"reads": 1, "transfers_ok": 1, "transfers_unknown": 1}
+
+
+def test_an_instrument_answering_exactly_at_the_deadline_answered() -> None:
+    from lab.chaos.checkers.observability import OBSERVED, check_observable
+
+    history = History(t0=0.0)
+    history.probes += [
+        {"kind": OBSERVED, "at": 1.0, "what": "lab status", "ok": True, "seconds": 5.0},
+        {"kind": OBSERVED, "at": 2.0, "what": "lab status", "ok": True, "seconds": 5.001},
+    ]
+    verdict = check_observable(history, deadline_s=5.0)
+    assert verdict.stats == {"samples": 2, "answered": 1}, verdict.summary()
+
+
+def test_a_reused_connection_of_unknown_outcome_was_dropped() -> None:
+    from lab.chaos.checkers.pool import REUSE, check_pool_reuse
+
+    history = History.of([(0, REUSE, 55, "ok"), (1, REUSE, 55, "info")])
+    verdict = check_pool_reuse(history)
+    assert len(verdict.anomalies["dropped-idle-connection"]) == 1, verdict.summary()
+    assert verdict.stats == {"reused": 1, "dropped": 1}

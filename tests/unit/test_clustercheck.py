@@ -1,5 +1,7 @@
 """clustercheck's decision logic, loaded from the file that ships in the Galera image."""
 
+import pytest
+
 from tests.unit.image_scripts import load_image_script
 
 cc = load_image_script("clustercheck")
@@ -94,3 +96,54 @@ def test_percona_sysconfig_file_overrides_the_environment() -> None:
     donor = verdict({"wsrep_local_state": "2"}, available_when_donor=True)
     assert donor.available, "a Donor passes when AVAILABLE_WHEN_DONOR=1"
     assert not verdict({"wsrep_local_state": "2"}).available, "and not by default"
+
+
+@pytest.mark.parametrize(
+    ("status", "variables", "says"),
+    [
+        ({"wsrep_local_state": "3", "wsrep_local_state_comment": "Joined"}, {}, "3 (Joined)"),
+        ({"wsrep_local_state": "1"}, {}, "1 (Joining)"),
+        ({"wsrep_local_state": ""}, {}, "is ? "),
+        ({"wsrep_ready": "OFF"}, {}, "wsrep_ready is OFF"),
+        ({"wsrep_cluster_status": "non-Primary"}, {}, "non-Primary"),
+        ({"wsrep_cluster_status": "Disconnected"}, {}, "Disconnected"),
+        ({}, {"wsrep_reject_queries": "ALL"}, "wsrep_reject_queries is ALL"),
+        ({}, {"wsrep_reject_queries": "ALL_KILL"}, "wsrep_reject_queries is ALL_KILL"),
+    ],
+)
+def test_each_condition_alone_makes_a_503(status, variables, says) -> None:
+    v = verdict(status, variables)
+    assert not v.available, f"{status} {variables} must not take traffic"
+    assert says in v.body(), v.body()
+    assert len(v.failures) == 1, f"only the one condition fails: {v.failures}"
+
+
+def test_a_donor_allowed_still_needs_the_other_conditions() -> None:
+    donor = {"wsrep_local_state": "2", "wsrep_cluster_status": "non-Primary"}
+    assert not verdict(donor, available_when_donor=True).available
+    assert not verdict({"wsrep_local_state": "3"}, available_when_donor=True).available, (
+        "AVAILABLE_WHEN_DONOR admits a donor (2), not a joiner (3)"
+    )
+
+
+def test_the_writer_is_the_first_name_among_the_healthy() -> None:
+    assert cc.is_master("galera1", []), "alone in the primary component: the writer"
+    assert cc.is_master("galera1", ["galera2", "galera3"])
+    assert not cc.is_master("galera2", ["galera1", "galera3"])
+    assert not cc.is_master("galera3", ["galera2"])
+    assert cc.is_master("galera10", ["galera2"]), "names sort as text, as HAProxy's list is read"
+
+
+def test_master_answers_503_on_an_unavailable_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    joining = {**SYNCED, "wsrep_local_state": "1"}
+    monkeypatch.setattr(cc, "query_node", lambda opts: (joining, VARS, ""))
+    monkeypatch.setattr(cc, "healthy_peer_names", lambda *a: [])
+    code, body, headers = cc.answer("/master", cc.Options(drain_file="/nonexistent"))
+    assert code == 503 and "not available" in body and headers["X-Node-Name"] == "galera1"
+    monkeypatch.setattr(cc, "query_node", lambda opts: (SYNCED, VARS, ""))
+    monkeypatch.setattr(cc, "healthy_peer_names", lambda *a: ["galera0"])
+    code, body, _ = cc.answer("/master", cc.Options(drain_file="/nonexistent"))
+    assert code == 503 and "galera0 is" in body, "healthy, but galera0 writes"
+    code, _, _ = cc.answer("", cc.Options(drain_file="/nonexistent"))  # GET /
+    assert code == 200, "/ says healthy whoever writes"
+    assert cc.answer("/other", cc.Options())[0] == 404

@@ -9,8 +9,8 @@ import pytest
 
 from lab.compose import COMPOSE_TOPOLOGIES, SUBNETS, drift, node_specs, render, write
 from lab.infra.testcontainers_adapter import spec_service
+from lab.plan.topology import TOPOLOGIES
 from lab.roles.groupware.cluster import OX_NODES
-from lab.spec.topology import TOPOLOGIES
 
 
 @pytest.mark.parametrize("topology", COMPOSE_TOPOLOGIES)

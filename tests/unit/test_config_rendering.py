@@ -4,11 +4,11 @@ the guide's and OX's settings so a refactoring cannot silently drop one."""
 import pytest
 
 from lab.infra.errors import ConfigError
+from lab.plan.failover import GALERA_EVS_DEFAULTS, PROFILES, get_profile, iso_seconds
+from lab.plan.flavours import FLAVOURS, get_flavour
+from lab.plan.topology import LabRequest
 from lab.roles.db.galera_config import GaleraSettings, render_host_cnf, render_wsrep_cnf
 from lab.roles.dblb.haproxy_config import READ_LISTENER, WRITE_LISTENER, render_haproxy_cfg
-from lab.spec.failover import GALERA_EVS_DEFAULTS, PROFILES, get_profile, iso_seconds
-from lab.spec.flavours import FLAVOURS, get_flavour
-from lab.spec.topology import LabRequest
 
 MEMBERS = ("galera1", "galera2", "galera3")
 

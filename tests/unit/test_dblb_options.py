@@ -21,6 +21,8 @@ from lab.chaos.checkers.writers import WRITE_SERVERS, check_one_writer
 from lab.chaos.clients.connect_loop import record_attempts
 from lab.chaos.history import Fault, History, Op
 from lab.chaos.scenarios.registry import SCENARIOS
+from lab.plan.failover import PROFILES, get_profile
+from lab.plan.topology import DBLB_MODES, LabRequest
 from lab.roles.dblb.front import floating_address
 from lab.roles.dblb.haproxy_config import WRITE_LISTENER, render_local_haproxy_cfg
 from lab.roles.dblb.keepalived_config import (
@@ -33,8 +35,6 @@ from lab.roles.dblb.keepalived_config import (
 from lab.roles.dblb.lb_options import OPTIONS
 from lab.roles.dblb.lb_options import markdown_table as lb_markdown_table
 from lab.roles.web.front_end import Member, render_proxy_ajp_conf
-from lab.spec.failover import PROFILES, get_profile
-from lab.spec.topology import DBLB_MODES, LabRequest
 
 MEMBERS = ("galera1", "galera2", "galera3")
 
@@ -236,9 +236,11 @@ def test_the_connect_loops_lines_become_operations_in_history_time() -> None:
     assert second.error.startswith("ERROR 2013") and second.end - second.start == 2.0
 
 
-def test_the_readme_load_balancer_table_is_the_registrys() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert lb_markdown_table() in readme, "README's table: paste `lab lb-options --markdown`"
+def test_the_docs_load_balancer_table_is_the_registrys() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "load-balancers.md").read_text()
+    assert lb_markdown_table() in readme, (
+        "docs/load-balancers.md's table: paste `lab lb-options --markdown`"
+    )
 
 
 def test_every_option_the_lab_runs_names_a_real_mode_or_scenario() -> None:
@@ -286,3 +288,64 @@ def test_the_front_end_moves_users_off_a_node_answering_503_only_when_asked() ->
     assert "failonstatus" not in render_proxy_ajp_conf(members, ["127.0.0.1"]), "the guide's"
     local = render_proxy_ajp_conf(members, ["127.0.0.1"], fail_on_503=True)
     assert "ProxySet stickysession=JSESSIONID failonstatus=503" in local
+
+
+def test_writes_that_only_touch_are_not_two_writers() -> None:
+    touching = writes((0, 0.0, 1.0, "galera1"), (10, 1.0, 1.5, "galera2"))
+    assert check_one_writer(touching).valid(), "one ended as the other began: no overlap"
+    overlap = writes((0, 0.0, 1.0, "galera1"), (10, 0.999, 1.5, "galera2"))
+    assert "two-writers" in check_one_writer(overlap).anomalies
+
+
+def test_a_later_overlap_is_found_past_a_same_node_write() -> None:
+    history = writes((0, 0.0, 5.0, "galera1"), (10, 1.0, 2.0, "galera1"), (20, 3.0, 4.0, "galera2"))
+    assert "two-writers" in check_one_writer(history).anomalies, (
+        "the long write on galera1 overlaps galera2's, whatever came between"
+    )
+
+
+def test_the_same_server_up_in_every_instance_is_one_write_server() -> None:
+    history = History(t0=0.0)
+    history.probes.append(
+        {
+            "kind": WRITE_SERVERS,
+            "at": 0.0,
+            "instances": {"oxgw01": ["galera1"], "oxgw02": ["galera1"]},
+        }
+    )
+    assert check_one_writer(history).valid()
+
+
+def test_an_unchecked_connect_exactly_at_the_slow_limit_is_slow() -> None:
+    history = connects(
+        ("connect-checked", 1.0, 1.5, "fail"),
+        ("connect-checked", 2.0, 2.1, "ok"),
+        ("connect-unchecked", 3.0, 5.0, "ok"),  # waited exactly slow_s
+        ("connect-unchecked", 6.0, 7.99, "ok"),  # just under
+    )
+    history.faults.append(Fault("pause", "dblb1", 1.0, 10.0))
+    verdict = check_unchecked_rotation(history, slow_s=2.0)
+    assert verdict.stats["unchecked_connects_bad"] == 1, verdict.stats
+    assert verdict.stats["checked_back_after_ms"] == 1000
+
+
+def test_confined_failures_at_the_faults_edges() -> None:
+    history = History(t0=0.0)
+    rows = [
+        (1, 1.0, "fail", "oxgw02"),  # another user's failure at the fault's start: counted
+        (2, 5.0, "fail", "oxgw02"),  # at its end: counted
+        (3, 5.1, "fail", "oxgw02"),  # after the heal: not this fault's
+        (4, 2.0, "fail", "OX1"),
+        (4, 3.0, "ok", "oxgw02"),  # moved
+        (5, 2.0, "fail", "OX1"),  # never moved
+    ]
+    for i, (process, start, outcome, node) in enumerate(rows):
+        history.ops.append(Op(i, process, "list", None, start, start + 0.1, outcome, node))
+    history.faults.append(Fault("kill-haproxy", "oxgw01", 1.0, 5.0))
+    verdict = check_failures_confined(history, route="OX1")
+    assert verdict.stats["failed_elsewhere"] == 2, verdict.stats
+    assert verdict.stats["users_moved"] == 1
+    assert (
+        len(verdict.anomalies["not-moved"]) == 1
+        and "process 5" in verdict.anomalies["not-moved"][0]
+    )

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.spec.operator.lint import ERROR, lint
-from lab.spec.operator.placement import operator_notes
-from lab.spec.operator.project import load_project
-from lab.spec.topology import LabRequest
+from lab.operator.lint import ERROR, lint
+from lab.operator.placement import operator_notes
+from lab.operator.project import load_project
+from lab.plan.topology import LabRequest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -23,6 +23,12 @@ def _lint(name: str) -> list[str]:
 
 def test_the_guide_example_lints_clean() -> None:
     assert _lint("guide") == [], "examples/guide follows the guide: no error"
+    project = load_project(EXAMPLES / "guide" / "oxlab.toml")
+    plan = LabRequest.of(project).plan()
+    warnings = [
+        f.render() for f in lint(project, plan.topology, (plan.flavour,)) if f.severity != "info"
+    ]
+    assert warnings == [], "nor a warning"
 
 
 def test_the_mistakes_example_shows_four_classic_mistakes() -> None:

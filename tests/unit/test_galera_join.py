@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from lab.plan.flavours import get_flavour
 from lab.roles.db.galera import how_joined
 from lab.roles.db.galera_config import node_uuid, render_gvwstate
 from lab.roles.db.node import secure_installation_sql, seed_sql
-from lab.spec.flavours import get_flavour
 
 MEMBERS = ("galera1", "galera2", "galera3")
 START = (

@@ -5,7 +5,7 @@ blamed on the client's connection attempt or its own timeout."""
 from __future__ import annotations
 
 from lab.chaos.report.gap_evidence import HAPROXY_DOWN, FailoverEvidence, explain
-from lab.spec.failover import get_profile
+from lab.plan.failover import get_profile
 
 
 def evidence(down: float | None = 2.0, view: float | None = 1.5) -> FailoverEvidence:

@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 
 import lab
+from lab.plan.failover import get_profile
+from lab.plan.flavours import FLAVOURS, MARIADB_DIALECT, ORACLE_DIALECT, Dialect, get_flavour
+from lab.plan.topology import LabRequest
 from lab.roles.db.gtid import transactions_behind
 from lab.roles.db.gtid_config import render_gtid_cnf, render_gtid_host_cnf, render_read_only_cnf
 from lab.roles.db.node import HEARTBEAT_LAG_SQL
 from lab.roles.dblb.haproxy_config import READ_LISTENER, WRITE_LISTENER, render_gtid_haproxy_cfg
-from lab.spec.failover import get_profile
-from lab.spec.flavours import FLAVOURS, MARIADB_DIALECT, ORACLE_DIALECT, Dialect, get_flavour
-from lab.spec.topology import LabRequest
 from tests.unit.image_scripts import load_image_script
 
 rc = load_image_script("replcheck")
@@ -133,7 +133,7 @@ def test_topology_flavour_mismatch_is_reported() -> None:
 
 def test_nightly_workflow_covers_every_flavour_and_topology() -> None:
     """The workflow's matrix is written out for readers; this keeps it from drifting."""
-    from lab.spec.topology import TOPOLOGIES
+    from lab.plan.topology import TOPOLOGIES
 
     text = (Path(lab.__file__).parent.parent / ".github/workflows/nightly.yml").read_text()
     flavours = text.split("flavour: [", 1)[1].split("]", 1)[0].split(", ")
@@ -225,3 +225,38 @@ def test_replica_status_reads_the_same_whatever_the_server_names_its_fields() ->
         "Last_IO_Error": "error connecting to master 'repl@x:3306'",
     }, "a value with colons stays whole"
     assert parse_replica_status("") is None, "not a replica"
+
+
+@pytest.mark.parametrize(
+    ("lag", "available"), [("10", True), ("10.0", True), ("11", False), ("0", True)]
+)
+def test_replcheck_lag_at_the_limit_is_healthy_just_over_is_not(lag: str, available: bool) -> None:
+    assert verdict({**REPLICA_OK, "Seconds_Behind_Master": lag}).available == available, lag
+
+
+@pytest.mark.parametrize(("lag", "available"), [(10.0, True), (10.001, False), (0.0, True)])
+def test_replcheck_heartbeat_lag_at_the_limit(lag: float, available: bool) -> None:
+    v = rc.evaluate(REPLICA_OK, "0", rc.Options(max_lag_s=10), heartbeat_s=lag)
+    assert v.available == available, f"pt-heartbeat lag {lag}: {v.body()}"
+
+
+def test_replcheck_stopped_threads_are_not_blamed_on_an_unknown_lag() -> None:
+    stopped = {"Slave_IO_Running": "No", "Slave_SQL_Running": "Yes", "Seconds_Behind_Master": ""}
+    v = verdict(stopped)
+    assert not v.available and v.failures == ["IO thread is No"], v.failures
+
+
+@pytest.mark.parametrize(
+    ("read_only", "writable"),
+    [("0", True), ("OFF", True), ("1", False), ("ON", False), ("on", False)],
+)
+def test_replcheck_a_master_is_writable_only_with_read_only_off(
+    read_only: str, writable: bool
+) -> None:
+    assert verdict(None, read_only=read_only, want="master").available == writable, read_only
+
+
+def test_replcheck_paths_ask_for_a_role() -> None:
+    assert not verdict(None, want="replica").available, "/replica on the master: 503"
+    assert verdict(REPLICA_OK, want="replica").available
+    assert "not a replica" in verdict(None, want="replica").body()

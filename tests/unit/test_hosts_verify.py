@@ -14,11 +14,11 @@ from lab.infra.errors import ConfigError, LabError
 from lab.infra.hosts.credentials import Credentials, load_credentials, write_credentials
 from lab.infra.hosts.inventory import load_inventory
 from lab.infra.hosts.remote import Host, ssh_reason
-from lab.spec.operator.parsers import haproxy_sections
+from lab.operator.parsers import haproxy_sections
 from lab.verify.checks.database import judge_wsrep, mariadb_gtid_contains
 from lab.verify.checks.dblb import judge_listeners, lint_on_host, stats_url
-from lab.verify.checks.front import denied
 from lab.verify.checks.groupware import judge_route
+from lab.verify.checks.web import denied
 from lab.verify.result import Result, guarded
 from lab.verify.run import Verification, render
 from lab.verify.target import Target
@@ -242,11 +242,11 @@ def test_the_report_is_one_table_per_section_within_100_columns() -> None:
             False,
             "wsrep_local_state_comment is Donor/Desynced, not Synced",
         ),
-        Result("frontend", "web", "SOAP API locked", True, "13 of 13 ways: 403"),
+        Result("web", "web", "SOAP API locked", True, "13 of 13 ways: 403"),
     ]
     text = render(Verification(target, results, 1.25))
     assert all(len(line) <= 100 for line in text.splitlines()), text
-    assert "\ngalera\n" in text and "\nfrontend\n" in text
+    assert "\ngalera\n" in text and "\nweb\n" in text
     assert "2 of 3 checks passed in 1.2 s; 1 failed:" in text
     assert "FAIL galera: galera2: wsrep status: wsrep_local_state_comment is Donor/Desynced" in text
 
@@ -304,7 +304,49 @@ def test_a_service_that_does_not_answer_is_a_failed_check_not_an_aborted_run(
     def probe() -> Result:
         raise error
 
-    result = guarded("haproxy", "dblb01", "writes :3306", probe)
+    result = guarded("dblb", "dblb01", "writes :3306", probe)
     assert not result.ok
-    assert result.line().startswith("FAIL haproxy: dblb01: writes :3306: "), result.line()
+    assert result.line().startswith("FAIL dblb: dblb01: writes :3306: "), result.line()
     assert str(error) in result.evidence, result.evidence
+
+
+def test_a_database_only_lab_is_verified_on_the_sections_it_has(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`lab test` on topology galera: the database and HAProxy sections run, the guide's
+    front-end sections are named as not checked (not failed, not silently dropped)."""
+    import lab.verify.run as run
+
+    ran: list[str] = []
+
+    def check(section: str):  # type: ignore[no-untyped-def]
+        def fake(target: Target) -> list[Result]:
+            ran.append(section)
+            return [Result(section, "h", "c", True, "ok")]
+
+        return fake
+
+    monkeypatch.setattr(run, "SECTIONS", tuple((s, lay, check(s)) for s, lay, _ in run.SECTIONS))
+    monkeypatch.setattr(Target, "preflight", lambda self: None)
+
+    def host(name: str, role: str) -> Host:
+        return Host(name, role, "10.0.0.1", backend=None)  # type: ignore[arg-type]
+
+    hosts = [host("galera1", "galera"), host("dblb", "dblb")]
+    target = Target("lab x", "galera", hosts, Credentials("u", "p", "l", "p"))
+    verification = run.verify(target)
+    assert sorted(set(ran)) == ["consistency", "dblb", "galera"], ran
+    assert verification.not_checked == [
+        "filestore (no filestore, groupware hosts)",
+        "groupware (no web, groupware hosts)",
+        "web (no web, groupware hosts)",
+    ]
+    text = render(verification)
+    assert text.endswith(
+        "not checked: filestore (no filestore, groupware hosts); groupware (no web, "
+        "groupware hosts); web (no web, groupware hosts)"
+    ), text
+    hosts.append(host("web01", "web"))
+    assert run.verify(target).not_checked[-1] == "web (no groupware hosts)", (
+        "a section runs only when every role it reads has hosts"
+    )

@@ -98,7 +98,7 @@ class StandInNode:
     def unpause(self) -> None:
         raise AssertionError("not paused")
 
-    def exec(self, cmd: list[str]) -> ExecResult:
+    def sh(self, command: str) -> ExecResult:
         return ExecResult(0, "healed")
 
 
@@ -116,7 +116,7 @@ def test_failed_heal_steps_are_reported_per_resource() -> None:
     class Running(StandInNode):
         status = "running"
 
-        def exec(self, cmd: list[str]) -> ExecResult:
+        def sh(self, command: str) -> ExecResult:
             return ExecResult(1, "iptables: Permission denied")
 
     healing = heal_leftovers([Running()])  # type: ignore[list-item]

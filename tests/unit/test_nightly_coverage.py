@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lab.matrix import NIGHTLY_JOBS, Selection, cell_selection
-from lab.spec.flavours import DEFAULT_FLAVOUR
-from lab.spec.topology import TOPOLOGIES
+from lab.plan.flavours import DEFAULT_FLAVOUR
+from lab.plan.topology import TOPOLOGIES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,12 +11,9 @@ import pytest
 
 from lab.cli import main
 from lab.infra.errors import ConfigError
-from lab.oxnode.config import ConfigDb, PoolSettings, parse_properties
-from lab.roles.dblb.front import NAMES_FILE
-from lab.roles.filestore.nfs import render_ganesha_conf, rules_from_exports
-from lab.spec.operator import parsers
-from lab.spec.operator.init import init_project
-from lab.spec.operator.placement import (
+from lab.operator import parsers
+from lab.operator.init import init_project
+from lab.operator.placement import (
     LAB_STATS_CFG,
     database_files,
     haproxy_setup,
@@ -24,8 +21,11 @@ from lab.spec.operator.placement import (
     seed_blockers,
     web_files,
 )
-from lab.spec.operator.project import load_project
-from lab.spec.topology import LabRequest
+from lab.operator.project import load_project
+from lab.oxnode.config import ConfigDb, PoolSettings, parse_properties
+from lab.plan.topology import LabRequest
+from lab.roles.dblb.front import NAMES_FILE
+from lab.roles.filestore.nfs import render_ganesha_conf, rules_from_exports
 
 
 def write(tmp_path: Path, toml: str, **files: str) -> Path:
@@ -43,7 +43,7 @@ def write(tmp_path: Path, toml: str, **files: str) -> Path:
         ('[lab]\ntopology = "galera"\nprofil = "ox"\n', 3, "unknown key 'profil' in [lab]"),
         ('[dblb]\nhaproxy_cfg = "missing.cfg"\n', 2, "cannot read missing.cfg"),
         ('[lab]\nflavours = "mariadb-10.11"\n', 2, "flavours must be a list"),
-        ('[database]\ncnf = "tuning.cnf"\n', 2, "must be a list of file paths"),
+        ('[db]\ncnf = "tuning.cnf"\n', 2, "must be a list of file paths"),
         ('[web]\nproxy_ajp = "x.conf"\n', 2, "unknown key 'proxy_ajp' in [web]"),
     ],
 )
@@ -102,7 +102,7 @@ def test_flags_win_over_the_project_file_which_wins_over_defaults(tmp_path: Path
 def test_operator_cnf_files_sort_after_the_labs_own(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        '[database]\ncnf = ["tuning.cnf", "more"]\n[clustercheck]\nsettings = "cc"\n',
+        '[db]\ncnf = ["tuning.cnf", "more"]\n[clustercheck]\nsettings = "cc"\n',
         **{"tuning.cnf": "[mysqld]\nmax_connections = 500\n", "more": "[mysqld]\n", "cc": "A=1\n"},
     )
     placed = {p.target: p for p in database_files(LabRequest.of(load_project(path)).plan())}
@@ -144,7 +144,7 @@ def test_an_override_that_breaks_the_cluster_stops_with_the_line(
 def test_settings_the_seeded_state_cannot_serve_take_the_guides_path(
     tmp_path: Path, cnf: str, blocks: str
 ) -> None:
-    path = write(tmp_path, '[database]\ncnf = ["t.cnf"]\n', **{"t.cnf": f"[mysqld]\n{cnf}\n"})
+    path = write(tmp_path, '[db]\ncnf = ["t.cnf"]\n', **{"t.cnf": f"[mysqld]\n{cnf}\n"})
     [blocker] = seed_blockers(LabRequest.of(load_project(path)).plan())
     assert blocks in blocker and f"{tmp_path / 't.cnf'}:2" in blocker
 
@@ -152,7 +152,7 @@ def test_settings_the_seeded_state_cannot_serve_take_the_guides_path(
 def test_ordinary_tuning_keeps_the_seeded_state(tmp_path: Path) -> None:
     tuning = "[mysqld]\nmax_connections = 500\ninnodb_log_file_size = 512M\n"
     tuning += 'wsrep_provider_options = "gcache.size=1G; pc.recovery=TRUE"\n'
-    path = write(tmp_path, '[database]\ncnf = ["t.cnf"]\n', **{"t.cnf": tuning})
+    path = write(tmp_path, '[db]\ncnf = ["t.cnf"]\n', **{"t.cnf": tuning})
     assert seed_blockers(LabRequest.of(load_project(path)).plan()) == []
 
 
@@ -170,8 +170,7 @@ def test_other_database_credentials_stop_with_the_line(tmp_path: Path) -> None:
 def test_an_override_the_cluster_survives_is_said_in_one_line(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        '[database]\ncnf = ["t.cnf"]\n[hosts]\n'
-        '"db1" = "galera1"\n"db2" = "galera2"\n"db3" = "galera3"\n',
+        '[db]\ncnf = ["t.cnf"]\n[hosts]\n"db1" = "galera1"\n"db2" = "galera2"\n"db3" = "galera3"\n',
         **{"t.cnf": "[mysqld]\nwsrep_cluster_address = gcomm://db1,db2,db3\n"},
     )
     [note] = operator_notes(LabRequest.of(load_project(path)).plan())

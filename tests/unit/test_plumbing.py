@@ -8,9 +8,9 @@ import pytest
 
 from lab import cli
 from lab.infra.docker_env import RunIdentity, owner_alive, owner_token
+from lab.plan.flavours import get_flavour
 from lab.roles.db.diagnosis import diagnose
 from lab.roles.images import db_image, dblb_image
-from lab.spec.flavours import get_flavour
 
 
 def test_owner_token_is_alive_for_this_process_only() -> None:
@@ -121,7 +121,7 @@ def test_suite_timing_sums_per_directory_and_fits_a_terminal(tmp_path: Path) -> 
 
 def test_bench_up_prints_each_lab_beside_its_floor_within_100_columns() -> None:
     from lab.bench import UpFigure, render_up
-    from lab.spec.topology import LabRequest
+    from lab.plan.topology import LabRequest
 
     figures = [
         UpFigure("galera, --join seeded", 4.2, 3.5),

@@ -26,8 +26,11 @@ cycles it finds aborted reads (G1a: a failed transaction's element was read), in
 reads (G1b: a list ending in an element its writer later followed with another),
 incompatible orders (two reads of a key that are not prefixes of one another), duplicate
 elements, lost updates (two committed transactions read the same version of a key and
-both appended to it) and stale reads (a transaction missed an append that had been
-acknowledged before it began).
+both appended to it), stale reads (a transaction missed an append that had been
+acknowledged before it began) and lost writes without a final read: an acknowledged
+append that no read ever shows, although a read shows an element appended by a
+transaction that began after it was acknowledged (lists only grow, so that read's state
+came after the append's).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lab.chaos.checkers import Verdict
-from lab.chaos.history import History, Op
+from lab.chaos.history import TXN, History, Op
 
 # Prohibited even at read committed: what any MySQL flavour must never show.
 READ_COMMITTED_ANOMALIES = (
@@ -50,6 +53,7 @@ READ_COMMITTED_ANOMALIES = (
     "duplicate",
     "garbage-read",
     "internal",
+    "lost-write",
 )
 
 Edge = tuple[int, int, str]  # from op index, to op index, ww/wr/rw
@@ -61,7 +65,7 @@ def _mops(op: Op) -> list[tuple[str, int, Any]]:
 
 def check_list_append(history: History) -> Verdict:
     verdict = Verdict("list-append")
-    txns = [op for op in history.ops if op.f == "txn"]
+    txns = [op for op in history.ops if op.f == TXN]
     by_index = {op.index: op for op in txns}
     writer: dict[tuple[int, int], Op] = {}
     final_append: dict[tuple[int, int], int] = {}  # (txn, key) -> its last appended value
@@ -85,6 +89,7 @@ def check_list_append(history: History) -> Verdict:
     _cycles(edges, by_index, verdict)
     _lost_updates(txns, verdict)
     _stale_reads(reads, txns, verdict)
+    _lost_writes(reads, txns, writer, verdict)
     verdict.stats = {
         "transactions": len(txns),
         "ok": sum(op.outcome == "ok" for op in txns),
@@ -402,3 +407,39 @@ def _stale_reads(reads: list[tuple[Op, int, list[int]]], txns: list[Op], verdict
                 f"{op.describe()} read key {key} without {missed[0].describe()}, acknowledged "
                 f"{op.start - missed[0].end:.3f}s before it began",
             )
+
+
+def _lost_writes(
+    reads: list[tuple[Op, int, list[int]]],
+    txns: list[Op],
+    writer: dict[tuple[int, int], Op],
+    verdict: Verdict,
+) -> None:
+    """An acknowledged append that no other transaction ever read, although some read
+    of its key shows an element whose transaction began after the append was
+    acknowledged: that read's state is later than the append's, so the append is gone.
+    Needs no final read (a final read, when there is one, is a read like any other)."""
+    shown: dict[int, set[int]] = defaultdict(set)
+    # per key, the read element whose transaction began last: (its begin, reader, value)
+    latest: dict[int, tuple[float, Op, int]] = {}
+    for op, key, seen in reads:
+        for v in seen:
+            w = writer.get((key, v))
+            if w is not op:
+                shown[key].add(v)
+            if w is not None and (key not in latest or w.start > latest[key][0]):
+                latest[key] = (w.start, op, v)
+    for op in txns:
+        if op.outcome != "ok":
+            continue
+        for f, key, value in _mops(op):
+            if f != "append" or int(value) in shown[key] or key not in latest:
+                continue
+            began, reader, v = latest[key]
+            if began > op.end:
+                verdict.add(
+                    "lost-write",
+                    f"{op.describe()} appended {value} to key {key}, acknowledged; no read "
+                    f"shows it, yet {reader.describe()} shows {v}, appended by a transaction "
+                    "begun after that acknowledgement",
+                )

@@ -24,7 +24,7 @@ from lab.chaos.checkers.observability import check_observable
 from lab.chaos.checkers.pool import check_pool_reuse
 from lab.chaos.checkers.writers import check_one_writer
 from lab.chaos.checkers.writes import check_writes_kept
-from lab.chaos.history import History
+from lab.chaos.history import FINAL, READ_INSERTS, TXN, History
 from lab.infra.errors import ConfigError, lookup
 
 RUN_DEFAULT = "default"  # Check.of: the checker's own forbidden kinds
@@ -192,14 +192,26 @@ class Check:
 
 def checks_of(history: History, only: str | None = None) -> list[Check]:
     """The checks to replay: the run's own (meta line), or one named checker with the
-    run's parameters for it when the run used it."""
+    run's parameters for it when the run used it; without a meta line, the checks the
+    history's operations allow (default_checks)."""
     recorded = [Check.from_meta(c) for c in history.meta.get("checks", [])]
     if only is None:
-        if not recorded:
-            raise ConfigError(
-                "the history names no checks (no meta line): choose one with --checker "
-                f"({', '.join(CHECKERS)})"
-            )
-        return recorded
+        return recorded or default_checks(history)
     same = [c for c in recorded if c.checker == only]
     return same or [Check.of(only)]
+
+
+def default_checks(history: History) -> list[Check]:
+    """For a history without a meta line: list-append over its transactions, and the
+    lost-write check wherever a final read gives the state to compare with (a final read
+    of the list-append keys, or of the inserted numbers)."""
+    finals = {op.f for op in history.ops if op.process == FINAL}
+    checks = [Check.of("list-append")] if any(op.f == TXN for op in history.ops) else []
+    if finals & {TXN, READ_INSERTS}:
+        checks.append(Check.of("no-acknowledged-write-lost"))
+    if not checks:
+        raise ConfigError(
+            "the history has no meta line and no list-append transactions or final read: "
+            f"choose a checker with --checker ({', '.join(CHECKERS)})"
+        )
+    return checks

@@ -12,17 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from lab.chaos.checkers import Verdict
-from lab.chaos.history import FINAL, History, Op
+from lab.chaos.history import FINAL, INSERT, READ_INSERTS, TXN, History, Op
 
 CHECKER = "no-acknowledged-write-lost"
-READ_INSERTS = "read-inserts"  # the final read of the insert workload's numbers
 
 
 def check_writes_kept(history: History, window_s: float | None = None) -> Verdict:
     """From a recorded history: appends against the final list-append read, inserts
     against the final read of the inserted numbers (window from the first fault)."""
     finals = [op for op in history.ops if op.process == FINAL]
-    lists = next((op for op in finals if op.f == "txn"), None)
+    lists = next((op for op in finals if op.f == TXN), None)
     inserts = next((op for op in finals if op.f == READ_INSERTS), None)
     if lists is not None:
         final = {int(key): [int(v) for v in seen] for _, key, seen in lists.value}
@@ -39,7 +38,7 @@ def check_lost_appends(history: History, final: dict[int, list[int]]) -> Verdict
     """Every acknowledged append is in the final state read after healing."""
     verdict = Verdict(CHECKER)
     acknowledged = 0
-    for op in _acknowledged(history, "txn"):
+    for op in _acknowledged(history, TXN):
         for f, key, value in _mops(op):
             if f == "append":
                 acknowledged += 1
@@ -55,7 +54,7 @@ def check_inserts_kept(
     """Every acknowledged insert is present; those acknowledged within `window_s` before
     the fault are told apart (asynchronous replication's window; None: no window)."""
     verdict = Verdict(CHECKER)
-    acked = _acknowledged(history, "insert")
+    acked = _acknowledged(history, INSERT)
     for op in acked:
         if op.value not in present:
             in_window = window_s is not None and op.end >= fault_at - window_s

@@ -116,6 +116,7 @@ class Workload:
     name = "workload"
     write_listener = True  # HAProxy's write listener (3306), or the read listener (3307)
     first_process = 0  # client numbers in the history start here (workloads may share one)
+    pace_s = 0.0  # least time between one client's operations (0: back to back)
 
     def __init__(
         self,
@@ -175,6 +176,8 @@ class Workload:
                     cur.execute("COMMIT")
                 pool.release(conn, reusable=True)
                 self.history.record(process, f, value, start, "ok", node)
+                if self.pace_s:
+                    self._stop.wait(max(0.0, start + self.pace_s - self.history.now()))
             except _Aborted as aborted:
                 assert conn is not None
                 pool.release(conn, reusable=_rolled_back(conn))

@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager, contextmanager
 from lab.chaos.nemesis import firewall
 from lab.infra.errors import LabError
 from lab.infra.nodes import Node
+from lab.infra.remote import Remote
 from lab.infra.waiting import poll
 from lab.roles.db.galera import GaleraNode
 from lab.roles.db.gtid import GtidNode
@@ -43,10 +44,21 @@ class FaultError(LabError):
     message names the node or host and the command."""
 
 
-def _must(node: Node, cmd: list[str]) -> None:
-    result = node.exec(cmd)
+def must(remote: Remote, command: str) -> None:
+    """A fault's command as root on a container or an SSH host; FaultError naming the
+    machine and the command when it fails (one way for both transports)."""
+    result = remote.sh(command)
     if result.exit_code != 0:
-        raise FaultError(f"{node.name}: {' '.join(cmd)} failed: {result.output.strip()}")
+        raise FaultError(f"{remote.name}: `{command}` failed: {result.output.strip()[-200:]}")
+
+
+def freeze_command(process: str = SERVER_PROCESS) -> str:
+    """SIGSTOP of a process by name: a hung server on a living machine."""
+    return f"pkill -STOP -x '{process}'"
+
+
+def thaw_command(process: str = SERVER_PROCESS) -> str:
+    return f"pkill -CONT -x '{process}'"
 
 
 @contextmanager
@@ -79,7 +91,7 @@ def undone(inject: Callable[[], object], heal: Callable[[], object]) -> Iterator
 def drained(node: Node) -> AbstractContextManager[None]:
     """The maintenance switch: clustercheck's drain file makes the node answer 503."""
     return undone(
-        lambda: _must(node, ["touch", DRAIN_FILE]), lambda: _must(node, ["rm", "-f", DRAIN_FILE])
+        lambda: must(node, f"touch {DRAIN_FILE}"), lambda: must(node, f"rm -f {DRAIN_FILE}")
     )
 
 
@@ -110,10 +122,10 @@ def firewalled(node: Node, rules: str) -> Iterator[None]:
     """iptables rules (from `firewall`) inside `node`, flushed on heal: no netem and no
     host firewall needed, and the lab owns every rule in its containers."""
     try:
-        _must(node, ["sh", "-c", rules])
+        must(node, rules)
         yield
     finally:
-        _must(node, ["sh", "-c", firewall.FLUSH])
+        must(node, firewall.FLUSH)
 
 
 def isolated(node: Node, peers: Sequence[Node]) -> AbstractContextManager[None]:
@@ -142,18 +154,14 @@ def haproxy_killed(node: Node) -> AbstractContextManager[None]:
     """SIGKILL of the HAProxy processes only, on a node where something else is the main
     process (keepalived on a pair member, oxnode-run on a groupware node); healed by
     starting HAProxy again."""
-    return undone(
-        lambda: _must(node, ["pkill", "-KILL", "-x", "haproxy"]),
-        lambda: _must(node, ["sh", "-c", START_HAPROXY]),
-    )
+    return undone(lambda: must(node, "pkill -KILL -x haproxy"), lambda: must(node, START_HAPROXY))
 
 
 def frozen_server(node: Node, process: str = SERVER_PROCESS) -> AbstractContextManager[None]:
     """SIGSTOP the database server inside the node (the container and its other
     processes, such as clustercheck, keep running): a hung mysqld."""
     return undone(
-        lambda: _must(node, ["pkill", "-STOP", "-x", process]),
-        lambda: _must(node, ["pkill", "-CONT", "-x", process]),
+        lambda: must(node, freeze_command(process)), lambda: must(node, thaw_command(process))
     )
 
 
@@ -164,24 +172,11 @@ def lying_donor(node: GaleraNode, timeout_s: float = 30.0) -> Iterator[None]:
     LOCK, as an rsync donor does during a state transfer: its check says 200 while
     writes on it block. The lock lives in a client session started in the container;
     healing kills that session and lifts the desync."""
-    _must(
-        node,
-        [
-            "sh",
-            "-c",
-            f"mkdir -p /etc/sysconfig && echo '{LYING_DONOR_LINE}' >> {CLUSTERCHECK_SETTINGS}",
-        ],
-    )
+    must(node, f"mkdir -p /etc/sysconfig && echo '{LYING_DONOR_LINE}' >> {CLUSTERCHECK_SETTINGS}")
     try:
         with desynced(node, timeout_s):
-            node.container.exec_run(
-                [
-                    "lab-mysql",
-                    "-e",
-                    f"FLUSH TABLES WITH READ LOCK; SELECT SLEEP(3600) AS {DONOR_LOCK_MARK}",
-                ],
-                detach=True,
-            )
+            lock = f"FLUSH TABLES WITH READ LOCK; SELECT SLEEP(3600) AS {DONOR_LOCK_MARK}"
+            node.spawn(f"lab-mysql -e '{lock}'")
             try:
                 poll(
                     lambda: bool(donor_lock_sessions(node)),
@@ -194,7 +189,7 @@ def lying_donor(node: GaleraNode, timeout_s: float = 30.0) -> Iterator[None]:
                 for session in donor_lock_sessions(node):
                     node.sql(f"KILL {session}")  # the server's session: a dead client keeps it
     finally:
-        _must(node, ["sh", "-c", REMOVE_LYING_DONOR])
+        must(node, REMOVE_LYING_DONOR)
 
 
 # the sessions holding the lock (the query that finds them names the mark too); no

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.chaos.nemesis import firewall
-from lab.chaos.nemesis.faults import SERVER_PROCESS, FaultError
+from lab.chaos.nemesis.faults import SERVER_PROCESS, freeze_command, must, thaw_command
 from lab.infra.errors import LabError
 from lab.infra.hosts.remote import Host, HostError
 
@@ -113,7 +113,7 @@ def heal_pending(hosts: Sequence[Host], journal: FaultJournal) -> list[str]:
             )
             continue
         try:
-            result = host.run(entry.heal, sudo=True)
+            result = host.sh(entry.heal)
         except HostError as exc:
             lines.append(f"not healed: {entry.fault} on {entry.host}: {exc}")
             continue
@@ -128,12 +128,6 @@ def heal_pending(hosts: Sequence[Host], journal: FaultJournal) -> list[str]:
     return lines
 
 
-def _must(host: Host, command: str) -> None:
-    result = host.run(command, sudo=True)
-    if result.exit_code != 0:
-        raise FaultError(f"{host}: `{command}` failed: {result.output.strip()[-200:]}")
-
-
 @contextlib.contextmanager
 def journaled(
     host: Host, journal: FaultJournal, fault: str, inject: str, heal: str
@@ -141,10 +135,10 @@ def journaled(
     """Record, inject, yield, heal (in finally), record healed."""
     entry = journal.injected(host, fault, heal)
     try:
-        _must(host, inject)
+        must(host, inject)
         yield
     finally:
-        _must(host, heal)
+        must(host, heal)
         journal.healed(entry)
 
 
@@ -184,9 +178,7 @@ def process_frozen(
     host: Host, journal: FaultJournal, process: str = SERVER_PROCESS
 ) -> contextlib.AbstractContextManager[None]:
     """SIGSTOP of the process (a hung server on a living machine), SIGCONT on heal."""
-    return journaled(
-        host, journal, "freeze", f"pkill -STOP -x '{process}'", f"pkill -CONT -x '{process}'"
-    )
+    return journaled(host, journal, "freeze", freeze_command(process), thaw_command(process))
 
 
 def partitioned(

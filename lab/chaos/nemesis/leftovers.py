@@ -88,7 +88,7 @@ def heal_leftovers(nodes: Sequence[Node], say: Callable[[str], None] | None = No
             continue
         for healed, command in LEFTOVER_STEPS:
             try:
-                result = node.exec(["sh", "-c", command])
+                result = node.sh(command)
             except docker.errors.DockerException as exc:
                 healing.failed.append(f"{node.name}: {healed} failed: {exc}")
                 continue

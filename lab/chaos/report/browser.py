@@ -1,6 +1,6 @@
 """A page as a person sees it: headless Chromium (Debian's chromium package) loads a
 report, and we read back the DOM it built and every console message it logged. Used by
-the tests that check the lab's HTML reports; .ci/run installs chromium where missing."""
+the tests that check the lab's HTML reports; `./oxlab test` installs chromium where missing."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise BrowserError("no Chromium found: install Debian's chromium package (.ci/run does)")
+    raise BrowserError("no Chromium found: install Debian's chromium package (`./oxlab test` does)")
 
 
 def render(page: Path, screenshot: Path | None = None) -> Rendered:

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lab.infra.nodes import Node
+from lab.plan.failover import FailoverProfile
 from lab.roles.dblb.front import Dblb
-from lab.spec.failover import FailoverProfile
 
 HAPROXY_DOWN = re.compile(
     r"Server (?P<listener>\S+)/(?P<server>\S+) is DOWN.*?(?P<active>\d+) sessions active"

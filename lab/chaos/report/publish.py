@@ -35,6 +35,7 @@ def write_run_report(run: ChaosRun, directory: Path) -> tuple[Path, Path]:
     report = {
         "scenario": run.scenario,
         "profile": run.profile,
+        "transport": run.transport,
         "seed": run.schedule.seed,
         "files": run.files,  # the operator's files the lab ran on: role, path, sha256
         "your_settings": run.explanations,
@@ -216,7 +217,8 @@ def render_html(run: ChaosRun, report: dict[str, Any]) -> str:
         "vertical-align:top;border-bottom:1px solid #ddd}svg{display:block;margin:.5em 0}"
         "</style>"
         f"<h1>{html.escape(run.scenario)}: {verdict}</h1>"
-        f"<p>profile {html.escape(run.profile)}, seed {run.schedule.seed}, operations "
+        f"<p>profile {html.escape(run.profile)}, faults through {html.escape(run.transport)}, "
+        f"seed {run.schedule.seed}, operations "
         f"{html.escape(str(report['operations']))}</p>"
         f"<h2>Throughput and latency</h2>{charts(run)}"
         "<p>shaded: faults; dashed verticals: when each client kind had service again</p>"

@@ -39,6 +39,7 @@ from lab.infra.waiting import poll
 from lab.roles.dblb.front import ROUND_ROBIN_NAME, DblbPair
 from lab.roles.dblb.haproxy_config import READ_PORT
 from lab.roles.dblb.keepalived_config import ADVERT_INT_S
+from lab.roles.dblb.role import haproxies
 from lab.roles.system import Lab
 
 
@@ -106,14 +107,14 @@ def dblb_local_writer(lab: Lab, seed: int) -> ChaosRun:
     writer, galera1, is killed and comes back: the instances follow clustercheck's one
     writer to galera2 and back to galera1, never writing to two nodes at once. Every
     instance's write servers are sampled throughout."""
-    haproxies = lab.haproxies()
-    if lab.request.dblb != "local" or not lab.galera or len(haproxies) < 2:
+    instances = haproxies(lab)
+    if lab.request.dblb != "local" or not lab.galera or len(instances) < 2:
         raise LabError("dblb-local-writer needs guide-galera with `--dblb local`")
     history = History()
     numbers = itertools.count(1)
     inserts = [
         InsertWorkload(h, 2, seed, history, client=workload_client(lab), numbers=numbers)
-        for h in haproxies
+        for h in instances
     ]
     stop = threading.Event()
 
@@ -126,7 +127,7 @@ def dblb_local_writer(lab: Lab, seed: int) -> ChaosRun:
                         for b in h.backends(1.0)
                         if b.listener == h.WRITE and b.status == "UP"
                     ]
-                    for h in haproxies
+                    for h in instances
                 }
             except requests.RequestException:
                 continue  # a stats page that does not answer is no evidence either way

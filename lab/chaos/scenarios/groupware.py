@@ -15,6 +15,7 @@ from lab.chaos.runner import (
     groupware_run,
     run_schedule,
 )
+from lab.chaos.scenarios.place import InLab, Place
 from lab.infra.nodes import Node
 from lab.infra.waiting import poll
 from lab.roles.filestore.nfs import EXPORT_PATH
@@ -69,32 +70,41 @@ def rolling_restart(lab: Lab, seed: int) -> ChaosRun:
 
 
 def filestore_outage(lab: Lab, seed: int) -> ChaosRun:
-    """Stop the NFS filestore under the groupware workload: uploads and downloads fail
-    with OX's FLS error (not an internal error) while folders keep working; afterwards
-    uploads work again and the filestore holds exactly the files the metadata names."""
+    """filestore-outage in the lab (see filestore_outage_at), and then what only the
+    lab's containers show: the filestore holds exactly the files the metadata names."""
     assert lab.ox and lab.ox.filestore
-    schedule = Schedule((Step(3.0, "stop", "filestore", 6.0),), seed)
-    workload = (
-        GroupwareWorkload(GroupwareFront.of(lab.web), clients=4, seed=seed) if lab.web else None
-    )
-    assert workload is not None
     before = filestore_inventory(lab)
-    run = run_schedule(
-        lab, workload, schedule, [lab.ox.filestore], "filestore-outage", recovered_f="upload"
-    )
+    run = filestore_outage_at(InLab(lab), seed)
     lab.ox.wait_ready()
     for node in lab.ox.nodes:
         # a node removes the partial files an interrupted upload left on the server at
         # its next upload: one on each node before the filestore is inventoried
         session = OxSession.login(node.url, USER, PASSWORD)
         session.upload(session.home_folder(), f"after-outage-{node.name}.bin", b"after")
+    record_inventories(run.history, before, filestore_inventory(lab))
+    run.judge("filestore-consistent")
+    return run
+
+
+def filestore_outage_at(place: Place, seed: int) -> ChaosRun:
+    """Stop the NFS filestore under browsers working through the front end: uploads and
+    downloads fail with OX's FLS error (not an internal error) while folders keep
+    working, nobody is logged out, and afterwards uploads work again and every file
+    downloads as it was uploaded. The same body in the lab (the container stopped) and
+    on the operator's hosts (`systemctl stop` of the NFS server over SSH)."""
+    filestore = place.filestore()
+    schedule = Schedule((Step(3.0, "stop", filestore.name, 6.0),), seed)
+    workload = GroupwareWorkload(place.groupware_front(), clients=4, seed=seed)
+    run = run_schedule(
+        place, workload, schedule, [filestore], "filestore-outage", recovered_f="upload"
+    )
     history = workload.history
     fault = history.faults[0]
-    run.probes.append({"upload_recovery_s": recovery_time(history, fault, "upload")})
-    record_inventories(history, before, filestore_inventory(lab))
+    run.probes.append(
+        {"stopped": filestore.name, "upload_recovery_s": recovery_time(history, fault, "upload")}
+    )
     for checker in ("sessions-kept", "files-intact", "clear-storage-errors"):
         run.judge(checker)
-    run.judge("filestore-consistent")
     return run
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from lab.chaos.checkers.writes import READ_INSERTS
 from lab.chaos.clients.workloads import (
     CountReads,
     InsertWorkload,
 )
-from lab.chaos.history import History, recovery_time
+from lab.chaos.history import READ_INSERTS, History, recovery_time
 from lab.chaos.nemesis.schedule import Schedule, Step
 from lab.chaos.runner import (
     ChaosRun,

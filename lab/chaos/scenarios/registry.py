@@ -1,5 +1,5 @@
 """The registry of chaos scenarios: the CLI's choices, `lab chaos list`, the chaos tests
-and the README's scenario table all come from (or are checked against) it."""
+and docs/chaos.md's scenario table all come from (or are checked against) it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lab.chaos.history import History
+from lab.chaos.nemesis.hosts import FaultJournal
 from lab.chaos.runner import (
+    CONTAINERS,
     SETTLE_TIMEOUT_S,
+    SSH,
     ChaosRun,
     ClientChoice,
     clients_chosen,
@@ -18,6 +21,7 @@ from lab.chaos.runner import (
     stock_running,
     sysbench_chosen,
 )
+from lab.chaos.scenarios import hosts
 from lab.chaos.scenarios.dblb import (
     dblb_kill,
     dblb_local_kill,
@@ -43,16 +47,18 @@ from lab.chaos.scenarios.galera import (
 )
 from lab.chaos.scenarios.groupware import filestore_outage, oxgw_kill, rolling_restart
 from lab.chaos.scenarios.gtid import gtid_master_kill, lagging_slave
+from lab.infra.errors import LabError
+from lab.operator.lint import explain
 from lab.roles.db.consistency import CHECKSUMS, node_checksums
 from lab.roles.db.node import DbNode, NotReady
 from lab.roles.system import Lab
-from lab.spec.operator.lint import explain
+from lab.verify.target import Target
 
 
 @dataclass(frozen=True)
 class Scenario:
     """One chaos scenario: the CLI's choices, `lab chaos list`, the chaos tests and the
-    README's scenario table all come from (or are checked against) this registry."""
+    docs/chaos.md's scenario table all come from (or are checked against) this registry."""
 
     name: str
     topology: str
@@ -63,6 +69,15 @@ class Scenario:
     # lint rules whose findings name the operator's settings behind this scenario's figure
     explained_by: tuple[str, ...] = ()
     runs_sysbench: bool = False  # it runs sysbench itself, whatever --client says
+    # the same scenario on the operator's hosts over SSH (None: its faults need Docker),
+    # and the roles it needs there beyond the Galera layout's
+    on_hosts: Callable[[Target, int, FaultJournal], ChaosRun] | None = None
+    hosts_need: tuple[str, ...] = ()
+
+    @property
+    def transports(self) -> tuple[str, ...]:
+        """What its faults can travel by: the lab's containers, and SSH hosts if it says so."""
+        return (CONTAINERS, SSH) if self.on_hosts else (CONTAINERS,)
 
     @property
     def lab(self) -> str:
@@ -82,6 +97,7 @@ SCENARIOS: dict[str, Scenario] = {
             writer_kill,
             explained_by=("HA004", "HA005"),
             runs_sysbench=True,
+            on_hosts=hosts.writer_kill,
         ),
         Scenario(
             "pause",
@@ -91,6 +107,7 @@ SCENARIOS: dict[str, Scenario] = {
             "nothing acknowledged is lost",
             pause,
             explained_by=("HA005",),
+            on_hosts=hosts.freeze,
         ),
         Scenario(
             "pool-idle",
@@ -137,6 +154,7 @@ SCENARIOS: dict[str, Scenario] = {
             "the minority goes non-Primary, refuses writes, leaves HAProxy's rotation and "
             "rejoins by IST; the bank's total never changes",
             galera_partition,
+            on_hosts=hosts.partition,
         ),
         Scenario(
             "health-truth",
@@ -269,6 +287,8 @@ SCENARIOS: dict[str, Scenario] = {
             "file operations fail with OX's FLS error, folders keep working, uploads "
             "work again after the heal; no partial or orphan file",
             filestore_outage,
+            on_hosts=hosts.filestore_outage,
+            hosts_need=("web", "groupware", "filestore"),
         ),
     )
 }
@@ -276,7 +296,7 @@ SCENARIOS: dict[str, Scenario] = {
 
 def run_registered(name: str, lab: Lab, seed: int, clients: ClientChoice | None = None) -> ChaosRun:
     """Run scenario `name` on `lab` with the chosen clients (None: those chosen around
-    the call, e.g. by pytest's --chaos-client; the CLI and the chaos tests alike); on
+    the call, e.g. by pytest's --client; the CLI and the chaos tests alike); on
     the operator's files, the run names their settings that lint relates to it."""
     scenario = SCENARIOS[name]
     with contextlib.ExitStack() as chosen:
@@ -293,6 +313,31 @@ def run_registered(name: str, lab: Lab, seed: int, clients: ClientChoice | None 
         run.judge("nodes-consistent")
     run.explanations = explain(lab.plan, scenario.explained_by)
     return run
+
+
+def run_on_hosts(
+    name: str, target: Target, seed: int, journal: FaultJournal, say: Callable[[str], None]
+) -> ChaosRun:
+    """Scenario `name` on the operator's hosts over SSH: refused where its faults need
+    Docker, the layout is not Galera's or a role it needs has no hosts; then prepared
+    (hosts answer, leftovers healed, cluster healthy) and run."""
+    scenario = SCENARIOS[name]
+    if scenario.on_hosts is None:
+        on_ssh = ", ".join(s.name for s in SCENARIOS.values() if s.on_hosts)
+        raise LabError(
+            f"scenario {name!r} needs faults an SSH host does not offer; on hosts: {on_ssh}"
+        )
+    if target.layout != "galera":
+        raise LabError(
+            f"{name} on hosts needs the Galera layout; {target.source} is {target.layout}"
+        )
+    missing = [r for r in scenario.hosts_need if not target.role(r)]
+    if missing:
+        raise LabError(
+            f"{name} on hosts needs hosts in {', '.join(missing)}; {target.source} has none"
+        )
+    hosts.prepared(target, journal, say)
+    return scenario.on_hosts(target, seed, journal)
 
 
 def checksum_nodes(lab: Lab, history: History) -> None:
@@ -318,7 +363,10 @@ def checksum_nodes(lab: Lab, history: History) -> None:
 
 
 def markdown_table() -> str:
-    """The README's scenario table (a unit test keeps the README equal to it)."""
-    rows = ["| scenario | topology | fault | what it proves |", "|---|---|---|---|"]
-    rows += [f"| `{s.name}` | {s.lab} | {s.fault} | {s.proves} |" for s in SCENARIOS.values()]
+    """docs/chaos.md's scenario table (a unit test keeps the page equal to it)."""
+    rows = ["| scenario | topology | runs on | fault | what it proves |", "|---|---|---|---|---|"]
+    rows += [
+        f"| `{s.name}` | {s.lab} | {', '.join(s.transports)} | {s.fault} | {s.proves} |"
+        for s in SCENARIOS.values()
+    ]
     return "\n".join(rows)

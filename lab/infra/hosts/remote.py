@@ -12,6 +12,7 @@ over a persistent control connection (an Ansible module call costs about a secon
 from __future__ import annotations
 
 import atexit
+import base64
 import functools
 import shlex
 import shutil
@@ -80,7 +81,20 @@ class Host:
             raise HostError(f"{self}: `{command}` failed: {result.output.strip()[-300:]}")
         return result.output
 
-    def read_file(self, path: str, sudo: bool = True) -> str | None:
+    def sh(self, command: str, timeout_s: int = 30) -> ExecResult:
+        """A shell command line as root (the Remote verb: sudo unless the login is root)."""
+        return self.run(command, sudo=True, timeout_s=timeout_s)
+
+    def spawn(self, command: str) -> None:
+        """A shell command line left running on the host, detached from the SSH session."""
+        self.output(f"nohup sh -c {shlex.quote(command)} >/dev/null 2>&1 &", sudo=True)
+
+    def put_file(self, path: str, data: bytes) -> None:
+        """Write one file as root (its bytes travel base64-encoded in the command line)."""
+        encoded = base64.b64encode(data).decode("ascii")
+        self.output(f"echo {encoded} | base64 -d > {shlex.quote(path)}", sudo=True)
+
+    def read_text(self, path: str, sudo: bool = True) -> str | None:
         """A file's text (None: no such file)."""
         result = self.run(f"cat {shlex.quote(path)}", sudo)
         if result.exit_code != 0:

@@ -29,14 +29,8 @@ from lab.roles.db.galera_config import (
     render_wsrep_cnf,
 )
 from lab.roles.db.node import OX_DB_USER, DbNode, NotReady
+from lab.roles.health import VERIFY, wsrep_problems
 
-# The guide's verification table: what every node must show.
-VERIFY = {
-    "wsrep_cluster_status": "Primary",
-    "wsrep_local_state": "4",
-    "wsrep_local_state_comment": "Synced",
-    "wsrep_ready": "ON",
-}
 JOIN_TIMEOUT_S = 120.0
 # What a server's log says about how it came by its data (MariaDB 10.11 + Galera 26.4)
 SERVER_START = re.compile(r"\[Note\] (?:Starting MariaDB|.*mysqld.*starting as process)")
@@ -127,13 +121,9 @@ class GaleraNode(DbNode):
         return dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
 
     def verification_failures(self, cluster_size: int) -> list[str]:
-        status = self.wsrep_status()
-        expected = {"wsrep_cluster_size": str(cluster_size), **VERIFY}
-        return [
-            f"{key} is {status.get(key, '?')}, expected {value}"
-            for key, value in expected.items()
-            if status.get(key) != value
-        ]
+        """The guide's verification table on this node (roles/health.py, the same
+        judgment `lab verify` makes of an operator's host)."""
+        return wsrep_problems(self.wsrep_status(), cluster_size)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from lab.spec.failover import FailoverProfile
-from lab.spec.flavours import Flavour
+from lab.plan.failover import FailoverProfile
+from lab.plan.flavours import Flavour
 
 OX_CONF_D = "/etc/mysql/ox.conf.d"
 SST_METHODS = ("rsync", "mariabackup")
@@ -30,6 +30,8 @@ SST_USER = "sstuser"
 SST_PASSWORD = "OpIdjijwef0"
 CLUSTER_NAME = "oxlab"
 GCACHE_SIZE = "32M"
+# what the lab renders per node (host.cnf); the same value on every node breaks the cluster
+NODE_LOCAL = ("wsrep_node_name", "wsrep_node_address", "server_id", "wsrep_sst_receive_address")
 
 
 def node_uuid(run_id: str, node_name: str) -> uuid.UUID:

@@ -17,6 +17,7 @@ from lab.infra.docker_env import RunIdentity
 from lab.infra.errors import StartupError
 from lab.infra.nodes import Placement, container_spec, copy_file, start_container, with_files
 from lab.infra.waiting import poll
+from lab.plan.flavours import Dialect, Flavour
 from lab.roles.db.galera_config import OX_CONF_D
 from lab.roles.db.gtid_config import (
     READ_ONLY_CNF,
@@ -25,7 +26,6 @@ from lab.roles.db.gtid_config import (
     render_read_only_cnf,
 )
 from lab.roles.db.node import HEARTBEAT_LAG_SQL, DbNode, NotReady, mysql_e
-from lab.spec.flavours import Dialect, Flavour
 
 # The guide's replication user and password.
 REPL_USER = "repl"

@@ -3,7 +3,7 @@ master and slave) and host.cnf (the unique server-id). Pure functions, unit-test
 
 from __future__ import annotations
 
-from lab.spec.flavours import Dialect
+from lab.plan.flavours import Dialect
 
 READ_ONLY_CNF = "/etc/mysql/ox.conf.d/readonly.cnf"
 

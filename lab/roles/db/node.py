@@ -11,8 +11,8 @@ import pymysql
 from lab.infra.errors import LabError, StartupError
 from lab.infra.nodes import Node
 from lab.infra.waiting import poll
+from lab.plan.flavours import Dialect
 from lab.roles.db.galera_config import SST_PASSWORD, SST_USER
-from lab.spec.flavours import Dialect
 
 # The guide's OX database user and password (section "Creating Open-Xchange user").
 OX_DB_USER = "openexchange"

@@ -18,6 +18,7 @@ from lab.roles.db.gtid import GtidNode
 from lab.roles.db.gtid_config import READ_ONLY_CNF
 from lab.roles.db.node import NotReady
 from lab.roles.dblb.haproxy_config import render_gtid_haproxy_cfg
+from lab.roles.dblb.role import haproxies
 from lab.roles.system import Lab
 
 HAPROXY_CFG = "/etc/haproxy/haproxy.cfg"
@@ -46,7 +47,7 @@ def relay_log_applied(slave: GtidNode) -> bool:
 
 
 def promote(lab: Lab, timeout: float = 60.0) -> Promotion:
-    if lab.gtid is None or not lab.haproxies():
+    if lab.gtid is None or not haproxies(lab):
         raise LabError("`lab promote` needs a GTID lab with HAProxy (topology gtid)")
     started = time.monotonic()
     old, new = lab.gtid.master, lab.gtid.slave
@@ -63,7 +64,7 @@ def promote(lab: Lab, timeout: float = 60.0) -> Promotion:
     new.shell(f"rm -f {READ_ONLY_CNF}")
     profile = lab.plan.profile
     config = render_gtid_haproxy_cfg(new.name, None, profile).encode()
-    for haproxy in lab.haproxies():  # every instance: dblb, the pair, the local ones
+    for haproxy in haproxies(lab):  # every instance: dblb, the pair, the local ones
         put_file(haproxy, HAPROXY_CFG, config)
         # haproxy -W: the master process (the lowest pid: started first) reloads its
         # workers on USR2; /proc is read directly (not every image has procps)

@@ -44,7 +44,7 @@ class Backend:
 
 
 # an operator's haproxy.cfg names its listeners and servers as they like; the lab puts
-# their names -> its own (db-write, db-read, node names) here (lab/spec/operator/placement.py)
+# their names -> its own (db-write, db-read, node names) here (lab/operator/placement.py)
 NAMES_FILE = "/etc/haproxy/oxlab-names.json"
 
 

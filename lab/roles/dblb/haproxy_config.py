@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from lab.spec.failover import CheckTiming, FailoverProfile
+from lab.plan.failover import CheckTiming, FailoverProfile
+
+if TYPE_CHECKING:
+    from lab.plan.resolved import Plan
 
 WRITE_PORT = 3306
 READ_PORT = 3307
@@ -183,3 +187,13 @@ def render_gtid_haproxy_cfg(master: str, slave: str | None, profile: FailoverPro
             "",
         ]
     )
+
+
+def haproxy_config_for(plan: Plan) -> str:
+    """The lab's haproxy.cfg for the plan's topology, failover profile and load balancer
+    option (`local`: one HAProxy per groupware node, the writer chosen by the cluster)."""
+    if plan.topology.gtid_pair:
+        return render_gtid_haproxy_cfg(*plan.topology.gtid_pair, plan.profile)
+    if plan.dblb == "local":
+        return render_local_haproxy_cfg(plan.topology.galera_members, plan.profile)
+    return render_haproxy_cfg(plan.topology.galera_members, plan.profile)

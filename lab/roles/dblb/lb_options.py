@@ -1,6 +1,6 @@
 """The guide's "Loadbalancer options" as rows: each runs in the lab (a `--dblb` option or
 a chaos scenario that shows why the guide rules it out) or says, as detected on this
-host at run time, why it cannot. `lab lb-options` prints the table; the README's table
+host at run time, why it cannot. `lab lb-options` prints the table; docs/load-balancers.md's table
 is its Markdown (a unit test keeps them equal); tests/integration/test_dblb_options.py
 runs or skips each row with the same reason."""
 
@@ -13,8 +13,8 @@ import docker
 import docker.errors
 
 from lab.infra.docker_env import LABEL_OWNER, LABEL_RUN, owner_token
+from lab.plan.flavours import DEFAULT_FLAVOUR, get_flavour
 from lab.roles.images import dblb_image, image_present
-from lab.spec.flavours import DEFAULT_FLAVOUR, get_flavour
 
 MAXSCALE_IMAGE = "mariadb/maxscale:latest"
 
@@ -110,7 +110,7 @@ OPTIONS: tuple[LbOption, ...] = (
 
 
 def markdown_table() -> str:
-    """The README's load balancer table (what each option needs is detected at run time:
+    """docs/load-balancers.md's table (what each option needs is detected at run time:
     `lab lb-options` adds a column saying whether it runs on this host)."""
     rows = ["| option | the guide | in the lab |", "|---|---|---|"]
     rows += [f"| {o.name} | {o.guide} | {o.in_the_lab} |" for o in OPTIONS]

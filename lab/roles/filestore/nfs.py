@@ -14,8 +14,8 @@ from lab.infra.docker_env import RunIdentity
 from lab.infra.errors import StartupError
 from lab.infra.nodes import Node, container_spec, lab_volume, start_container
 from lab.infra.waiting import poll
+from lab.operator.parsers import Export
 from lab.roles.images import filestore_image
-from lab.spec.operator.parsers import Export
 
 EXPORT_PATH = "/var/opt/filestore"
 PSEUDO_PATH = "/filestore"

@@ -25,10 +25,10 @@ from lab.infra.docker_env import RunIdentity
 from lab.infra.errors import StartupError, find_node
 from lab.infra.nodes import Node, Placement, container_spec, lab_volume, put_file, start_container
 from lab.infra.waiting import poll
+from lab.operator.parsers import Export
 from lab.roles.db.node import OX_DB_PASSWORD, OX_DB_USER
 from lab.roles.filestore.nfs import PSEUDO_PATH, FilestoreNode, rules_from_exports
-from lab.roles.images import oxnode_image
-from lab.spec.operator.parsers import Export
+from lab.roles.images import groupware_image
 
 OXNODE_CODE = Path(lab.__file__).parent / "oxnode"
 MASTER_PASS = "secret"  # the guide's oxadminmaster password
@@ -282,7 +282,9 @@ def oxnode_spec(
     """shared_volume None: the filestore is the NFS export (the guide's setup);
     haproxy_cfg: the node's own HAProxy, which oxnode-run starts (`--dblb local`)."""
     spec = (
-        container_spec(run, network, oxnode_image().tag, "oxnode", name, cap_add=["NET_ADMIN"])
+        container_spec(
+            run, network, groupware_image().tag, "groupware", name, cap_add=["NET_ADMIN"]
+        )
         .with_env("OX_NODE_NAME", name)
         .with_env("OX_CLUSTER", "on" if clustering else "off")
         .with_copy_into_container(OXNODE_CODE, "/opt/oxlab/lab")

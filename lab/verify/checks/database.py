@@ -16,6 +16,7 @@ from lab.infra.errors import LabError
 from lab.infra.hosts.remote import Host
 from lab.roles.db.consistency import differences, node_checksums
 from lab.roles.db.gtid import parse_replica_status
+from lab.roles.health import wsrep_problems
 from lab.verify.result import Result, guarded, passed
 from lab.verify.target import Target
 
@@ -47,27 +48,16 @@ def galera(target: Target) -> list[Result]:
 
 
 def judge_wsrep(name: str, status: dict[str, str], expected_size: int, clusters: int) -> Result:
-    """The guide's expectations of one node's wsrep status variables."""
-    comment = status.get("wsrep_local_state_comment", "?")
-    state = status.get("wsrep_cluster_status", "?")
-    size = status.get("wsrep_cluster_size", "?")
-    problems = []
-    if comment != "Synced":
-        problems.append(f"wsrep_local_state_comment is {comment}, not Synced")
-    if state != "Primary":
-        problems.append(f"wsrep_cluster_status is {state}, not Primary")
-    if size != str(expected_size):
-        problems.append(f"wsrep_cluster_size is {size}, the inventory has {expected_size} nodes")
-    for key in ("wsrep_ready", "wsrep_connected"):
-        if status.get(key) != "ON":
-            problems.append(f"{key} is {status.get(key, '?')}")
-    if clusters > 1:
-        problems.append(f"the nodes report {clusters} different cluster state UUIDs")
+    """The guide's expectations of one node's wsrep status variables (roles/health.py:
+    the same judgment the lab makes of its own containers)."""
     evidence = (
-        f"{comment}, {state}, size {size}, ready {status.get('wsrep_ready', '?')}, "
+        f"{status.get('wsrep_local_state_comment', '?')}, "
+        f"{status.get('wsrep_cluster_status', '?')}, "
+        f"size {status.get('wsrep_cluster_size', '?')}, ready {status.get('wsrep_ready', '?')}, "
         f"connected {status.get('wsrep_connected', '?')}, "
         f"last committed {status.get('wsrep_last_committed', '?')}"
     )
+    problems = wsrep_problems(status, expected_size, clusters)
     return passed("galera", name, "wsrep status", problems, evidence)
 
 

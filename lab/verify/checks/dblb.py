@@ -13,12 +13,13 @@ import pymysql
 import requests
 
 from lab.infra.hosts.remote import Host, HostError
+from lab.operator.lint import BLOCKS_UP, ERROR, Finding, lint
+from lab.operator.parsers import Section, haproxy_sections, servers_for_port
+from lab.operator.project import OperatorFile, Project
+from lab.plan.flavours import DEFAULT_FLAVOUR, get_flavour
+from lab.plan.topology import TOPOLOGIES
 from lab.roles.dblb.haproxy_config import READ_PORT, WRITE_PORT
-from lab.spec.flavours import DEFAULT_FLAVOUR, get_flavour
-from lab.spec.operator.lint import ERROR, Finding, lint
-from lab.spec.operator.parsers import Section, haproxy_sections, servers_for_port
-from lab.spec.operator.project import OperatorFile, Project
-from lab.spec.topology import TOPOLOGIES
+from lab.roles.health import servers_not_up
 from lab.verify.result import Result, guarded, passed
 from lab.verify.target import Target
 
@@ -30,12 +31,12 @@ CONNECTS = 6  # per listener: enough for round robin to show every node
 def haproxy(target: Target) -> list[Result]:
     results = []
     for host in target.role("dblb"):
-        results.append(guarded("haproxy", host.name, "listeners", _listeners, target, host))
-        results.append(guarded("haproxy", host.name, "stats", _stats, host))
+        results.append(guarded("dblb", host.name, "listeners", _listeners, target, host))
+        results.append(guarded("dblb", host.name, "stats", _stats, host))
         for port, name in ((WRITE_PORT, "writes"), (READ_PORT, "reads")):
             results.append(
                 guarded(
-                    "haproxy",
+                    "dblb",
                     host.name,
                     f"{name} :{port}",
                     _through,
@@ -51,7 +52,7 @@ def haproxy(target: Target) -> list[Result]:
 def config_sections(host: Host) -> list[Section]:
     """The host's haproxy.cfg (inventory variable oxlab_haproxy_cfg, else Debian's path)."""
     path = str(host.variables.get("oxlab_haproxy_cfg", HAPROXY_CFG))
-    text = host.read_file(path)
+    text = host.read_text(path)
     if text is None:
         raise HostError(f"{host}: no {path}")
     return haproxy_sections(text)
@@ -99,20 +100,22 @@ def judge_listeners(sections: list[Section], galera_nodes: int) -> tuple[list[st
 
 def lint_on_host(cfg: str, text: str, configdb: OperatorFile | None) -> list[Finding]:
     """`lab lint`'s HAProxy rules on the configuration the host runs (with a groupware
-    node's configdb.properties, whose pool settings HA001 compares the timeouts with)."""
+    node's configdb.properties, whose pool settings HA001 compares the timeouts with).
+    The rules about running the file in the lab (BLOCKS_UP: its host names mapped to lab
+    nodes) do not apply to a host that runs it."""
     files = (
         OperatorFile("dblb", "haproxy_cfg", Path(cfg), text),
         *([configdb] if configdb else []),
     )
     project = Project(Path(cfg), None, (), None, None, None, (), files)
     found = lint(project, TOPOLOGIES["guide-galera"], (get_flavour(DEFAULT_FLAVOUR),))
-    return [f for f in found if f.rule.startswith("HA")]
+    return [f for f in found if f.rule.startswith("HA") and f.rule not in BLOCKS_UP]
 
 
 def configdb_of(target: Target) -> OperatorFile | None:
     """A groupware node's configdb.properties, as lint reads the operator's."""
     for node in target.role("groupware"):
-        text = node.read_file(CONFIGDB)
+        text = node.read_text(CONFIGDB)
         if text is not None:
             return OperatorFile(
                 "groupware", "configdb_properties", Path(f"{node.name}:{CONFIGDB}"), text
@@ -122,14 +125,14 @@ def configdb_of(target: Target) -> OperatorFile | None:
 
 def _listeners(target: Target, host: Host) -> Result:
     path = str(host.variables.get("oxlab_haproxy_cfg", HAPROXY_CFG))
-    text = host.read_file(path)
+    text = host.read_text(path)
     if text is None:
         raise HostError(f"{host}: no {path}")
     problems, evidence = judge_listeners(haproxy_sections(text), len(target.role("galera")))
     findings = lint_on_host(f"{host.name}:{path}", text, configdb_of(target))
     problems += [f"{f.rule} line {f.line}: {f.what}" for f in findings if f.severity == ERROR]
     notes = [f"{f.rule}: {f.what}" for f in findings if f.severity != ERROR]
-    return passed("haproxy", host.name, "listeners", problems, "; ".join([evidence, *notes]))
+    return passed("dblb", host.name, "listeners", problems, "; ".join([evidence, *notes]))
 
 
 def stats_rows(text: str) -> list[dict[str, str]]:
@@ -154,7 +157,7 @@ def _stats(host: Host) -> Result:
     url = stats_url(config_sections(host), host.address)
     if url is None:
         return Result(
-            "haproxy",
+            "dblb",
             host.name,
             "stats",
             False,
@@ -163,10 +166,10 @@ def _stats(host: Host) -> Result:
     resp = requests.get(url, timeout=5)
     resp.raise_for_status()
     servers = stats_rows(resp.text)
-    down = [f"{r['pxname']}/{r['svname']} {r['status']}" for r in servers if r["status"] != "UP"]
+    down = servers_not_up((r["pxname"], r["svname"], r["status"]) for r in servers)
     evidence = f"{len(servers) - len(down)} of {len(servers)} servers UP ({url.split(';')[0]})"
     return passed(
-        "haproxy", host.name, "stats", [f"not UP: {', '.join(down)}"] if down else [], evidence
+        "dblb", host.name, "stats", [f"not UP: {', '.join(down)}"] if down else [], evidence
     )
 
 
@@ -200,4 +203,4 @@ def _through(target: Target, host: Host, port: int, name: str) -> Result:
     if name == "reads" and len(nodes) != expected:
         problems.append(f"reads reached {len(nodes)} of {expected} nodes")
     evidence = f"{CONNECTS} connects as {creds.db_user} answered by {', '.join(nodes)}"
-    return passed("haproxy", host.name, f"{name} :{port}", problems, evidence)
+    return passed("dblb", host.name, f"{name} :{port}", problems, evidence)

@@ -44,7 +44,7 @@ def balancer_members(web: Host) -> tuple[list[tuple[str, str]], str]:
     files = [f for f in out.output.split() if f.startswith("/")]
     if not files:
         raise HostError(f"{web}: no BalancerMember under {APACHE_DIRS}")
-    text = web.read_file(files[0]) or ""
+    text = web.read_text(files[0]) or ""
     members = []
     for line in text.splitlines():
         found = MEMBER.match(line)

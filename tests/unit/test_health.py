@@ -1,0 +1,83 @@
+"""The one health check (lab/roles/health.py) that both the lab's containers and the
+operator's hosts are judged by: each of the guide's expectations at its edge, HAProxy's
+statuses that are not UP, and a wait that outlasts a passing state but names a lasting one."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.roles.health import Unhealthy, servers_not_up, wait_healthy, wsrep_problems
+
+SYNCED = {
+    "wsrep_local_state_comment": "Synced",
+    "wsrep_local_state": "4",
+    "wsrep_cluster_status": "Primary",
+    "wsrep_cluster_size": "3",
+    "wsrep_ready": "ON",
+    "wsrep_connected": "ON",
+}
+
+
+def test_a_synced_primary_node_of_the_whole_cluster_has_no_problem() -> None:
+    assert wsrep_problems(SYNCED, 3) == []
+    assert wsrep_problems(SYNCED, 3, clusters=1) == [], "one cluster state UUID is one cluster"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("wsrep_local_state_comment", "Donor/Desynced", "Donor/Desynced, not Synced"),
+        ("wsrep_local_state_comment", "synced", "synced, not Synced"),
+        ("wsrep_cluster_status", "non-Primary", "non-Primary, not Primary"),
+        ("wsrep_cluster_size", "2", "wsrep_cluster_size is 2, the cluster has 3 nodes"),
+        ("wsrep_cluster_size", "4", "wsrep_cluster_size is 4"),
+        ("wsrep_ready", "OFF", "wsrep_ready is OFF"),
+        ("wsrep_connected", "OFF", "wsrep_connected is OFF"),
+    ],
+)
+def test_each_expectation_of_the_guides_table_is_a_problem_naming_it(
+    key: str, value: str, problem: str
+) -> None:
+    problems = wsrep_problems({**SYNCED, key: value}, 3)
+    assert len(problems) == 1 and problem in problems[0], problems
+
+
+def test_a_missing_variable_is_a_problem_not_a_pass() -> None:
+    status = {k: v for k, v in SYNCED.items() if k != "wsrep_connected"}
+    assert wsrep_problems(status, 3) == ["wsrep_connected is ?"]
+
+
+def test_two_cluster_state_uuids_are_a_split_cluster() -> None:
+    assert wsrep_problems(SYNCED, 3, clusters=2) == [
+        "the nodes report 2 different cluster state UUIDs"
+    ]
+
+
+def test_every_status_but_up_is_not_up() -> None:
+    rows = [
+        ("db-write", "galera1", "UP"),
+        ("db-read", "galera2", "DOWN 1/2"),
+        ("db-read", "galera3", "UP 1/3"),
+        ("db-read", "galera1", "MAINT"),
+        ("db-write", "galera2", "no check"),
+        ("db-write", "galera3", "DOWN"),
+    ]
+    assert servers_not_up(rows) == [
+        "db-read/galera2 DOWN 1/2",
+        "db-read/galera3 UP 1/3",
+        "db-read/galera1 MAINT",
+        "db-write/galera2 no check",
+        "db-write/galera3 DOWN",
+    ]
+    assert servers_not_up([("db-write", "galera1", "UP")]) == []
+
+
+def test_a_passing_state_is_waited_out() -> None:
+    answers = iter([["db-read/galera2 DOWN 1/2"], ["db-read/galera2 DOWN 1/2"], []])
+    wait_healthy(lambda: next(answers), timeout=5, what="healthy")
+    assert next(answers, "drained") == "drained", "polled until the problems were gone"
+
+
+def test_a_lasting_problem_is_named_when_the_wait_ends() -> None:
+    with pytest.raises(Unhealthy, match=r"waiting for the lab: galera2: wsrep_ready is OFF$"):
+        wait_healthy(lambda: ["galera2: wsrep_ready is OFF"], timeout=0.5, what="the lab")
