@@ -17,6 +17,7 @@ from typing import Any
 import docker
 import pytest
 
+from lab import suite_split
 from lab.chaos.runner import ClientChoice, clients_chosen
 from lab.cli import options
 from lab.infra.docker_env import connect
@@ -26,6 +27,7 @@ from lab.plan.flavours import get_flavour
 from lab.plan.topology import LabRequest
 from lab.roles.db.galera import GaleraCluster
 from lab.roles.db.gtid import GtidPair
+from lab.roles.db.storage import DURABLE_MARKERS, describe_storage, storage_for_run
 from lab.roles.dblb.front import DatabaseFront
 from lab.roles.groupware.cluster import OxCluster
 from lab.roles.groupware.role import GROUPWARE
@@ -50,6 +52,8 @@ MARKERS = {
     "verify": "the guide's checks through an inventory: your hosts with --inventory, "
     "else stand-in hosts",
     "hosts": "stand-in hosts reached only over SSH and the services' ports",
+    "durable": "judges what survives a crash (acknowledged data, crash-safe replication): "
+    "its labs keep real fsync (chaos tests too; lab/roles/db/storage.py)",
 }
 LOG_TAIL_LINES = 120
 
@@ -79,6 +83,72 @@ def pytest_configure(config: pytest.Config) -> None:
     ]
     if problems:
         raise pytest.UsageError("ox-lab: " + "; ".join(problems))
+
+
+def _durations(config: pytest.Config) -> dict[str, float]:
+    """pytest-split's --durations-path when it names a file, else the repository's."""
+    given = Path(str(config.getoption("durations_path", default="") or ""))
+    path = given if given.is_file() else config.rootpath / suite_split.DURATIONS_FILE
+    try:
+        return suite_split.read_durations(path)
+    except LabError as exc:
+        raise pytest.UsageError(f"ox-lab: {exc}") from None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--shard K/N keeps this shard's tests; --longest-first (or -n) orders by module time.
+    trylast: after pytest-randomly's shuffle and -m/-k, so the shard is cut from the
+    tests this run would otherwise have run."""
+    shard_text = config.getoption("shard")
+    distributed = config.getoption("dist", default="no") != "no"
+    if not shard_text and not (config.getoption("longest_first") or distributed):
+        return
+    durations = _durations(config)
+    if shard_text:
+        if config.getoption("splits", default=None):
+            raise pytest.UsageError("ox-lab: --shard and pytest-split's --splits: use one")
+        try:
+            shard = suite_split.parse_shard(shard_text)
+        except LabError as exc:
+            raise pytest.UsageError(f"ox-lab: {exc}") from None
+        mine, others, seconds = suite_split.split(items, shard, durations)
+        items[:] = mine
+        config.hook.pytest_deselected(items=others)
+        basis = (
+            f"about {seconds / 60:.1f} min by {suite_split.DURATIONS_FILE}"
+            if durations
+            else f"no {suite_split.DURATIONS_FILE}: split by number of tests"
+        )
+        config._ox_lab_shard = f"shard {shard}: {len(mine)} tests, {basis}"  # type: ignore[attr-defined]
+    if config.getoption("longest_first") or distributed:
+        items[:] = suite_split.longest_first(items, durations)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The labs' storage for this run, from the tests it will run (after -m, -k and
+    --shard): fast when none of them needs real fsync (lab/roles/db/storage.py)."""
+    config = session.config
+    needing_disk = [
+        item.nodeid
+        for item in session.items
+        if any(item.get_closest_marker(m) for m in DURABLE_MARKERS)
+    ]
+    try:
+        storage = storage_for_run(config.getoption("storage"), needing_disk)
+    except LabError as exc:
+        raise pytest.UsageError(f"ox-lab: {exc}") from None
+    config._ox_lab_storage = storage  # type: ignore[attr-defined]
+    said = getattr(config, "_ox_lab_shard", None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and session.items:
+        if said:
+            reporter.write_line(f"ox-lab: {said}")
+        if any(item.get_closest_marker("docker") for item in session.items):
+            reporter.write_line(
+                f"ox-lab: databases' storage {storage} ({describe_storage(storage)})"
+            )
 
 
 def _value(config: pytest.Config) -> Callable[[str], Any]:
@@ -120,8 +190,10 @@ def _fail(exc: LabError) -> None:
 
 @pytest.fixture(scope="session")
 def lab_request(pytestconfig: pytest.Config) -> LabRequest:
-    """The lab the command line asked for (--flavour, --profile, --sst)."""
-    return _request(pytestconfig)
+    """The lab the command line asked for (--flavour, --profile, --sst), on the storage
+    this run's tests allow (pytest_collection_finish)."""
+    storage = getattr(pytestconfig, "_ox_lab_storage", None) or _request(pytestconfig).storage
+    return replace(_request(pytestconfig), storage=storage)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,6 @@
-"""`lab bench suite`: the README's test command, timed per test directory.
+"""`lab bench suite`: the README's test command, timed per test directory; it also
+refreshes `.test_durations` (pytest-split's --store-durations), which `--shard K/N` and
+`--longest-first` split and order by, and prints the shards those figures give.
 
 A pytest plugin (`-p lab.suite_timing --suite-timing FILE`) sums every test's setup,
 call and teardown time per directory, on the controller (so under pytest-xdist too);
@@ -13,10 +15,12 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from lab.suite_split import DURATIONS_FILE, Shard, estimate, read_durations, split
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,6 +63,25 @@ class SuiteRun:
     wall_s: float
     exit_code: int
     directories: dict[str, dict[str, float]]
+    durations: dict[str, float] = field(default_factory=dict)
+
+    def shard_lines(self, counts: tuple[int, ...] = (2, 3, 4, 8)) -> list[str]:
+        """The longest shard for N runners by the durations just stored, and its share
+        of the whole (what N runners would take, before each shard's own lab starts)."""
+        tests = [_Named(nodeid) for nodeid in self.durations]
+        total = estimate(tests, self.durations)
+        if not total:
+            return []
+        lines = [
+            f"  shards by {DURATIONS_FILE} ({len(tests)} tests, {total / 60:.1f} min in tests):"
+        ]
+        for count in counts:
+            longest = max(
+                split(tests, Shard(k, count), self.durations)[2] for k in range(1, count + 1)
+            )
+            share = longest / total
+            lines.append(f"    --shard K/{count}: longest {longest / 60:.1f} min ({share:.2f})")
+        return lines
 
     def render(self) -> str:
         lines = [
@@ -78,18 +101,30 @@ class SuiteRun:
             "  time in tests: setup + call + teardown, summed over xdist workers (a lab's start"
         )
         lines.append("  counts in the first test that uses it)")
+        lines += self.shard_lines()
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class _Named:
+    nodeid: str
+
+
 def run_suite(args: list[str], workdir: Path) -> SuiteRun:
-    """The test suite as the README's test command runs it (pytest ARGS), timed."""
+    """The test suite as the README's test command runs it (pytest ARGS), timed; each
+    test's time goes into workdir's .test_durations (tests that did not run keep theirs,
+    tests that no longer exist are dropped only on a whole run: no ARGS)."""
     record = workdir / ".suite-timing.json"
+    durations = workdir / DURATIONS_FILE
     command = [sys.executable, "-m", "pytest", *args]
+    store = ["--store-durations", f"--durations-path={durations}"]
+    if not args:
+        store.append("--clean-durations")
     started = time.monotonic()
     code = subprocess.call(
-        [*command, "-p", "lab.suite_timing", f"--suite-timing={record}"], cwd=workdir
+        [*command, "-p", "lab.suite_timing", f"--suite-timing={record}", *store], cwd=workdir
     )
     wall = time.monotonic() - started
     rows = json.loads(record.read_text()) if record.exists() else {}
     record.unlink(missing_ok=True)
-    return SuiteRun(["pytest", *args], wall, code, rows)
+    return SuiteRun(["pytest", *args], wall, code, rows, read_durations(durations))

@@ -42,6 +42,7 @@ from lab.chaos.nemesis.schedule import Schedule, Step
 from lab.infra.errors import LabError, StartupError
 from lab.infra.nodes import Node
 from lab.infra.waiting import poll
+from lab.roles.db.storage import require_real_fsync
 from lab.roles.system import Lab
 
 SETTLE_TIMEOUT_S = 180.0
@@ -116,6 +117,7 @@ class ChaosRun:
         """First step of every run: heal what an earlier run left (saying so, and saying
         what could not be healed, before anything starts), then wait for a healthy lab.
         Records which of the operator's files the lab runs on."""
+        require_real_fsync(lab.plan.storage, f"chaos scenario {self.scenario}")
         self.files = lab.plan.records()
         self.healing = heal_leftovers(lab.nodes(), say=_say)
         lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)

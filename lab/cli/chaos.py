@@ -14,6 +14,7 @@ from lab.cli import options
 from lab.infra.errors import ConfigError
 from lab.infra.text import table
 from lab.plan.topology import LabRequest
+from lab.roles.db.storage import require_real_fsync
 from lab.roles.system import Lab, LabOptions, stderr_progress
 from lab.verify.target import Target
 
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = SCENARIOS[args.scenario]
     request = lab_request_for(scenario, args)
     request.validate()
+    require_real_fsync(request.storage, f"chaos scenario {scenario.name}")
     name = args.name or f"chaos-{args.scenario}"
     with Lab(request, LabOptions(name=name)) as lab:
         chaos_run = run_registered(

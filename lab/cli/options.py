@@ -21,6 +21,7 @@ from lab.plan.failover import DEFAULT_PROFILE, PROFILES
 from lab.plan.flavours import DEFAULT_FLAVOUR, FLAVOURS
 from lab.plan.topology import DBLB_MODES, DEFAULT_DBLB, DEFAULT_TOPOLOGY, TOPOLOGIES, LabRequest
 from lab.roles.db.galera_config import DEFAULT_JOIN, DEFAULT_SST_METHOD, SST_METHODS
+from lab.roles.db.storage import DEFAULT_STORAGE, STORAGE_MODES
 from lab.verify.target import Target, target_from_inventory
 
 DEFAULT_NAME = "default"  # the lab `lab up` keeps when no --name is given
@@ -36,6 +37,7 @@ class Option:
     attrs: dict[str, Any]
     aliases: tuple[str, ...] = ()
     pytest: bool = True  # pytest takes it (topology and dblb are the fixtures' choice)
+    cli: bool = True  # `lab` takes it (--shard and --longest-first cut a test run only)
 
 
 OPTIONS: dict[str, Option] = {
@@ -98,6 +100,38 @@ OPTIONS: dict[str, Option] = {
             pytest=False,
         ),
         Option(
+            "--storage",
+            "storage",
+            {
+                "choices": list(STORAGE_MODES),
+                "help": "the databases' fsync: "
+                + "; ".join(f"{name} ({text})" for name, text in STORAGE_MODES.items())
+                + f". Default {DEFAULT_STORAGE}; under pytest: fast when no selected test "
+                "is marked chaos or durable, else disk",
+            },
+        ),
+        Option(
+            "--shard",
+            "shard",
+            {
+                "metavar": "K/N",
+                "help": "run the K-th of N shards of near-equal measured time "
+                "(.test_durations, refreshed by `lab bench suite`); N runners with "
+                "K = 1..N run every test exactly once",
+            },
+            cli=False,
+        ),
+        Option(
+            "--longest-first",
+            "longest_first",
+            {
+                "action": "store_true",
+                "help": "start the modules with the most measured time first (on by "
+                "itself under -n)",
+            },
+            cli=False,
+        ),
+        Option(
             "--inventory",
             "inventory",
             {
@@ -143,7 +177,8 @@ OPTIONS: dict[str, Option] = {
         ),
     )
 }
-LAB_FLAGS = ("topology", "flavour", "profile", "sst", "join", "dblb")  # what a lab is made of
+# what a lab is made of
+LAB_FLAGS = ("topology", "flavour", "profile", "sst", "join", "dblb", "storage")
 
 
 def add(parser: argparse.ArgumentParser, *dests: str, **overrides: Any) -> None:
@@ -212,6 +247,7 @@ def request_of(
         sst_method=value("sst"),
         join=value("join"),
         dblb=value("dblb"),
+        storage=value("storage"),
     )
 
 

@@ -24,6 +24,7 @@ class Plan:
     join: str
     dblb: str  # the load balancer option: single, keepalived or local
     project: Project | None
+    storage: str  # the databases' fsync: disk or fast (lab/roles/db/storage.py)
 
     @classmethod
     def of(cls, request: LabRequest) -> Plan:
@@ -36,6 +37,7 @@ class Plan:
             join=request.join,
             dblb=request.dblb,
             project=request.project,
+            storage=request.storage,
         )
 
     @property
@@ -84,5 +86,5 @@ class Plan:
         return (
             f"{self.topology.name} on {self.flavour.name}, failover profile "
             f"{self.profile.name}, SST {self.sst_method}, join {self.join}, "
-            f"dblb {self.dblb}{source}"
+            f"dblb {self.dblb}, storage {self.storage}{source}"
         )

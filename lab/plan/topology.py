@@ -10,6 +10,7 @@ from lab.infra.errors import ConfigError, lookup
 from lab.plan.failover import DEFAULT_PROFILE, PROFILES
 from lab.plan.flavours import DEFAULT_FLAVOUR, FLAVOURS
 from lab.roles.db.galera_config import DEFAULT_JOIN, DEFAULT_SST_METHOD, JOIN_MODES, SST_METHODS
+from lab.roles.db.storage import DEFAULT_STORAGE, STORAGE_MODES
 
 if TYPE_CHECKING:
     from lab.operator.project import Project
@@ -111,6 +112,7 @@ class LabRequest:
     join: str = DEFAULT_JOIN  # Galera: "seeded" (no state transfer) or "sst" (the guide's)
     dblb: str = DEFAULT_DBLB  # the load balancer option in front of the databases
     project: Project | None = None  # the operator's oxlab.toml and files
+    storage: str = DEFAULT_STORAGE  # the databases' fsync: disk or fast (roles/db/storage.py)
 
     @classmethod
     def of(
@@ -122,6 +124,7 @@ class LabRequest:
         sst_method: str | None = None,
         join: str | None = None,
         dblb: str | None = None,
+        storage: str | None = None,
     ) -> LabRequest:
         """A flag wins over oxlab.toml, which wins over the lab's default."""
         p = project
@@ -133,6 +136,7 @@ class LabRequest:
             join=join or (p and p.join) or DEFAULT_JOIN,
             dblb=dblb or (p and p.dblb) or DEFAULT_DBLB,
             project=project,
+            storage=storage or DEFAULT_STORAGE,  # the lab's own choice, never the operator's
         )
 
     def problems(self) -> list[str]:
@@ -144,6 +148,7 @@ class LabRequest:
             ("SST method", self.sst_method, dict.fromkeys(SST_METHODS)),
             ("join mode", self.join, dict.fromkeys(JOIN_MODES)),
             ("load balancer option (--dblb)", self.dblb, DBLB_MODES),
+            ("storage (--storage)", self.storage, STORAGE_MODES),
         ):
             try:
                 lookup(known, value, kind)

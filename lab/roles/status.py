@@ -13,6 +13,7 @@ import requests
 from lab.infra.errors import StartupError
 from lab.infra.text import fit, table
 from lab.roles.db.node import NotReady
+from lab.roles.db.storage import describe_storage
 from lab.roles.dblb.front import Backend, DblbPair
 from lab.roles.dblb.haproxy_config import READ_PORT, STATS_PORT, WRITE_PORT
 from lab.roles.dblb.role import haproxies
@@ -113,7 +114,8 @@ def render_status(lab: Lab, width: int = 100) -> str:
     out = [
         f"lab {lab.options.name!r} (run {run}): topology {req.topology}, "
         f"flavour {req.flavour}, failover profile {req.profile}"
-        + ("" if req.dblb == "single" else f", dblb {req.dblb}")
+        + ("" if req.dblb == "single" else f", dblb {req.dblb}"),
+        f"databases' storage: {req.storage} ({describe_storage(req.storage)})",
     ]
     # HAProxy's page and the Galera nodes asked at once: a status page must answer
     # quickly while the cluster is under load

@@ -41,6 +41,7 @@ from lab.plan.topology import LabRequest
 from lab.roles.db.galera import GaleraCluster
 from lab.roles.db.gtid import GtidPair
 from lab.roles.db.role import DATABASES
+from lab.roles.db.storage import DEFAULT_STORAGE, STORAGE_LABEL
 from lab.roles.dblb.front import DatabaseFront
 from lab.roles.dblb.role import LOAD_BALANCER
 from lab.roles.groupware.client import OxSession
@@ -141,6 +142,7 @@ class Lab:
             sst=plan.sst_method,
             join=plan.join,
             dblb=plan.dblb,
+            storage=plan.storage,
             config=str(plan.project.path) if plan.project else "",
             files=json.dumps(plan.records()),  # `lab status` shows them per node
         )
@@ -302,6 +304,7 @@ class Lab:
             sst_method=labels.get("ox-lab.sst", "?"),
             join=labels.get("ox-lab.join", "?"),
             dblb=labels.get("ox-lab.dblb", "single"),
+            storage=labels.get(STORAGE_LABEL, DEFAULT_STORAGE),
         )
         lab = cls(request, LabOptions(name=name, keep=True), client=client)
         lab.run = RunIdentity(run_id, name, True)

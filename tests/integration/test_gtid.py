@@ -140,6 +140,7 @@ def writing_sequence(pair: GtidPair, table: str) -> Iterator[list[int]]:
         writer.join()
 
 
+@pytest.mark.durable  # a SIGKILLed slave's relay log must be crash-safe on real fsync
 @pytest.mark.parametrize("how", ["clean", "sigkill"])
 def test_slave_restart_resumes_by_gtid_without_gap_or_duplicate(
     healthy_gtid_lab: Lab, how: str

@@ -87,13 +87,14 @@ def test_pytest_takes_the_commands_names_and_keeps_its_old_ones_as_aliases() -> 
     assert added["inventory"] == ("--inventory", "--lab-inventory")
     assert "topology" not in added, "pytest's fixtures choose their topology"
     parser = cli.build_parser()
+    assert added["shard"] == ("--shard",) and not options.OPTIONS["shard"].cli, "pytest only"
     for dest, (flag, *_) in added.items():
-        if dest in ("config", "inventory", "credentials"):
+        if dest in ("config", "inventory", "credentials") or not options.OPTIONS[dest].cli:
             continue
         command = ["chaos", "run", "writer-kill"] if dest in ("seed", "client") else ["lint"]
         if dest == "report_dir":
             command = ["chaos", "run", "writer-kill"]
-        value = "ox-pool" if dest == "client" else ("7" if dest == "seed" else "x")
+        value = {"client": "ox-pool", "seed": "7", "storage": "fast"}.get(dest, "x")
         assert getattr(parser.parse_args([*command, flag, value]), dest) is not None, (
             f"`lab` and pytest share {flag}"
         )

@@ -1,5 +1,5 @@
-"""No orphan tests: the nightly workflow's jobs (unit, chaos, one lab cell per flavour
-and topology) together select every test the suite collects."""
+"""No orphan tests: the nightly workflow's jobs (unit, the suite's shards, one lab cell
+per flavour and topology) together select every test the suite collects."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lab.matrix import NIGHTLY_JOBS, Selection, cell_selection
+from lab.matrix import NIGHTLY_JOBS, NIGHTLY_SHARDS, Selection, cell_selection
 from lab.plan.flavours import DEFAULT_FLAVOUR
 from lab.plan.topology import TOPOLOGIES
 
@@ -58,7 +58,23 @@ def test_every_collected_test_belongs_to_a_nightly_job_or_cell() -> None:
 def test_the_workflow_runs_the_nightly_jobs() -> None:
     text = (ROOT / ".github/workflows/nightly.yml").read_text()
     for job in NIGHTLY_JOBS:
+        if job.shard:  # one job, a runner per shard
+            shards = ", ".join(str(k) for k in range(1, NIGHTLY_SHARDS + 1))
+            assert "  shard:\n" in text and f"shard: [{shards}]" in text, "a runner per shard"
+            assert f"./oxlab test --shard ${{{{ matrix.shard }}}}/{NIGHTLY_SHARDS}" in text
+            continue
         assert f"  {job.name}:\n" in text, f"job {job.name} in the workflow"
         assert f"./oxlab test {' '.join(job.args())}" in text, f"job {job.name} runs its tests"
-    assert "name: chaos-reports" in text, "the chaos job uploads its reports"
+    assert "name: chaos-reports-shard-" in text, "the shards upload their chaos reports"
     assert "./oxlab matrix --flavour ${{ matrix.flavour }} --topology" in text
+
+
+def test_the_operators_example_workflow_watches_their_files_and_shards_chaos() -> None:
+    from lab.infra.vocabulary import ROLE_NAMES
+
+    text = (ROOT / "examples/ci/oxlab-nightly.yml").read_text()
+    for role in ROLE_NAMES:  # `lab init` lays the operator's files out by role
+        assert f'"{role}/**"' in text, f"a push to {role}/ starts the operator's nightly"
+    assert "shard: [1, 2, 3]" in text and "--shard ${{ matrix.shard }}/3" in text, (
+        "the chaos scenarios run as 3 shards, one runner each"
+    )

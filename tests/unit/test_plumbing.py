@@ -117,6 +117,11 @@ def test_suite_timing_sums_per_directory_and_fits_a_terminal(tmp_path: Path) -> 
     assert chaos.split()[1:3] == ["2", "1"], f"2 tests, 1 failed: {chaos}"
     assert "1 min 04 s" in chaos
     assert all(len(line) <= 100 for line in text.splitlines()), text
+    durations = {"tests/chaos/test_b.py::t2": 90.0, "tests/unit/test_a.py::t1": 30.0}
+    shards = SuiteRun(["pytest"], 361.0, 0, rows, durations).render()
+    two = next(line for line in shards.splitlines() if "K/2" in line)
+    assert "longest 1.5 min (0.75)" in two, f"the 90 s test alone is 0.75 of 120 s: {two}"
+    assert all(len(line) <= 100 for line in shards.splitlines()), shards
 
 
 def test_bench_up_prints_each_lab_beside_its_floor_within_100_columns() -> None:

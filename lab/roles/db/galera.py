@@ -29,6 +29,7 @@ from lab.roles.db.galera_config import (
     render_wsrep_cnf,
 )
 from lab.roles.db.node import OX_DB_USER, DbNode, NotReady
+from lab.roles.db.storage import DEFAULT_STORAGE, STORAGE_ENV
 from lab.roles.health import VERIFY, wsrep_problems
 
 JOIN_TIMEOUT_S = 120.0
@@ -135,6 +136,7 @@ class GaleraPlan:
     create_sst_user: bool = True
     files: tuple[Placement, ...] = ()  # the operator's .cnf and clustercheck settings
     join: str = DEFAULT_JOIN  # "seeded" or "sst" (the guide's path), see JOIN_MODES
+    storage: str = DEFAULT_STORAGE  # disk or fast (lab/roles/db/storage.py)
 
     @property
     def seeded(self) -> bool:
@@ -312,6 +314,7 @@ def galera_node_spec(
         container_spec(run, network, plan.image, "galera", name, cap_add=["NET_ADMIN"])
         .with_env("LAB_CHECK", "clustercheck")
         .with_env("LAB_DATADIR", "seeded" if plan.seeded else "fresh")
+        .with_env(STORAGE_ENV, plan.storage)
         .with_env("LAB_GVWSTATE", gvwstate)
         .with_env("LAB_BOOTSTRAP", "1" if index == 0 and not plan.seeded else "0")
         .with_env("LAB_BOOTSTRAP_ARGS", " ".join(plan.settings.flavour.galera_bootstrap))

@@ -26,6 +26,7 @@ from lab.roles.db.gtid_config import (
     render_read_only_cnf,
 )
 from lab.roles.db.node import HEARTBEAT_LAG_SQL, DbNode, NotReady, mysql_e
+from lab.roles.db.storage import DEFAULT_STORAGE, STORAGE_ENV
 
 # The guide's replication user and password.
 REPL_USER = "repl"
@@ -45,6 +46,7 @@ class GtidPlan:
     slave: str = "dbslave"
     max_lag_s: float = 10.0  # replcheck's threshold for taking the slave out of reads
     files: tuple[Placement, ...] = ()  # the operator's .cnf and replcheck settings
+    storage: str = DEFAULT_STORAGE  # disk or fast (lab/roles/db/storage.py)
 
 
 class GtidNode(DbNode):
@@ -260,6 +262,7 @@ def gtid_node_spec(
         container_spec(run, network, plan.image, "gtid", name, cap_add=["NET_ADMIN"])
         .with_env("LAB_CHECK", "replcheck")
         .with_env("LAB_SUPERVISE", "1")
+        .with_env(STORAGE_ENV, plan.storage)
         .with_env("REPLCHECK_MAX_LAG", f"{plan.max_lag_s:g}")
         .with_copy_into_container(
             render_gtid_cnf(plan.flavour.dialect).encode(), f"{OX_CONF_D}/gtid.cnf"

@@ -49,6 +49,7 @@ class Databases:
                 create_sst_user=lab.options.create_sst_user,
                 files=files,
                 join=join_mode(lab),
+                storage=plan.storage,
             )
             lab.galera = GaleraCluster.start(
                 lab.run, lab.network, ox_user_host, galera_plan, lab.progress
@@ -56,7 +57,13 @@ class Databases:
         if topology.gtid_pair:
             master, slave = topology.gtid_pair
             gtid_plan = GtidPlan(
-                flavour, db_image(flavour).tag, master, slave, lab.options.max_lag_s, files
+                flavour,
+                db_image(flavour).tag,
+                master,
+                slave,
+                lab.options.max_lag_s,
+                files,
+                storage=plan.storage,
             )
             lab.gtid = GtidPair.start(lab.run, lab.network, ox_user_host, gtid_plan, lab.progress)
         return lab.galera or lab.gtid
