@@ -20,7 +20,7 @@ import pytest
 from lab import suite_split
 from lab.chaos.runner import ClientChoice, clients_chosen
 from lab.cli import options
-from lab.infra.docker_env import connect
+from lab.infra.docker_env import connect, docker_host_for_worker, parse_docker_hosts
 from lab.infra.errors import ClusterFormationError, FlavourUnavailable, LabError
 from lab.operator import parsers
 from lab.plan.flavours import get_flavour
@@ -52,6 +52,7 @@ MARKERS = {
     "verify": "the guide's checks through an inventory: your hosts with --inventory, "
     "else stand-in hosts",
     "hosts": "stand-in hosts reached only over SSH and the services' ports",
+    "remote": "a lab on a second Docker engine the test starts (DOCKER_HOST, tests/remote/)",
     "durable": "judges what survives a crash (acknowledged data, crash-safe replication): "
     "its labs keep real fsync (chaos tests too; lab/roles/db/storage.py)",
 }
@@ -71,6 +72,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    engines = config.getoption("docker_hosts")
+    if engines:  # before any client exists: testcontainers and the SDK read DOCKER_HOST
+        try:
+            os.environ["DOCKER_HOST"] = docker_host_for_worker(
+                parse_docker_hosts(engines), _worker()
+            )
+        except LabError as exc:
+            raise pytest.UsageError(f"ox-lab: {exc}") from None
     try:
         request = _request(config)
     except LabError as exc:

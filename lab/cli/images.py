@@ -1,14 +1,27 @@
 """`lab images build`: every role image of the flavours (the base image made with
-debootstrap where no registry serves it); `lab up` builds what is missing by itself."""
+debootstrap where no registry serves it); `lab up` builds what is missing by itself.
+`lab images copy --to ENGINE`: the images built here, streamed to another Docker engine
+(`docker save | docker load`, no registry), for a lab run there with DOCKER_HOST."""
 
 from __future__ import annotations
 
 import argparse
 
+import docker
+import docker.errors
+import requests
+
 from lab.cli import options
-from lab.infra.docker_env import connect
+from lab.infra.docker_env import connect, parse_docker_hosts
+from lab.infra.errors import DockerUnavailable
 from lab.plan.flavours import get_flavour
-from lab.roles.images import build_images, groupware_images, images_for
+from lab.roles.images import (
+    ImageSpec,
+    build_images,
+    copy_images,
+    groupware_images,
+    images_for,
+)
 from lab.roles.system import stderr_progress
 
 HELP = "image pipeline"
@@ -19,11 +32,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build = sub.add_parser("build", help="build role images (base made if needed)")
     options.add(build, "flavour")
     build.set_defaults(func=run)
+    copy = sub.add_parser(
+        "copy", help="stream the role images built here to another engine (no registry needed)"
+    )
+    copy.add_argument(
+        "--to",
+        required=True,
+        metavar="ENGINE",
+        help="the engine as DOCKER_HOST names it: unix:///path, tcp://host:2375, ssh://user@host",
+    )
+    options.add(copy, "flavour")
+    copy.set_defaults(func=run_copy)
+
+
+def _specs(args: argparse.Namespace) -> list[ImageSpec]:
+    flavours = [get_flavour(f) for f in options.flavours_of(options.args_value(args), None)]
+    return [*(s for f in flavours for s in images_for(f)), *groupware_images()]
 
 
 def run(args: argparse.Namespace) -> int:
-    flavours = [get_flavour(f) for f in options.flavours_of(options.args_value(args), None)]
-    client = connect()
-    specs = [s for f in flavours for s in images_for(f)]
-    build_images(client, [*specs, *groupware_images()], stderr_progress)
+    build_images(connect(), _specs(args), stderr_progress)
+    return 0
+
+
+def run_copy(args: argparse.Namespace) -> int:
+    (engine,) = parse_docker_hosts(args.to)[:1]
+    source = connect()
+    specs = _specs(args)
+    build_images(source, specs, stderr_progress)  # only what is missing or stale
+    try:
+        target = docker.DockerClient(base_url=engine, timeout=600)
+        target.ping()
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+        raise DockerUnavailable(f"cannot reach the Docker engine at {engine}: {exc}") from None
+    tags = [*dict.fromkeys(s.flavour.base_image for s in specs), *(s.tag for s in specs)]
+    copied = copy_images(source, target, tags, stderr_progress)
+    print(f"{len(copied)} of {len(tags)} images copied to {engine} (the others were current)")
     return 0

@@ -132,6 +132,17 @@ OPTIONS: dict[str, Option] = {
             cli=False,
         ),
         Option(
+            "--lab-docker-hosts",
+            "docker_hosts",
+            {
+                "metavar": "H1,H2",
+                "help": "Docker engines as DOCKER_HOST names them (unix://, tcp://, ssh://): "
+                "xdist worker gwN runs its labs on engine N mod the count (without -n: the "
+                "first); each lab stays whole on one engine",
+            },
+            cli=False,
+        ),
+        Option(
             "--inventory",
             "inventory",
             {

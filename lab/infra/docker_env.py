@@ -24,7 +24,7 @@ from docker.models.containers import Container
 from docker.models.resource import Model
 
 from lab import __version__
-from lab.infra.errors import DockerUnavailable
+from lab.infra.errors import ConfigError, DockerUnavailable
 from lab.infra.vocabulary import ROLE_NAMES
 from lab.infra.waiting import poll
 
@@ -54,6 +54,31 @@ def connect() -> docker.DockerClient:
     if tuple(int(x) for x in api.split(".")[:2]) < MIN_API_VERSION:
         raise DockerUnavailable(f"Docker engine API {api} is older than 1.41 (engine 20.10)")
     return client
+
+
+ENGINE_SCHEMES = ("unix://", "tcp://", "ssh://")  # what DOCKER_HOST may name
+
+
+def parse_docker_hosts(text: str) -> list[str]:
+    """`--lab-docker-hosts H1,H2,...`: Docker engines as DOCKER_HOST names them; a word
+    that is none is one line naming it."""
+    hosts = [h.strip() for h in text.split(",") if h.strip()]
+    if not hosts:
+        raise ConfigError("--lab-docker-hosts: no engine given (H1,H2,...)")
+    for host in hosts:
+        if not host.startswith(ENGINE_SCHEMES):
+            raise ConfigError(
+                f"--lab-docker-hosts: {host!r} is not a Docker engine address "
+                f"(DOCKER_HOST's forms: {', '.join(s + '...' for s in ENGINE_SCHEMES)})"
+            )
+    return hosts
+
+
+def docker_host_for_worker(hosts: list[str], worker: str) -> str:
+    """The engine of an xdist worker: gw0 the first, gw1 the second, ... round robin;
+    a run without xdist ("main") the first. Each worker's labs stay whole on its engine."""
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    return hosts[index % len(hosts)]
 
 
 def _first_line(exc: BaseException) -> str:

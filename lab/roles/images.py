@@ -140,6 +140,11 @@ def tools_image() -> ImageSpec:
     return _bookworm_role("tools")
 
 
+def engine_image() -> ImageSpec:
+    """A second Docker engine in a container (tests/remote/): dockerd, its own iptables."""
+    return _bookworm_role("engine")
+
+
 def standin_image(role_image: ImageSpec, role_command: Sequence[str]) -> ImageSpec:
     """A role image with an SSH server and sudo (lab/images/standin/): the stand-in
     hosts `lab verify` and chaos over SSH are tested against. Its entry point starts
@@ -372,6 +377,36 @@ def build_standin_images(
 def role_cmd(client: docker.DockerClient, tag: str) -> list[str]:
     """The image's CMD (what its containers run unless told otherwise)."""
     return list(client.images.get(tag).attrs["Config"].get("Cmd") or [])
+
+
+def copy_images(
+    source: docker.DockerClient,
+    target: docker.DockerClient,
+    tags: Iterable[str],
+    progress: Progress = _stderr_progress,
+) -> list[str]:
+    """Each image of `tags` that `target` lacks, or holds in another build (another id),
+    streamed from `source` as `docker save | docker load` would: how an engine on a
+    network with no registry gets the images built here. The base image goes too: a role
+    image's context hash includes its base's id, which a load keeps. Returns the copied."""
+    copied = []
+    for tag in tags:
+        try:
+            image = source.images.get(tag)
+        except docker.errors.ImageNotFound:
+            raise ImageError(
+                f"{tag}: not on the source engine (`lab images build` first)"
+            ) from None
+        try:
+            if target.images.get(tag).id == image.id:
+                continue
+        except docker.errors.ImageNotFound:
+            pass
+        started = time.monotonic()
+        target.images.load(image.save(named=True))
+        progress(f"[{tag}] copied to {target.api.base_url} in {time.monotonic() - started:.1f}s")
+        copied.append(tag)
+    return copied
 
 
 def missing_images(client: docker.DockerClient, specs: Iterable[ImageSpec]) -> list[str]:

@@ -1,0 +1,74 @@
+"""The lab on a Docker engine other than the local one: `lab up`, a Galera smoke test
+and `lab down` with DOCKER_HOST naming a second engine the test starts itself
+(tests/remote/engine.py); the local engine never sees the lab, the remote one keeps
+nothing of it afterwards."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import docker
+import pytest
+
+from lab.infra.docker_env import LABEL_LAB
+from lab.roles.system import Lab
+from tests.remote.engine import SecondEngine, second_engine
+
+pytestmark = [pytest.mark.remote, pytest.mark.docker]
+
+NAME = "remote-smoke"
+
+
+@pytest.fixture(scope="module")
+def engine(docker_client: docker.DockerClient, flavour: str) -> Iterator[SecondEngine]:
+    with second_engine(docker_client, flavour) as started:
+        yield started
+
+
+def lab(engine: SecondEngine, *args: str) -> subprocess.CompletedProcess[str]:
+    """`lab ARGS` as an operator runs it with DOCKER_HOST naming the other engine."""
+    return subprocess.run(
+        [sys.executable, "-m", "lab.cli", *args],
+        env={**os.environ, "DOCKER_HOST": engine.url},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def labelled(client: docker.DockerClient) -> list[str]:
+    found = client.containers.list(all=True, filters={"label": f"{LABEL_LAB}={NAME}"})
+    return [c.name for c in found]
+
+
+def test_a_galera_lab_comes_up_replicates_and_is_removed_on_a_second_engine(
+    engine: SecondEngine, docker_client: docker.DockerClient, flavour: str
+) -> None:
+    up = lab(engine, "up", "--name", NAME, "--topology", "galera", "--flavour", flavour)
+    try:
+        assert up.returncode == 0, f"lab up on {engine.url}: {up.stderr[-1500:]}"
+        assert "wsrep_cluster_size" in up.stdout, f"the status after up: {up.stdout[-800:]}"
+        assert len(labelled(engine.client)) >= 4, "3 Galera nodes and HAProxy on the engine"
+        assert not labelled(docker_client), "nothing of the lab on the local engine"
+        remote = Lab.attach(NAME, client=engine.client)
+        remote.wait_healthy(timeout=60)
+        assert remote.galera and remote.dblb
+        # through HAProxy's write port, from this machine (the route to the engine's
+        # networks), then read on every node: the cluster replicates
+        with remote.dblb.connect(write=True) as conn, conn.cursor() as cur:
+            cur.execute("CREATE DATABASE IF NOT EXISTS oxlab_remote")
+            cur.execute("CREATE TABLE IF NOT EXISTS oxlab_remote.t (v INT PRIMARY KEY)")
+            cur.execute("REPLACE INTO oxlab_remote.t VALUES (42)")
+            conn.commit()
+        for node in remote.galera.nodes:
+            seen = node.sql_value("SELECT v FROM oxlab_remote.t")
+            assert seen == "42", f"{node.name} on the second engine has not replicated: {seen!r}"
+    finally:
+        down = lab(engine, "down", "--name", NAME)
+    assert down.returncode == 0, f"lab down on {engine.url}: {down.stderr[-800:]}"
+    assert not labelled(engine.client), "lab down leaves nothing of the lab on the engine"
+    networks = engine.client.networks.list(filters={"label": f"{LABEL_LAB}={NAME}"})
+    assert not networks, f"its network is gone too: {[n.name for n in networks]}"
