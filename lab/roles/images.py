@@ -140,11 +140,6 @@ def tools_image() -> ImageSpec:
     return _bookworm_role("tools")
 
 
-def engine_image() -> ImageSpec:
-    """A second Docker engine in a container (tests/remote/): dockerd, its own iptables."""
-    return _bookworm_role("engine")
-
-
 def standin_image(role_image: ImageSpec, role_command: Sequence[str]) -> ImageSpec:
     """A role image with an SSH server and sudo (lab/images/standin/): the stand-in
     hosts `lab verify` and chaos over SSH are tested against. Its entry point starts

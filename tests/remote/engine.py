@@ -1,85 +1,128 @@
-"""A second Docker engine the tests start themselves: dockerd in a privileged container
-(lab/images/engine) on a network of its own, reached over tcp:// as DOCKER_HOST, with the
-images the Galera lab needs streamed into it (no registry) and a route from this machine
-to the networks it makes, as a control machine needs to a remote engine's lab."""
+"""A second Docker engine the tests start themselves: dockerd on a unix socket of its
+own, with its own data root, exec root, containerd and address pool, reached as
+DOCKER_HOST=unix://…; the images the Galera lab needs are streamed into it (no
+registry), as `lab images copy` does for an operator's remote engine.
+
+Why not dockerd in a privileged container: Docker hosts like ours (sandboxes, CI VMs)
+refuse privileged containers ("unable to apply caps"). A second daemon beside the first
+shares the host's network namespace instead, so it runs with `--iptables=false` (its
+rules would rewrite the first engine's chains) and `--bridge=none`, and a rule in
+Docker's DOCKER-USER chain, for its address pool only, lets bridged traffic between its
+containers through the host's FORWARD policy (br_netfilter hands bridged packets to
+iptables). Everything is undone on exit: containers, daemon, rule, directories."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import shutil
+import signal
 import subprocess
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 import docker.errors
 import requests
 
-from lab.infra.docker_env import RunIdentity, remove_run
 from lab.infra.errors import StartupError
-from lab.infra.network import create_network
-from lab.infra.nodes import Node, container_spec, start_container
 from lab.infra.waiting import poll
 from lab.plan.flavours import get_flavour
-from lab.roles.images import build_images, copy_images, db_image, dblb_image, engine_image
+from lab.roles.images import build_images, copy_images, images_for
 
-ENGINE_POOL = "10.219.0.0/16"  # the second engine's networks (route from here via it)
-ENGINE_PORT = 2375
+ENGINE_POOL = "10.219.0.0/16"  # its networks' addresses: none of the first engine's
 
 
 @dataclass(frozen=True)
 class SecondEngine:
-    url: str  # as DOCKER_HOST names it: tcp://ADDRESS:2375
-    node: Node  # the container dockerd runs in (its logs say why it did not start)
+    url: str  # as DOCKER_HOST names it: unix:///…/docker.sock
     client: docker.DockerClient
+    log: Path  # dockerd's own log (why it did not start)
+
+
+def unavailable_reason() -> str | None:
+    """Why this machine cannot start a second engine (None: it can)."""
+    if not shutil.which("dockerd"):
+        return "no dockerd binary on this machine (the engine is elsewhere: DOCKER_HOST)"
+    if os.geteuid() != 0:
+        return "starting a second dockerd needs root"
+    if not shutil.which("iptables"):
+        return "no iptables to let the second engine's bridged traffic through"
+    return None
 
 
 def galera_images(flavour: str) -> list[str]:
     """What a Galera lab of `flavour` runs on: the base image (role images' context
-    hashes include its id) and the db and dblb images."""
+    hashes include its id) and the flavour's role images (`lab up` wants them all)."""
     spec = get_flavour(flavour)
-    return [spec.base_image, db_image(spec).tag, dblb_image(spec).tag]
+    return [spec.base_image, *(image.tag for image in images_for(spec))]
 
 
-@contextmanager
+def _forward_rule(action: str) -> list[str]:
+    return [
+        "iptables", action, "DOCKER-USER", "-s", ENGINE_POOL, "-d", ENGINE_POOL,
+        "-m", "comment", "--comment", "oxlab-second-engine", "-j", "ACCEPT",
+    ]  # fmt: skip
+
+
+@contextlib.contextmanager
 def second_engine(local: docker.DockerClient, flavour: str) -> Iterator[SecondEngine]:
-    """Start the engine, copy the Galera images into it, route ENGINE_POOL to it; on exit
-    (also when the test failed) remove the route, the engine and everything in it."""
-    spec = get_flavour(flavour)
-    build_images(local, [engine_image(), db_image(spec), dblb_image(spec)])
-    run = RunIdentity.new("remote-engine", False)
-    network = create_network(run)
-    routed = False
+    """Start the engine, copy the Galera images into it; on exit (also when the test
+    failed) remove what runs on it, stop it, and remove its rule and directories."""
+    build_images(local, images_for(get_flavour(flavour)))
+    root = Path(tempfile.mkdtemp(prefix="oxlab-engine2-"))
+    (root / "daemon.json").write_text(json.dumps({}))  # not the host's /etc/docker one
+    socket, log = root / "docker.sock", root / "dockerd.log"
+    command = [
+        "dockerd",
+        f"--config-file={root / 'daemon.json'}",
+        f"--host=unix://{socket}",
+        f"--data-root={root / 'data'}",
+        f"--exec-root={root / 'exec'}",
+        f"--pidfile={root / 'docker.pid'}",
+        f"--storage-driver={local.info().get('Driver', 'overlay2')}",
+        f"--default-address-pool=base={ENGINE_POOL},size=24",
+        "--bridge=none",
+        "--iptables=false",
+        "--ip-masq=false",
+        "--mtu=1400",
+        "--cgroup-parent=/oxlab-engine2",
+    ]
+    # the API version is fixed, not asked, so making the client cannot fail: the socket
+    # appears only once dockerd is up
+    client = docker.DockerClient(base_url=f"unix://{socket}", version="1.41", timeout=600)
+    with open(log, "wb") as out:
+        daemon = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    ruled = False
     try:
-        engine = container_spec(
-            run,
-            network,
-            engine_image().tag,
-            "engine",
-            "engine",
-            privileged=True,  # dockerd needs its own mounts, cgroups and iptables
-            tmpfs={"/var/lib/docker": "size=12g"},  # its image store, gone with it
-            environment={"ENGINE_POOL": ENGINE_POOL},
-        )
-        node = start_container(engine, run)
-        address = node.ip
-        url = f"tcp://{address}:{ENGINE_PORT}"
-        client = docker.DockerClient(base_url=url, timeout=600)
 
         def answers() -> bool:
+            if daemon.poll() is not None:
+                raise StartupError(f"the second dockerd exited: {log.read_text()[-800:]}")
             try:
                 return bool(client.ping())
             except (docker.errors.DockerException, requests.RequestException):
                 return False
 
-        try:
-            poll(answers, timeout=60, what=f"the second engine at {url} to answer")
-        except StartupError as exc:
-            raise StartupError(f"{exc}; its log: {node.logs(tail=20)}") from None
-        copy_images(local, client, galera_images(flavour), progress=lambda line: None)
-        subprocess.run(["ip", "route", "replace", ENGINE_POOL, "via", address], check=True)
-        routed = True
-        yield SecondEngine(url, node, client)
+        poll(answers, timeout=60, what=f"the second engine at {socket} to answer")
+        subprocess.run(_forward_rule("-I"), check=True)
+        ruled = True
+        copy_images(local, client, galera_images(flavour), progress=lambda _line: None)
+        yield SecondEngine(f"unix://{socket}", client, log)
     finally:
-        if routed:
-            subprocess.run(["ip", "route", "del", ENGINE_POOL], check=False)
-        remove_run(local, run.run_id)
+        with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
+            for container in client.containers.list(all=True):
+                container.remove(force=True)
+            client.networks.prune()
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        if ruled:
+            subprocess.run(_forward_rule("-D"), check=False)
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,7 +1,7 @@
 """The lab on a Docker engine other than the local one: `lab up`, a Galera smoke test
 and `lab down` with DOCKER_HOST naming a second engine the test starts itself
-(tests/remote/engine.py); the local engine never sees the lab, the remote one keeps
-nothing of it afterwards."""
+(tests/remote/engine.py: dockerd on a socket of its own); the local engine never sees
+the lab, the remote one keeps nothing of it afterwards."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from lab.infra.docker_env import LABEL_LAB
 from lab.roles.system import Lab
-from tests.remote.engine import SecondEngine, second_engine
+from tests.remote.engine import SecondEngine, second_engine, unavailable_reason
 
 pytestmark = [pytest.mark.remote, pytest.mark.docker]
 
@@ -24,6 +24,9 @@ NAME = "remote-smoke"
 
 @pytest.fixture(scope="module")
 def engine(docker_client: docker.DockerClient, flavour: str) -> Iterator[SecondEngine]:
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"no second Docker engine here: {reason}")
     with second_engine(docker_client, flavour) as started:
         yield started
 

@@ -16,7 +16,7 @@ from lab.operator.project import ROLES, load_project
 from lab.verify.run import SECTION_ROLES
 
 ROOT = Path(__file__).resolve().parents[2]
-NOT_ROLES = {"labctl", "tools", "standin", "engine"}  # images of the lab's own helpers
+NOT_ROLES = {"labctl", "tools", "standin"}  # images of the lab's own helpers
 SETTINGS = {"clustercheck", "replcheck"}  # tables of a db script's settings, not roles
 
 
