@@ -1024,6 +1024,24 @@ MUTATIONS = (
         "    missing = [r for r in scenario.hosts_need if not target.role(r)]",
         "    missing: list[str] = []",
     ),
+    Mutation(
+        "shards: split in the order the runner collected (random seeds disagree)",
+        "lab/suite_split.py",
+        "    by_id = sorted(tests, key=lambda t: t.nodeid)",
+        "    by_id = list(tests)",
+    ),
+    Mutation(
+        "storage: a run with chaos or durable tests gets fast storage",
+        "lab/roles/db/storage.py",
+        '    return given or ("disk" if needing_disk else "fast")',
+        '    return given or "fast"',
+    ),
+    Mutation(
+        "storage: chaos runs on a lab whose fsync is elided",
+        "lab/roles/db/storage.py",
+        '    if storage == "fast":\n        raise ConfigError(',
+        '    if storage == "never":\n        raise ConfigError(',
+    ),
 )
 
 
