@@ -6,10 +6,15 @@ registry), as `lab images copy` does for an operator's remote engine.
 Why not dockerd in a privileged container: Docker hosts like ours (sandboxes, CI VMs)
 refuse privileged containers ("unable to apply caps"). A second daemon beside the first
 shares the host's network namespace instead, so it runs with `--iptables=false` (its
-rules would rewrite the first engine's chains) and `--bridge=none`, and a rule in
-Docker's DOCKER-USER chain, for its address pool only, lets bridged traffic between its
-containers through the host's FORWARD policy (br_netfilter hands bridged packets to
-iptables). Everything is undone on exit: containers, daemon, rule, directories."""
+rules would rewrite the first engine's chains) and a rule in Docker's DOCKER-USER chain,
+for its address pool only, lets bridged traffic between its containers through the
+host's FORWARD policy (br_netfilter hands bridged packets to iptables).
+
+Its default bridge is one of its own (`--bridge=oxlab-e2br0`, made here), never
+`--bridge=none`: with none, dockerd deletes the host's docker0 at start
+(removeDefaultBridgeInterface), and the first engine's default-network containers then
+fail with "could not find bridge docker0" until it restarts. Everything is undone on
+exit: containers, daemon, rule, bridge, directories."""
 
 from __future__ import annotations
 
@@ -34,6 +39,8 @@ from lab.plan.flavours import get_flavour
 from lab.roles.images import build_images, copy_images, images_for
 
 ENGINE_POOL = "10.219.0.0/16"  # its networks' addresses: none of the first engine's
+ENGINE_BRIDGE = "oxlab-e2br0"  # its default bridge (docker0 is the first engine's)
+ENGINE_BRIDGE_ADDRESS = "10.218.0.1/24"  # outside the pool: dockerd takes it as given
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,13 @@ def galera_images(flavour: str) -> list[str]:
     return [spec.base_image, *(image.tag for image in images_for(spec))]
 
 
+def _make_bridge() -> None:
+    """dockerd uses a named bridge as it finds it, so it must exist, up, with an address."""
+    subprocess.run(["ip", "link", "add", ENGINE_BRIDGE, "type", "bridge"], check=True)
+    subprocess.run(["ip", "addr", "add", ENGINE_BRIDGE_ADDRESS, "dev", ENGINE_BRIDGE], check=True)
+    subprocess.run(["ip", "link", "set", ENGINE_BRIDGE, "up"], check=True)
+
+
 def _forward_rule(action: str) -> list[str]:
     return [
         "iptables", action, "DOCKER-USER", "-s", ENGINE_POOL, "-d", ENGINE_POOL,
@@ -85,7 +99,7 @@ def second_engine(local: docker.DockerClient, flavour: str) -> Iterator[SecondEn
         f"--pidfile={root / 'docker.pid'}",
         f"--storage-driver={local.info().get('Driver', 'overlay2')}",
         f"--default-address-pool=base={ENGINE_POOL},size=24",
-        "--bridge=none",
+        f"--bridge={ENGINE_BRIDGE}",
         "--iptables=false",
         "--ip-masq=false",
         "--mtu=1400",
@@ -94,12 +108,16 @@ def second_engine(local: docker.DockerClient, flavour: str) -> Iterator[SecondEn
     # the API version is fixed, not asked, so making the client cannot fail: the socket
     # appears only once dockerd is up
     client = docker.DockerClient(base_url=f"unix://{socket}", version="1.41", timeout=600)
-    with open(log, "wb") as out:
-        daemon = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    subprocess.run(["ip", "link", "del", ENGINE_BRIDGE], check=False, capture_output=True)
+    _make_bridge()
     ruled = False
+    daemon: subprocess.Popen[bytes] | None = None
     try:
+        with open(log, "wb") as out:
+            daemon = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
         def answers() -> bool:
+            assert daemon is not None
             if daemon.poll() is not None:
                 raise StartupError(f"the second dockerd exited: {log.read_text()[-800:]}")
             try:
@@ -117,12 +135,14 @@ def second_engine(local: docker.DockerClient, flavour: str) -> Iterator[SecondEn
             for container in client.containers.list(all=True):
                 container.remove(force=True)
             client.networks.prune()
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
+        if daemon is not None:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                daemon.wait()
         if ruled:
             subprocess.run(_forward_rule("-D"), check=False)
+        subprocess.run(["ip", "link", "del", ENGINE_BRIDGE], check=False)
         shutil.rmtree(root, ignore_errors=True)

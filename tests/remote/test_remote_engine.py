@@ -14,6 +14,7 @@ import docker
 import pytest
 
 from lab.infra.docker_env import LABEL_LAB
+from lab.plan.flavours import get_flavour
 from lab.roles.system import Lab
 from tests.remote.engine import SecondEngine, second_engine, unavailable_reason
 
@@ -75,3 +76,16 @@ def test_a_galera_lab_comes_up_replicates_and_is_removed_on_a_second_engine(
     assert not labelled(engine.client), "lab down leaves nothing of the lab on the engine"
     networks = engine.client.networks.list(filters={"label": f"{LABEL_LAB}={NAME}"})
     assert not networks, f"its network is gone too: {[n.name for n in networks]}"
+
+
+def test_the_local_engines_default_network_still_works_beside_the_second_engine(
+    engine: SecondEngine, docker_client: docker.DockerClient, flavour: str
+) -> None:
+    """A second dockerd shares the host's links: started with --bridge=none it deletes
+    docker0, and every other test's container on the default network then fails to
+    start ("could not find bridge docker0"), as CI once saw."""
+    assert engine.client.ping()
+    output = docker_client.containers.run(
+        get_flavour(flavour).base_image, ["echo", "started"], remove=True
+    )
+    assert output.strip() == b"started", f"a container on the local default network: {output!r}"
