@@ -8,7 +8,11 @@ own network): no lock, no shared state, at the price of one cluster per worker.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
+import tempfile
+import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -31,7 +35,7 @@ from lab.roles.db.storage import DURABLE_MARKERS, describe_storage, storage_for_
 from lab.roles.dblb.front import DatabaseFront
 from lab.roles.groupware.cluster import OxCluster
 from lab.roles.groupware.role import GROUPWARE
-from lab.roles.images import registry_unavailable_reason
+from lab.roles.images import build_lab_images, registry_unavailable_reason
 from lab.roles.system import Lab, LabOptions
 from lab.verify.standin import StandinCluster, provision
 from lab.verify.target import Target, target_from_inventory
@@ -158,6 +162,60 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             reporter.write_line(
                 f"ox-lab: databases' storage {storage} ({describe_storage(storage)})"
             )
+    if not config.option.collectonly:
+        _build_images(session, reporter)
+
+
+STANDIN_FIXTURES = ("standin_cluster", "guide_galera_standin_lab")
+
+
+def images_wanted(items: list[pytest.Item]) -> str | None:
+    """None: no selected test needs Docker; "role": the role images; "standin": the
+    stand-in hosts' images too (a test uses the stand-in cluster)."""
+    needing = [item for item in items if item.get_closest_marker("docker")]
+    if not needing:
+        return None
+    uses = {name for item in needing for name in getattr(item, "fixturenames", ())}
+    return "standin" if uses.intersection(STANDIN_FIXTURES) else "role"
+
+
+def _build_images(session: pytest.Session, reporter: Any) -> None:
+    """Every image the selected tests' labs run, built before the first test (as `lab
+    images build [--standin-hosts]` builds them), so an image build is one header line
+    and no test's duration: the durations shards are cut by stay true on a fresh
+    machine. Under xdist the workers take turns on a lock per engine: the first
+    builds, the others find the images current."""
+    wanted = images_wanted(session.items)
+    if wanted is None:
+        return
+    standin = wanted == "standin"
+    flavours = [get_flavour(f) for f in _flavours(session.config)]
+    buildable = [f for f in flavours if not f.from_registry]  # the others' tests skip
+    write = reporter.write_line if reporter is not None else (lambda _line: None)
+    built: list[str] = []
+
+    def progress(line: str) -> None:
+        if not line.endswith("is up to date"):
+            built.append(line)
+            write(f"ox-lab: {line}")
+
+    started = time.monotonic()
+    try:
+        client = connect()
+        engine = client.api.base_url
+        lock = Path(tempfile.gettempdir()) / (
+            "oxlab-images-" + hashlib.sha256(engine.encode()).hexdigest()[:12] + ".lock"
+        )
+        with open(lock, "w") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            ready = build_lab_images(client, buildable, standin, progress)
+    except LabError as exc:
+        raise pytest.UsageError(f"ox-lab: {exc}") from None
+    kinds = "role and stand-in" if standin else "role"
+    write(
+        f"ox-lab: {ready} {kinds} images ready in {time.monotonic() - started:.1f}s "
+        f"({'built what was missing or stale' if built else 'all current'})"
+    )
 
 
 def _value(config: pytest.Config) -> Callable[[str], Any]:

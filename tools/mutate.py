@@ -1042,6 +1042,18 @@ MUTATIONS = (
         '    if storage == "fast":\n        raise ConfigError(',
         '    if storage == "never":\n        raise ConfigError(',
     ),
+    Mutation(
+        "storage: the lab fixtures ignore the run's choice",
+        "lab/pytest_plugin.py",
+        '    storage = getattr(pytestconfig, "_ox_lab_storage", None) or _request(pytestconfig).storage',
+        "    storage = _request(pytestconfig).storage",
+    ),
+    Mutation(
+        "images: a run on the stand-in hosts does not build their images first",
+        "lab/pytest_plugin.py",
+        '    return "standin" if uses.intersection(STANDIN_FIXTURES) else "role"',
+        '    return "role"',
+    ),
 )
 
 

@@ -14,10 +14,11 @@ import requests
 from lab.cli import options
 from lab.infra.docker_env import connect, parse_docker_hosts
 from lab.infra.errors import DockerUnavailable
-from lab.plan.flavours import get_flavour
+from lab.plan.flavours import Flavour, get_flavour
 from lab.roles.images import (
     ImageSpec,
     build_images,
+    build_lab_images,
     copy_images,
     groupware_images,
     images_for,
@@ -31,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = options.subcommands(parser, "images_command")
     build = sub.add_parser("build", help="build role images (base made if needed)")
     options.add(build, "flavour")
+    build.add_argument(
+        "--standin-hosts",
+        action="store_true",
+        help="also the stand-in hosts' images (SSH and sudo in each role image: -m hosts)",
+    )
     build.set_defaults(func=run)
     copy = sub.add_parser(
         "copy", help="stream the role images built here to another engine (no registry needed)"
@@ -45,13 +51,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     copy.set_defaults(func=run_copy)
 
 
+def _flavours(args: argparse.Namespace) -> list[Flavour]:
+    return [get_flavour(f) for f in options.flavours_of(options.args_value(args), None)]
+
+
 def _specs(args: argparse.Namespace) -> list[ImageSpec]:
-    flavours = [get_flavour(f) for f in options.flavours_of(options.args_value(args), None)]
-    return [*(s for f in flavours for s in images_for(f)), *groupware_images()]
+    return [*(s for f in _flavours(args) for s in images_for(f)), *groupware_images()]
 
 
 def run(args: argparse.Namespace) -> int:
-    build_images(connect(), _specs(args), stderr_progress)
+    build_lab_images(connect(), _flavours(args), args.standin_hosts, stderr_progress)
     return 0
 
 

@@ -369,6 +369,24 @@ def build_standin_images(
             future.result()
 
 
+def build_lab_images(
+    client: docker.DockerClient,
+    flavours: Iterable[Flavour],
+    standin_hosts: bool = False,
+    progress: Progress = _stderr_progress,
+) -> int:
+    """Every image the flavours' labs run, and with `standin_hosts` the stand-in hosts'
+    variants: what `lab images build` builds and a test session builds before its first
+    test (so no test's duration, and no shard, carries an image build). Returns how
+    many images are now current."""
+    specs = [*(s for f in flavours for s in images_for(f)), *groupware_images()]
+    build_images(client, specs, progress)
+    if not standin_hosts:
+        return len(specs)
+    build_standin_images(client, specs, progress)
+    return len(specs) + sum(s.role in STANDIN_ROLES for s in specs)
+
+
 def role_cmd(client: docker.DockerClient, tag: str) -> list[str]:
     """The image's CMD (what its containers run unless told otherwise)."""
     return list(client.images.get(tag).attrs["Config"].get("Cmd") or [])

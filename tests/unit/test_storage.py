@@ -3,6 +3,7 @@ use it, how a run picks it, and that chaos refuses it (lab/roles/db/storage.py).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -90,3 +91,31 @@ def test_fast_storage_for_chaos_stops_the_run_before_any_lab(
     assert code == 4, f"a usage error (exit 4), not a run: {code}"
     assert "ox-lab: --storage fast:" in out and "need real fsync" in out, out[-600:]
     assert "Traceback" not in out
+
+
+def test_the_labs_fixtures_get_the_storage_the_run_chose(tmp_path: Path) -> None:
+    """The header is not the whole story: `lab_request`, which every lab fixture starts
+    from, carries the run's choice (fast with no durability test selected, else disk)."""
+    (tmp_path / "test_probe.py").write_text(
+        "import pytest\n\n"
+        "def test_plain(lab_request):\n"
+        "    print('STORAGE', lab_request.storage)\n\n"
+        "@pytest.mark.durable\n"
+        "def test_durable(lab_request):\n"
+        "    print('STORAGE', lab_request.storage)\n"
+    )
+
+    def storages(*args: str) -> set[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-s", "-q", "-p", "no:randomly", *args],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},  # this tree's plugin, not the venv's
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, proc.stdout[-800:] + proc.stderr[-800:]
+        return {line.split()[1] for line in proc.stdout.splitlines() if line.startswith("STORAGE")}
+
+    assert storages("-k", "plain") == {"fast"}, "no durability test selected: fast"
+    assert storages() == {"disk"}, "a durable test selected: every lab of the run on disk"
+    assert storages("-k", "plain", "--storage", "disk") == {"disk"}, "--storage disk is kept"
