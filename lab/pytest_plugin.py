@@ -114,7 +114,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     trylast: after pytest-randomly's shuffle and -m/-k, so the shard is cut from the
     tests this run would otherwise have run."""
     shard_text = config.getoption("shard")
-    distributed = config.getoption("dist", default="no") != "no"
+    # xdist's own test: a --dist mode with no workers (-n 0, or none given) is one process
+    distributed = config.getoption("dist", default="no") != "no" and bool(
+        config.getoption("tx", default=None)
+    )
     if not shard_text and not (config.getoption("longest_first") or distributed):
         return
     durations = _durations(config)

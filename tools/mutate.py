@@ -1054,6 +1054,12 @@ MUTATIONS = (
         '    return "standin" if uses.intersection(STANDIN_FIXTURES) else "role"',
         '    return "role"',
     ),
+    Mutation(
+        "longest first: a --dist mode without workers counts as distributed",
+        "lab/pytest_plugin.py",
+        '    distributed = config.getoption("dist", default="no") != "no" and bool(',
+        '    distributed = config.getoption("dist", default="no") != "no" or bool(',
+    ),
 )
 
 

@@ -162,3 +162,24 @@ def test_a_broken_durations_file_is_one_line_naming_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="node id -> seconds"):
         read_durations(path)
     assert read_durations(tmp_path / "absent") == {}
+
+
+def test_modules_go_longest_first_only_when_asked_or_on_xdist_workers() -> None:
+    """pyproject's addopts carry `--dist loadfile` for -n runs; a run without workers
+    (none given, or -n 0) keeps its collected order, --longest-first reorders it."""
+    durations = read_durations(ROOT / suite_split.DURATIONS_FILE)
+    slow, quick = "tests/unit/test_nightly_coverage.py", "tests/unit/test_ajp.py"
+    seconds = {
+        m: sum(v for k, v in durations.items() if k.startswith(m + "::")) for m in (slow, quick)
+    }
+    assert seconds[slow] > seconds[quick] > 0, f"the durations file no longer says so: {seconds}"
+
+    def first(ids: list[str], module: str) -> int:
+        return next(i for i, nodeid in enumerate(ids) if nodeid.startswith(module + "::"))
+
+    plain = collect("-p", "no:randomly", "tests/unit")
+    assert collect("-p", "no:randomly", "-n", "0", "tests/unit") == plain, "-n 0: no reorder"
+    assert first(plain, quick) < first(plain, slow), "file order without workers"
+    ordered = collect("-p", "no:randomly", "--longest-first", "tests/unit")
+    assert first(ordered, slow) < first(ordered, quick), "the slower module first"
+    assert sorted(ordered) == sorted(plain), "the same tests, reordered"
