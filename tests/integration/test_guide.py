@@ -362,8 +362,8 @@ def test_loadfactor_75_25_moves_the_split(balanced: Lab) -> None:
 
 @pytest.mark.balancer
 def test_mod_proxy_http_variant(balanced: Lab) -> None:
-    guide_lab = balanced
     """The modern OX front end: the same balancer with http:// members on port 8080."""
+    guide_lab = balanced
     assert guide_lab.ox
     web = web_of(guide_lab)
     members = [Member(n.name, n.route) for n in guide_lab.ox.nodes]
