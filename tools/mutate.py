@@ -1060,6 +1060,18 @@ MUTATIONS = (
         '    distributed = config.getoption("dist", default="no") != "no" and bool(',
         '    distributed = config.getoption("dist", default="no") != "no" or bool(',
     ),
+    Mutation(
+        "chaos start: exactly STARTED_ACKS acknowledged counts as going",
+        "lab/chaos/runner.py",
+        "lambda: workload.acked() > STARTED_ACKS,",
+        "lambda: workload.acked() >= STARTED_ACKS,",
+    ),
+    Mutation(
+        "chaos start: the error names the first failures, not the last",
+        "lab/chaos/runner.py",
+        'failed = [op for op in workload.history.ops if op.outcome != "ok"][-3:]',
+        'failed = [op for op in workload.history.ops if op.outcome != "ok"][:3]',
+    ),
 )
 
 

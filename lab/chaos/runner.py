@@ -121,6 +121,10 @@ class ChaosRun:
         self.files = lab.plan.records()
         self.healing = heal_leftovers(lab.nodes(), say=_say)
         lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+        if lab.web and lab.ox:
+            # a groupware node an earlier test stopped or restarted stays in Apache's Err
+            # state for the guide's retry=60 s; browsers start once both nodes serve
+            lab.balance_front_end(timeout=SETTLE_TIMEOUT_S)
 
     def judge(
         self, checker: str, forbidden: Forbidden | str = RUN_DEFAULT, **params: Any
@@ -209,7 +213,7 @@ def run_schedule(
     workload.setup()
     history = workload.history
     with workload.running():
-        poll(lambda: workload.acked() > 5, timeout=30, what="the workload to get going")
+        wait_started(workload)
         for step in schedule.steps:
             # one fault at a time: the next starts once the lab has healed from the last
             # (a Galera joiner whose donor is killed mid-transfer aborts: a double fault)
@@ -233,6 +237,25 @@ def run_schedule(
     place.settle()
     run.measurements = measure(history)
     return run
+
+
+START_TIMEOUT_S = 30.0
+STARTED_ACKS = 5  # operations acknowledged before the schedule's clock matters
+
+
+def wait_started(workload: RecordedWorkload, timeout: float = START_TIMEOUT_S) -> None:
+    """Wait until the workload has more than STARTED_ACKS operations acknowledged; if it
+    does not, the error names its last failures, which say what the clients ran into."""
+    try:
+        poll(
+            lambda: workload.acked() > STARTED_ACKS,
+            timeout=timeout,
+            what="the workload to get going",
+        )
+    except StartupError as exc:
+        failed = [op for op in workload.history.ops if op.outcome != "ok"][-3:]
+        said = "; ".join(f"{op.describe(60)} on {op.node or '?'}: {op.error}" for op in failed)
+        raise StartupError(f"{exc}: {said or 'no operation completed'}") from exc
 
 
 def in_lab(lab: Lab) -> Where:
