@@ -1072,6 +1072,18 @@ MUTATIONS = (
         'failed = [op for op in workload.history.ops if op.outcome != "ok"][-3:]',
         'failed = [op for op in workload.history.ops if op.outcome != "ok"][:3]',
     ),
+    Mutation(
+        "checksums: a composite primary key chunked by its first column",
+        "lab/roles/db/consistency.py",
+        "chunk_key = keys[0] if len(keys) == 1 and keys[0] in integer else None",
+        "chunk_key = keys[0] if keys and keys[0] in integer else None",
+    ),
+    Mutation(
+        "checksums: Galera nodes checksummed before applying what they received",
+        "lab/roles/db/consistency.py",
+        'sync = "SET SESSION wsrep_sync_wait = 1; " if galera else ""',
+        'sync = ""',
+    ),
 )
 
 

@@ -24,14 +24,36 @@ CHUNK_ROWS = 1000  # primary key values per chunk, as pt-table-checksum's --chun
 CHECKSUMS = "checksums"  # the history probe: {"nodes": {node: {"schema.table#chunk": ...}}}
 
 
-def user_tables(node: DbNode) -> list[tuple[str, str]]:
+def user_columns(node: DbNode) -> str:
+    """Every user table's columns in one query: schema, table, column, key, type rows."""
     listed = ", ".join(f"'{s}'" for s in SYSTEM_SCHEMAS)
-    rows = node.sql(
-        "SELECT table_schema, table_name FROM information_schema.tables "
-        f"WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ({listed}) "
-        "ORDER BY 1, 2"
+    return node.sql(
+        "SELECT c.table_schema, c.table_name, c.column_name, c.column_key, c.data_type "
+        "FROM information_schema.columns c JOIN information_schema.tables t "
+        "ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+        f"WHERE t.table_type = 'BASE TABLE' AND c.table_schema NOT IN ({listed}) "
+        "ORDER BY c.table_schema, c.table_name, c.ordinal_position"
     )
-    return [tuple(line.split("\t")) for line in rows.splitlines() if "\t" in line]  # type: ignore[misc]
+
+
+def checksum_statements(columns: str) -> list[str]:
+    """One checksum SELECT per table from user_columns' rows, each row of its answer
+    led by the table's name. A table is chunked by its primary key when that key is one
+    integer column (pt-table-checksum's chunk index); otherwise it is one chunk."""
+    tables: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    for line in columns.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 5:
+            schema, table, name, key, data_type = fields
+            tables.setdefault((schema, table), []).append((name, key, data_type))
+    statements = []
+    for (schema, table), rows in tables.items():
+        names = [name for name, _, _ in rows]
+        keys = [name for name, key, _ in rows if key == "PRI"]
+        integer = {name for name, _, data_type in rows if "int" in data_type}
+        chunk_key = keys[0] if len(keys) == 1 and keys[0] in integer else None
+        statements.append(checksum_sql(schema, table, names, chunk_key))
+    return statements
 
 
 def checksum_sql(schema: str, table: str, columns: Sequence[str], chunk_key: str | None) -> str:
@@ -41,30 +63,27 @@ def checksum_sql(schema: str, table: str, columns: Sequence[str], chunk_key: str
     crc = f"BIT_XOR(CAST(CRC32(CONCAT_WS('#', {cols}, CONCAT({nulls}))) AS UNSIGNED))"
     chunk = f"FLOOR(`{chunk_key}` / {CHUNK_ROWS})" if chunk_key else "0"
     return (
-        f"SELECT {chunk} AS chunk, COUNT(*), COALESCE({crc}, 0) FROM `{schema}`.`{table}` "
+        f"SELECT '{schema}.{table}', {chunk} AS chunk, COUNT(*), COALESCE({crc}, 0) "
+        f"FROM `{schema}`.`{table}` "
         "GROUP BY chunk ORDER BY chunk"
     )
 
 
 def node_checksums(node: DbNode, galera: bool) -> dict[str, list[int]]:
-    """{"schema.table#chunk": [rows, checksum]} for every user table on `node`."""
+    """{"schema.table#chunk": [rows, checksum]} for every user table on `node`: two
+    round trips to the node whatever the number of tables (the columns, then every
+    table's checksum in one session, after wsrep_sync_wait on Galera)."""
+    statements = checksum_statements(user_columns(node))
+    if not statements:
+        return {}
     sync = "SET SESSION wsrep_sync_wait = 1; " if galera else ""
+    out = node.sql(sync + "; ".join(statements), timeout_s=120)
     found: dict[str, list[int]] = {}
-    for schema, table in user_tables(node):
-        columns = node.sql(
-            "SELECT column_name, column_key, data_type FROM information_schema.columns "
-            f"WHERE table_schema = '{schema}' AND table_name = '{table}' "
-            "ORDER BY ordinal_position"
-        )
-        rows = [line.split("\t") for line in columns.splitlines() if "\t" in line]
-        names = [r[0] for r in rows]
-        keys = [r[0] for r in rows if r[1] == "PRI"]
-        integer = {r[0] for r in rows if "int" in r[2]}
-        chunk_key = keys[0] if len(keys) == 1 and keys[0] in integer else None
-        out = node.sql(sync + checksum_sql(schema, table, names, chunk_key), timeout_s=120)
-        for line in out.splitlines():
-            chunk, count, crc = line.split("\t")
-            found[f"{schema}.{table}#{chunk}"] = [int(count), int(crc)]
+    for line in out.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 4:
+            table, chunk, count, crc = fields
+            found[f"{table}#{chunk}"] = [int(count), int(crc)]
     return found
 
 
