@@ -1084,6 +1084,12 @@ MUTATIONS = (
         'sync = "SET SESSION wsrep_sync_wait = 1; " if galera else ""',
         'sync = ""',
     ),
+    Mutation(
+        "engine files: every engine's runs share one directory",
+        "lab/infra/docker_env.py",
+        'path = os.path.join(tempfile.gettempdir(), f"oxlab-engine-{key}")',
+        'path = os.path.join(tempfile.gettempdir(), "oxlab-engine")',
+    ),
 )
 
 

@@ -10,7 +10,9 @@ unlabelled.
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
+import hashlib
 import os
 import socket
 import tempfile
@@ -199,15 +201,28 @@ class RunIdentity:
     def resource_name(self, role: str) -> str:
         return f"oxlab-{self.lab_name}-{self.run_id}-{role}"
 
-    def ca_file(self) -> str:
+    def ca_file(self, client: docker.DockerClient) -> str:
         """Where the run's CA certificate is kept for clients (curl --cacert, requests
-        verify); removed with the run's resources (remove_resources)."""
-        return os.path.join(tempfile.gettempdir(), f"oxlab-{self.lab_name}-{self.run_id}-ca.pem")
+        verify), under its engine's directory; removed with the run's resources."""
+        return os.path.join(engine_files(client), f"oxlab-{self.lab_name}-{self.run_id}-ca.pem")
 
 
-def _run_files(run_id: str) -> list[str]:
-    """Files on the Docker host that belong to a run (its CA certificate)."""
-    return glob.glob(os.path.join(tempfile.gettempdir(), f"oxlab-*-{run_id}-ca.pem"))
+@functools.cache
+def engine_files(client: docker.DockerClient) -> str:
+    """The directory on the control machine for files of runs on `client`'s engine,
+    named by the engine's daemon ID: labs on several engines (DOCKER_HOST,
+    --lab-docker-hosts) keep their files apart, so one engine's cleanup, which sees only
+    that engine's labels, never removes a file another engine's live run still uses."""
+    engine = str(client.info().get("ID") or client.api.base_url)
+    key = hashlib.sha256(engine.encode()).hexdigest()[:12]
+    path = os.path.join(tempfile.gettempdir(), f"oxlab-engine-{key}")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _run_files(client: docker.DockerClient, run_id: str) -> list[str]:
+    """Files on the control machine that belong to a run on this engine (its CA)."""
+    return glob.glob(os.path.join(engine_files(client), f"oxlab-*-{run_id}-ca.pem"))
 
 
 def resource_labels(resource: Model) -> dict[str, str]:
@@ -228,7 +243,7 @@ def remove_orphan_run_files(client: docker.DockerClient) -> list[str]:
     ):
         live.add(resource_labels(resource).get(LABEL_RUN, ""))
     removed = []
-    for path in _run_files("*"):
+    for path in _run_files(client, "*"):
         if any(path.endswith(f"-{run_id}-ca.pem") for run_id in live - {""}):
             continue
         with contextlib.suppress(FileNotFoundError):
@@ -263,7 +278,7 @@ def remove_resources(client: docker.DockerClient, filters: dict[str, str | list[
         except docker.errors.NotFound:
             pass
     for run_id in runs - {""}:
-        for path in _run_files(run_id):
+        for path in _run_files(client, run_id):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
     return removed

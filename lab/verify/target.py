@@ -78,7 +78,7 @@ def target_from_lab(lab: Lab) -> Target:
     for node in sorted((Node(c) for c in containers), key=lambda n: n.name):
         role = next((r for p, r in LAB_ROLES.items() if node.name.startswith(p)), None)
         if role:
-            ca = {"oxlab_ca_file": lab.run.ca_file()} if role == "web" else {}
+            ca = {"oxlab_ca_file": lab.run.ca_file(lab.client)} if role == "web" else {}
             hosts.append(docker_host(node.name, role, node.container.name, node.ip, ca))
     # a lab of the database roles only is checked on the sections it has (verify says
     # which it could not check); an operator's inventory must hold the whole guide

@@ -82,10 +82,12 @@ def test_removing_a_run_removes_its_ca_file_too(
     containers.append(
         docker_client.containers.run(idle_image, ["sleep", "300"], detach=True, labels=run.labels())
     )
-    with open(run.ca_file(), "w", encoding="ascii") as f:
+    with open(run.ca_file(docker_client), "w", encoding="ascii") as f:
         f.write("-----BEGIN CERTIFICATE-----\n")
     assert remove_resources(docker_client, {"label": [f"{LABEL_RUN}={run.run_id}"]}) == 1
-    assert not os.path.exists(run.ca_file()), "the run's CA file is removed with the run"
+    assert not os.path.exists(run.ca_file(docker_client)), (
+        "the run's CA file is removed with the run"
+    )
 
 
 def test_a_ca_file_whose_run_is_gone_is_removed_and_a_live_runs_is_kept(
@@ -101,14 +103,16 @@ def test_a_ca_file_whose_run_is_gone_is_removed_and_a_live_runs_is_kept(
         )
     )
     for run in (live, gone):
-        with open(run.ca_file(), "w", encoding="ascii") as f:
+        with open(run.ca_file(docker_client), "w", encoding="ascii") as f:
             f.write("-----BEGIN CERTIFICATE-----\n")
     try:
         removed = remove_orphan_run_files(docker_client)
-        assert gone.ca_file() in removed, "the CA file of a run with no resource is removed"
-        assert not os.path.exists(gone.ca_file())
-        assert os.path.exists(live.ca_file()), "a live run's CA file is kept"
+        assert gone.ca_file(docker_client) in removed, (
+            "the CA file of a run with no resource is removed"
+        )
+        assert not os.path.exists(gone.ca_file(docker_client))
+        assert os.path.exists(live.ca_file(docker_client)), "a live run's CA file is kept"
     finally:
         for run in (live, gone):
-            if os.path.exists(run.ca_file()):
-                os.remove(run.ca_file())
+            if os.path.exists(run.ca_file(docker_client)):
+                os.remove(run.ca_file(docker_client))

@@ -34,7 +34,7 @@ class FrontEnd:
             lab.network,
             members,
             [gateway(lab.network)],
-            lab.run.ca_file(),
+            lab.run.ca_file(lab.client),
             protocol,
             web_files(lab.plan),
             fail_on_503=lab.plan.dblb == "local",
@@ -46,7 +46,7 @@ class FrontEnd:
         for container in labelled(containers, "web"):
             # from the container, always: a file left by an earlier lab of the same name
             # (a compose lab's run id repeats) would name another CA
-            lab.web = WebNode(container, lab.run.ca_file())
+            lab.web = WebNode(container, lab.run.ca_file(lab.client))
             ca = lab.web.exec(["cat", CA_FILE]).output
             with open(lab.web.ca_path, "w", encoding="ascii") as f:
                 f.write(ca)
