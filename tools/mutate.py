@@ -1085,6 +1085,12 @@ MUTATIONS = (
         'sync = ""',
     ),
     Mutation(
+        "engine files: engines told apart by their daemon ID alone",
+        "lab/infra/docker_env.py",
+        'for key in ("ID", "Name", "DockerRootDir"))',
+        'for key in ("ID",))',
+    ),
+    Mutation(
         "engine files: every engine's runs share one directory",
         "lab/infra/docker_env.py",
         'path = os.path.join(tempfile.gettempdir(), f"oxlab-engine-{key}")',

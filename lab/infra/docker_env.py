@@ -210,10 +210,13 @@ class RunIdentity:
 @functools.cache
 def engine_files(client: docker.DockerClient) -> str:
     """The directory on the control machine for files of runs on `client`'s engine,
-    named by the engine's daemon ID: labs on several engines (DOCKER_HOST,
-    --lab-docker-hosts) keep their files apart, so one engine's cleanup, which sees only
-    that engine's labels, never removes a file another engine's live run still uses."""
-    engine = str(client.info().get("ID") or client.api.base_url)
+    named by the engine: labs on several engines (DOCKER_HOST, --lab-docker-hosts) keep
+    their files apart, so one engine's cleanup, which sees only that engine's labels,
+    never removes a file another engine's live run still uses. The daemon ID alone does
+    not tell two engines on one machine apart (both take it from /etc/docker's key); its
+    data root does."""
+    info = client.info()
+    engine = "|".join(str(info.get(key, "")) for key in ("ID", "Name", "DockerRootDir"))
     key = hashlib.sha256(engine.encode()).hexdigest()[:12]
     path = os.path.join(tempfile.gettempdir(), f"oxlab-engine-{key}")
     os.makedirs(path, exist_ok=True)

@@ -44,6 +44,7 @@ ENGINE_POOL = "10.219.0.0/16"  # its networks' addresses: none of the first engi
 ENGINE_BRIDGE = "oxlab-e2br0"  # its default bridge (docker0 is the first engine's)
 ENGINE_BRIDGE_ADDRESS = "10.218.0.1/24"  # outside the pool: dockerd takes it as given
 DATA_ROOT = Path("/var/lib/oxlab-engine2")  # its image store, kept between runs
+HOST_BRIDGE = "docker0"  # the local engine's default bridge, which must survive
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ def galera_images(flavour: str) -> list[str]:
     hashes include its id) and the flavour's role images (`lab up` wants them all)."""
     spec = get_flavour(flavour)
     return [spec.base_image, *(image.tag for image in images_for(spec))]
+
+
+def host_bridge_present() -> bool:
+    return Path("/sys/class/net", HOST_BRIDGE).exists()
 
 
 def _make_bridge() -> None:
@@ -120,6 +125,9 @@ def second_engine(local: docker.DockerClient, flavour: str) -> Iterator[SecondEn
     # appears only once dockerd is up
     client = docker.DockerClient(base_url=f"unix://{socket}", version="1.41", timeout=600)
     subprocess.run(["ip", "link", "del", ENGINE_BRIDGE], check=False, capture_output=True)
+    # only the images are kept: a network store restored from an earlier run made the
+    # second dockerd delete the host's docker0 at start (seen here), a fresh one does not
+    shutil.rmtree(DATA_ROOT / "network", ignore_errors=True)
     _make_bridge()
     ruled = False
     daemon: subprocess.Popen[bytes] | None = None

@@ -16,7 +16,13 @@ import pytest
 from lab.infra.docker_env import LABEL_LAB
 from lab.plan.flavours import get_flavour
 from lab.roles.system import Lab
-from tests.remote.engine import SecondEngine, second_engine, unavailable_reason
+from tests.remote.engine import (
+    HOST_BRIDGE,
+    SecondEngine,
+    host_bridge_present,
+    second_engine,
+    unavailable_reason,
+)
 
 pytestmark = [pytest.mark.remote, pytest.mark.docker]
 
@@ -28,8 +34,14 @@ def engine(docker_client: docker.DockerClient, flavour: str) -> Iterator[SecondE
     reason = unavailable_reason()
     if reason:
         pytest.skip(f"no second Docker engine here: {reason}")
+    had_bridge = host_bridge_present()
     with second_engine(docker_client, flavour) as started:
         yield started
+    # the local engine's default bridge outlives the second engine too (its start and
+    # its stop): without it every later default-network container fails to start
+    assert host_bridge_present() or not had_bridge, (
+        f"the second engine's start or stop deleted the host's {HOST_BRIDGE}"
+    )
 
 
 def lab(engine: SecondEngine, *args: str) -> subprocess.CompletedProcess[str]:

@@ -34,8 +34,10 @@ class Engine:
     networks: Listing = field(default_factory=Listing)
     volumes: Listing = field(default_factory=Listing)
 
+    root: str = "/var/lib/docker"
+
     def info(self) -> dict[str, str]:
-        return {"ID": self.daemon_id}
+        return {"ID": self.daemon_id, "Name": "host1", "DockerRootDir": self.root}
 
     def running(self, run: RunIdentity) -> Engine:
         self.containers.items.append(Labelled({"Config": {"Labels": run.labels()}}))
@@ -65,6 +67,15 @@ def test_a_ca_file_of_another_engines_live_run_survives_this_engines_cleanup() -
         for path in (ca_a, ca_b):
             if os.path.exists(path):
                 os.remove(path)
+
+
+def test_two_engines_on_one_machine_with_one_daemon_id_keep_their_files_apart() -> None:
+    """A second dockerd beside the first reports the same ID (both read /etc/docker's
+    key): their data roots tell them apart."""
+    run = RunIdentity.new("beside", keep=False)
+    first = Engine("same-id-oxlab-test")
+    second = Engine("same-id-oxlab-test", root="/var/lib/oxlab-engine2")
+    assert os.path.dirname(run.ca_file(first)) != os.path.dirname(run.ca_file(second))  # type: ignore[arg-type]
 
 
 def test_a_runs_ca_file_name_says_its_lab_and_run() -> None:
