@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from lab.infra.docker_env import LABEL_LAB
+from lab.infra.docker_env import LABEL_LAB, RunIdentity, remove_run
 from lab.plan.flavours import get_flavour
 from lab.roles.system import Lab
 from tests.remote.engine import (
@@ -97,7 +97,11 @@ def test_the_local_engines_default_network_still_works_beside_the_second_engine(
     docker0, and every other test's container on the default network then fails to
     start ("could not find bridge docker0"), as CI once saw."""
     assert engine.client.ping()
-    output = docker_client.containers.run(
-        get_flavour(flavour).base_image, ["echo", "started"], remove=True
-    )
+    probe = RunIdentity.new("default-network-probe", keep=False)  # labelled: swept if left
+    try:
+        output = docker_client.containers.run(
+            get_flavour(flavour).base_image, ["echo", "started"], labels=probe.labels()
+        )
+    finally:
+        remove_run(docker_client, probe.run_id)  # also when it was created but not started
     assert output.strip() == b"started", f"a container on the local default network: {output!r}"
