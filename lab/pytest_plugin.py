@@ -76,6 +76,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    keep_longest_first(config)
     engines = config.getoption("docker_hosts")
     if engines:  # before any client exists: testcontainers and the SDK read DOCKER_HOST
         try:
@@ -108,17 +109,29 @@ def _durations(config: pytest.Config) -> dict[str, float]:
         raise pytest.UsageError(f"ox-lab: {exc}") from None
 
 
+def distributed(config: pytest.Config) -> bool:
+    """xdist's own test: a --dist mode with no workers (-n 0, or none given) is one process."""
+    return config.getoption("dist", default="no") != "no" and bool(
+        config.getoption("tx", default=None)
+    )
+
+
+def keep_longest_first(config: pytest.Config) -> None:
+    """Under xdist's loadfile, its scheduler re-sorts the modules by their number of
+    tests before handing them out (--loadscope-reorder, on by default), undoing the
+    longest-first order the workers collected: a slow module with few tests (the SST
+    labs: 4 tests, 40 s) went last. Off, unless the command line asks for it."""
+    if distributed(config) and "--loadscope-reorder" not in config.invocation_params.args:
+        config.option.loadscopereorder = False
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """--shard K/N keeps this shard's tests; --longest-first (or -n) orders by module time.
     trylast: after pytest-randomly's shuffle and -m/-k, so the shard is cut from the
     tests this run would otherwise have run."""
     shard_text = config.getoption("shard")
-    # xdist's own test: a --dist mode with no workers (-n 0, or none given) is one process
-    distributed = config.getoption("dist", default="no") != "no" and bool(
-        config.getoption("tx", default=None)
-    )
-    if not shard_text and not (config.getoption("longest_first") or distributed):
+    if not shard_text and not (config.getoption("longest_first") or distributed(config)):
         return
     durations = _durations(config)
     if shard_text:
@@ -137,7 +150,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             else f"no {suite_split.DURATIONS_FILE}: split by number of tests"
         )
         config._ox_lab_shard = f"shard {shard}: {len(mine)} tests, {basis}"  # type: ignore[attr-defined]
-    if config.getoption("longest_first") or distributed:
+    if config.getoption("longest_first") or distributed(config):
         items[:] = suite_split.longest_first(items, durations)
 
 

@@ -1057,8 +1057,14 @@ MUTATIONS = (
     Mutation(
         "longest first: a --dist mode without workers counts as distributed",
         "lab/pytest_plugin.py",
-        '    distributed = config.getoption("dist", default="no") != "no" and bool(',
-        '    distributed = config.getoption("dist", default="no") != "no" or bool(',
+        '    return config.getoption("dist", default="no") != "no" and bool(',
+        '    return config.getoption("dist", default="no") != "no" or bool(',
+    ),
+    Mutation(
+        "longest first: xdist's reorder by test count left on under workers",
+        "lab/pytest_plugin.py",
+        "        config.option.loadscopereorder = False",
+        "        config.option.loadscopereorder = True",
     ),
     Mutation(
         "chaos start: exactly STARTED_ACKS acknowledged counts as going",

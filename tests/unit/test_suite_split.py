@@ -7,13 +7,15 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from lab import suite_split
 from lab.infra.errors import ConfigError
+from lab.pytest_plugin import keep_longest_first
 from lab.suite_split import Shard, longest_first, parse_shard, read_durations, split
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,3 +185,38 @@ def test_modules_go_longest_first_only_when_asked_or_on_xdist_workers() -> None:
     ordered = collect("-p", "no:randomly", "--longest-first", "tests/unit")
     assert first(ordered, slow) < first(ordered, quick), "the slower module first"
     assert sorted(ordered) == sorted(plain), "the same tests, reordered"
+
+
+@dataclass
+class XdistConfig:
+    """What keep_longest_first reads of pytest's config: -n/--dist and the command line."""
+
+    dist: str = "loadfile"
+    tx: tuple[str, ...] = ("popen", "popen")
+    args: tuple[str, ...] = ()
+    option: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(loadscopereorder=True))
+
+    def getoption(self, name: str, default: object = None) -> object:
+        return {"dist": self.dist, "tx": self.tx}.get(name, default)
+
+    @property
+    def invocation_params(self) -> SimpleNamespace:
+        return SimpleNamespace(args=self.args)
+
+
+def test_xdist_does_not_resort_longest_first_modules_by_test_count() -> None:
+    config = XdistConfig()
+    keep_longest_first(config)  # type: ignore[arg-type]
+    assert config.option.loadscopereorder is False, "under workers our order is kept"
+
+
+@pytest.mark.parametrize(
+    "config",
+    [XdistConfig(tx=()), XdistConfig(dist="no"), XdistConfig(args=("--loadscope-reorder",))],
+    ids=["no-workers", "no-dist", "asked-for"],
+)
+def test_xdist_reorder_is_left_alone_without_workers_or_when_asked_for(
+    config: XdistConfig,
+) -> None:
+    keep_longest_first(config)  # type: ignore[arg-type]
+    assert config.option.loadscopereorder is True
