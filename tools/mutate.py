@@ -1091,6 +1091,24 @@ MUTATIONS = (
         'sync = ""',
     ),
     Mutation(
+        "health truth: only a freeze that began before the check excuses the write",
+        "lab/chaos/checkers/health_truth.py",
+        "if fault.start <= write_end and sample.at <= ended:",
+        "if fault.start <= sample.at and sample.at <= ended:",
+    ),
+    Mutation(
+        "health truth: a write begun as its own freeze was lifted is called a lie",
+        "lab/chaos/checkers/health_truth.py",
+        "if fault.start <= write_end and sample.at <= ended:",
+        "if fault.start <= write_end and sample.at < ended:",
+    ),
+    Mutation(
+        "health truth: a peer's freeze counts as the node's own",
+        "lab/chaos/checkers/health_truth.py",
+        "    if fault.target != sample.node or fault.name not in PEER_FREEZES:\n        return None\n    write_end",
+        "    if fault.name not in PEER_FREEZES:\n        return None\n    write_end",
+    ),
+    Mutation(
         "engine files: engines told apart by their daemon ID alone",
         "lab/infra/docker_env.py",
         'for key in ("ID", "Name", "DockerRootDir"))',

@@ -236,6 +236,41 @@ def test_health_truth_excuses_a_frozen_peers_rejoin_only_while_it_is_seen_not_re
     ], "a freeze that began after the write excuses nothing"
 
 
+def test_health_truth_reports_a_write_its_own_nodes_freeze_caught_in_flight() -> None:
+    """Seen in a full run: galera3's check said 200 at 11.06 s, just before the SIGSTOP
+    recorded at 11.00 s landed (a stopped server answers no check); the write waited
+    through the 5 s freeze and failed on waking, evicted ("Not connected to Primary").
+    The freeze, not the check, decided that write: reported, not a lie. A write begun
+    after the freeze ended that fails while the check says 200 is still a lie."""
+    from lab.chaos.checkers.health_truth import Sample, check_health_truth
+    from lab.chaos.history import Fault
+
+    def failed(at: float, latency: float = 5.0) -> Sample:
+        return Sample(at, "galera3", 200, False, latency, "1180 Not connected", status_after=200)
+
+    freeze = [Fault("freeze-server", "galera3", 11.0, 16.1)]
+    caught = check_health_truth([failed(11.06)], freeze)
+    assert list(caught.anomalies) == ["frozen-mid-write"], caught.summary()
+    assert (
+        "in flight when its own freeze-server (11.00s to 16.10s) hit"
+        in (caught.anomalies["frozen-mid-write"][0])
+    )
+    paused = check_health_truth([failed(11.06)], [Fault("pause", "galera3", 11.0, 16.1)])
+    assert list(paused.anomalies) == ["frozen-mid-write"], "docker pause freezes it the same"
+    at_its_start = check_health_truth([failed(10.0, latency=1.0)], freeze)
+    assert list(at_its_start.anomalies) == ["frozen-mid-write"], "in flight when it landed"
+    before = check_health_truth([failed(10.0, latency=0.99)], freeze)
+    assert list(before.anomalies) == ["healthy-but-unwritable"], "failed before the freeze"
+    at_its_end = check_health_truth([failed(16.1)], freeze)
+    assert list(at_its_end.anomalies) == ["frozen-mid-write"], "begun as it was lifted"
+    after = check_health_truth([failed(16.11)], freeze)
+    assert list(after.anomalies) == ["healthy-but-unwritable"], "begun after: a lie"
+    other_node = check_health_truth([failed(11.06)], [Fault("desync", "galera3", 11.0, 16.1)])
+    assert list(other_node.anomalies) == ["healthy-but-unwritable"], "a desync is no freeze"
+    unhealed = check_health_truth([failed(11.06)], [Fault("freeze-server", "galera3", 11.0)])
+    assert list(unhealed.anomalies) == ["frozen-mid-write"], "a freeze still in force"
+
+
 def test_session_and_file_checkers() -> None:
     from lab.chaos.checkers.groupware import check_files, check_sessions
 

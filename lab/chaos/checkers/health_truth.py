@@ -7,7 +7,11 @@ Forbids `healthy-but-unwritable`. Reports `stalled-by-peer`: while another membe
 frozen (SIGSTOP of its server, or docker pause), every write in the cluster waits until
 Galera evicts that member, and clustercheck, which sees its own node only, still says
 200. Only those two faults of another node excuse a stall, and only until the eviction
-timeout of the run's failover profile has passed after the fault ended."""
+timeout of the run's failover profile has passed after the fault ended. Reports
+`frozen-mid-write`: the node's own freeze landed between its 200 and the write (a
+stopped server answers no check, so the 200 came first); the write waited through the
+freeze and failed on waking, evicted. A write begun after the freeze ended has no such
+excuse."""
 
 from __future__ import annotations
 
@@ -122,6 +126,18 @@ def _peer_excuse(
     return None
 
 
+def _own_freeze(sample: Sample, fault: Fault) -> str | None:
+    """How the node's own freeze caught this write in flight, or None: the freeze was in
+    force at some moment between the check's 200 and the write's end."""
+    if fault.target != sample.node or fault.name not in PEER_FREEZES:
+        return None
+    write_end = sample.at + sample.latency_s
+    ended = fault.end if fault.end is not None else write_end
+    if fault.start <= write_end and sample.at <= ended:
+        return f" in flight when its own {fault.name} ({fault.start:.2f}s to {ended:.2f}s) hit"
+    return None
+
+
 def samples_in(history: History) -> list[Sample]:
     fields = Sample.__dataclass_fields__
     return [
@@ -166,10 +182,14 @@ def check_health_truth(
             caught += 1
             continue
         outcome = f"failed: {s.error}" if not s.committed else f"took {s.latency_s:.2f}s"
+        caught_frozen = next((e for f in faults if (e := _own_freeze(s, f)) is not None), None)
         excuse = next(
             (e for f in faults if (e := _peer_excuse(s, f, samples, grace_s)) is not None), None
         )
-        kind = "stalled-by-peer" if excuse else "healthy-but-unwritable"
+        if caught_frozen:
+            kind, excuse = "frozen-mid-write", caught_frozen
+        else:
+            kind = "stalled-by-peer" if excuse else "healthy-but-unwritable"
         verdict.add(
             kind,
             f"{s.node} at {s.at:.2f}s{excuse or ''}: clustercheck 200 before and after a "
