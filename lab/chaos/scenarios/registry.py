@@ -161,7 +161,8 @@ SCENARIOS: dict[str, Scenario] = {
             "galera",
             "desync, SIGSTOP of mysqld, docker pause",
             "every clustercheck 200 can write; a stall caused by a frozen peer (until it "
-            "is evicted, and while it is seen rejoining) is reported as stalled-by-peer",
+            "is evicted, and while it is seen rejoining) is reported as stalled-by-peer, "
+            "a write the node's own freeze caught in flight as frozen-mid-write",
             health_truth,
             explained_by=("HA003",),
         ),
