@@ -182,13 +182,13 @@ def check_health_truth(
             caught += 1
             continue
         outcome = f"failed: {s.error}" if not s.committed else f"took {s.latency_s:.2f}s"
-        caught_frozen = next((e for f in faults if (e := _own_freeze(s, f)) is not None), None)
-        excuse = next(
-            (e for f in faults if (e := _peer_excuse(s, f, samples, grace_s)) is not None), None
-        )
-        if caught_frozen:
-            kind, excuse = "frozen-mid-write", caught_frozen
-        else:
+        kind = "frozen-mid-write"
+        excuse = next((e for f in faults if (e := _own_freeze(s, f)) is not None), None)
+        if excuse is None:
+            excuse = next(
+                (e for f in faults if (e := _peer_excuse(s, f, samples, grace_s)) is not None),
+                None,
+            )
             kind = "stalled-by-peer" if excuse else "healthy-but-unwritable"
         verdict.add(
             kind,
