@@ -1120,6 +1120,24 @@ MUTATIONS = (
         'path = os.path.join(tempfile.gettempdir(), f"oxlab-engine-{key}")',
         'path = os.path.join(tempfile.gettempdir(), "oxlab-engine")',
     ),
+    Mutation(
+        "how_joined: a restart not yet logged answers with the previous start's way in",
+        "lab/roles/db/galera.py",
+        "            return STARTING\n",
+        "            return how_joined(self.logs())\n",
+    ),
+    Mutation(
+        "how_joined: a restored view is 'seeded, no transfer' before the node is synced",
+        "lab/roles/db/galera.py",
+        'return "seeded, no transfer" if SYNCED.search(latest) else JOINING',
+        'return "seeded, no transfer"',
+    ),
+    Mutation(
+        "started_at: the container's start time as last cached",
+        "lab/infra/nodes.py",
+        'since a start since the last look is what callers ask about."""\n        self.reload()',
+        'since a start since the last look is what callers ask about."""',
+    ),
 )
 
 

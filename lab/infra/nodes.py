@@ -128,7 +128,9 @@ class Node:
             return "(container is gone)"
 
     def started_at(self) -> float | None:
-        """Host time the container last started (None: never, or unknown)."""
+        """Host time the container last started (None: never, or unknown); read afresh,
+        since a start since the last look is what callers ask about."""
+        self.reload()
         return docker_epoch(self.container.attrs.get("State", {}).get("StartedAt", ""))
 
     def timed_logs(self, since: float) -> list[tuple[float, str]]:

@@ -22,7 +22,7 @@ from lab.plan.failover import get_profile
 from lab.plan.topology import LabRequest
 from lab.pytest_plugin import runnable_request
 from lab.roles.db.consistency import differences, node_checksums
-from lab.roles.db.galera import GaleraCluster, GaleraNode
+from lab.roles.db.galera import GaleraCluster, GaleraNode, settled
 from lab.roles.db.node import NotReady
 from lab.roles.dblb.front import Dblb
 from lab.roles.status import render_status
@@ -292,9 +292,10 @@ def test_server_answers_to_the_name_operators_use(healthy_lab: Lab) -> None:
         node.exec(["pkill", "-CONT", "-x", name])
 
 
-def test_status_says_a_killed_node_is_down_and_what_haproxy_did(healthy_lab: Lab) -> None:
+def test_a_killed_node_is_shown_down_and_rejoins_by_ist(healthy_lab: Lab) -> None:
     """`lab status` while a node is dead: a person reads which node, since when and that
-    HAProxy took it out, in a table that fits 100 columns; not a Docker API error."""
+    HAProxy took it out, in a table that fits 100 columns; not a Docker API error. Started
+    again, it catches up by IST, as a crashed node under Debian's unit does."""
     assert healthy_lab.galera and healthy_lab.dblb
     dblb = healthy_lab.dblb
     node = healthy_lab.galera.node("galera3")
@@ -309,6 +310,21 @@ def test_status_says_a_killed_node_is_down_and_what_haproxy_did(healthy_lab: Lab
     assert "HAProxy marked it DOWN" in text, f"HAProxy's verdict belongs in the row:\n{text}"
     assert "409" not in text and "Client Error" not in text, f"a raw Docker error:\n{text}"
     assert all(len(line) <= 100 for line in text.splitlines()), f"wider than 100:\n{text}"
+
+    def rejoined() -> str | None:
+        joined = node.how_joined()
+        return joined if settled(joined) else None
+
+    joined = poll(
+        rejoined,
+        timeout=120,
+        what="the killed galera3 to rejoin",
+        retry_on=(docker.errors.APIError,),
+    )
+    assert joined == "IST", (
+        f"a SIGKILLed node rejoins by IST from the position galera_recovery finds, as under "
+        f"Debian's mariadb.service; it joined by {joined} (a full copy of the datadir)"
+    )
 
 
 def test_a_row_one_node_alone_holds_is_named_by_table_and_chunk(healthy_lab: Lab) -> None:

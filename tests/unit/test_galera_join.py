@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from lab.plan.flavours import get_flavour
-from lab.roles.db.galera import how_joined
+from lab.infra.nodes import docker_epoch
+from lab.roles.db.galera import STARTING, GaleraNode, how_joined, settled
 from lab.roles.db.galera_config import node_uuid, render_gvwstate
 from lab.roles.db.node import secure_installation_sql, seed_sql
 
@@ -16,6 +17,7 @@ START = (
 )
 # lines as MariaDB 10.11 + Galera 26.4 print them (seen in this lab's containers)
 RESTORED = "2026-12-02  6:32:07 0 [Note] WSREP: restore pc from disk successfully\n"
+SYNCED = "2026-12-02  6:32:08 2 [Note] WSREP: Server status change joined -> synced\n"
 BOOTSTRAP = "2026-12-02  6:29:23 0 [Note] WSREP: gcomm: bootstrapping new group 'oxlab'\n"
 UUID = "b3e7262c-ee1f-11f1-9605-c322476518b6"
 
@@ -93,7 +95,10 @@ def test_node_uuids_are_fixed_per_run_and_node() -> None:
 @pytest.mark.parametrize(
     ("log", "expected"),
     [
-        (START + RESTORED, "seeded, no transfer"),
+        (START + RESTORED + SYNCED, "seeded, no transfer"),
+        # the view is restored before the server knows whether it is behind the group
+        (START + RESTORED, "joining"),
+        (START + RESTORED + required(f"{UUID}:15") + joiner("rsync"), "state transfer running"),
         (START + BOOTSTRAP, "bootstrapped"),
         (START + FULL_SST, "SST (mariabackup)"),
         (START + BYPASS_IST, "IST"),
@@ -102,7 +107,7 @@ def test_node_uuids_are_fixed_per_run_and_node() -> None:
         (START + required(f"{UUID}:15") + joiner("rsync"), "state transfer running"),
         # a node that joined by SST once and was restarted later: the latest start counts
         (START + RSYNC_SST + START + BYPASS_IST, "IST"),
-        (START + FULL_SST + START + RESTORED, "seeded, no transfer"),
+        (START + FULL_SST + START + RESTORED + SYNCED, "seeded, no transfer"),
         (START, "none"),
     ],
 )
@@ -111,7 +116,7 @@ def test_how_a_node_joined_is_read_from_its_latest_start(log: str, expected: str
 
 
 def test_the_first_start_is_told_apart_from_the_latest() -> None:
-    log = START + RESTORED + START + BYPASS_IST
+    log = START + RESTORED + SYNCED + START + BYPASS_IST
     assert how_joined(log, 0) == "seeded, no transfer"
     assert how_joined(log) == "IST"
 
@@ -123,3 +128,43 @@ def test_the_seed_is_the_secure_installation_then_a_clean_shutdown() -> None:
     assert seed.rstrip().endswith("SHUTDOWN;"), "grastate.dat gets its seqno on a clean stop"
     assert "sstuser" in seed, "the SST user is in place for a later SST"
     assert "openexchange" not in seed, "the OX user's host is each lab's network"
+
+
+class FakeContainer:
+    """What GaleraNode.how_joined reads of Docker: the last start's time and the log,
+    as `logs(since=)` returns it (the lines from that second on)."""
+
+    name = "galera3"
+
+    def __init__(self) -> None:
+        self.labels = {"ox-lab.node": "galera3"}
+        self.lines: list[tuple[int, str]] = []
+        self.started = "2026-12-02T07:00:00.000000000Z"
+        self.attrs: dict[str, dict[str, str]] = {"State": {}}
+        self.reloads = 0
+
+    def reload(self) -> None:
+        self.reloads += 1
+        self.attrs = {"State": {"StartedAt": self.started}}
+
+    def logs(self, tail: object = "all", since: int | None = None) -> bytes:
+        return "".join(text for at, text in self.lines if since is None or at >= since).encode()
+
+
+def test_a_restart_whose_server_has_not_started_is_not_the_previous_starts_way_in() -> None:
+    """After a crash the container runs galera_recovery before the server: until the
+    server logs its start, the node is starting, not joined the way its last start was
+    (a test polling for IST read the seeded start's answer and stopped there)."""
+    fake = FakeContainer()
+    node = GaleraNode(fake)  # type: ignore[arg-type]
+    first = docker_epoch(fake.started)
+    assert first is not None
+    fake.lines = [(int(first), START + RESTORED + SYNCED)]
+    assert node.how_joined() == "seeded, no transfer"
+    fake.started = "2026-12-02T07:05:00.000000000Z"  # killed, started again
+    again = docker_epoch(fake.started)
+    assert again is not None
+    fake.lines.append((int(again), "WSREP: Recovered position " + UUID + ":16\n"))
+    assert node.how_joined() == STARTING and not settled(STARTING), "not the seeded start's"
+    fake.lines.append((int(again) + 2, START + required(f"{UUID}:16") + RSYNC_IST))
+    assert node.how_joined() == "IST"

@@ -33,13 +33,13 @@ class Refused(LabError):
     """The cluster is not healthy before the fault: no fault is injected."""
 
 
-def require_healthy(target: Target) -> None:
+def require_healthy(target: Target, settle_s: float = SETTLE_BEFORE_FAULT_S) -> None:
     """Healthy before the fault, or Refused naming every problem: a state that passes
-    (a server rising after an earlier run) is waited out for SETTLE_BEFORE_FAULT_S."""
+    (a server rising after an earlier run) is waited out for `settle_s`."""
     try:
         wait_healthy(
             lambda: health_problems(target),
-            timeout=SETTLE_BEFORE_FAULT_S,
+            timeout=settle_s,
             what="a healthy cluster before the fault",
         )
     except Unhealthy as exc:
@@ -100,10 +100,16 @@ def filestore_outage(target: Target, seed: int, journal: FaultJournal) -> ChaosR
     return filestore_outage_at(OnHosts(target, journal), seed)
 
 
-def prepared(target: Target, journal: FaultJournal, say: Callable[[str], None]) -> None:
+def prepared(
+    target: Target,
+    journal: FaultJournal,
+    say: Callable[[str], None],
+    settle_s: float = SETTLE_BEFORE_FAULT_S,
+) -> None:
     """Before any fault on hosts: every host answers, what an earlier run left is healed
-    (saying so), and the cluster is healthy (a refusal, not a guess, otherwise)."""
+    (saying so), and the cluster is healthy within `settle_s` (a refusal, not a guess,
+    otherwise)."""
     target.preflight()
     for line in heal_pending(target.hosts, journal):
         say(line)
-    require_healthy(target)
+    require_healthy(target, settle_s)

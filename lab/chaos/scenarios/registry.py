@@ -51,6 +51,7 @@ from lab.infra.errors import LabError
 from lab.operator.lint import explain
 from lab.roles.db.consistency import CHECKSUMS, node_checksums
 from lab.roles.db.node import DbNode, NotReady
+from lab.roles.health import SETTLE_BEFORE_FAULT_S
 from lab.roles.system import Lab
 from lab.verify.target import Target
 
@@ -317,11 +318,17 @@ def run_registered(name: str, lab: Lab, seed: int, clients: ClientChoice | None 
 
 
 def run_on_hosts(
-    name: str, target: Target, seed: int, journal: FaultJournal, say: Callable[[str], None]
+    name: str,
+    target: Target,
+    seed: int,
+    journal: FaultJournal,
+    say: Callable[[str], None],
+    settle_s: float = SETTLE_BEFORE_FAULT_S,
 ) -> ChaosRun:
     """Scenario `name` on the operator's hosts over SSH: refused where its faults need
     Docker, the layout is not Galera's or a role it needs has no hosts; then prepared
-    (hosts answer, leftovers healed, cluster healthy) and run."""
+    (hosts answer, leftovers healed, cluster healthy, a passing problem waited out for
+    `settle_s`) and run."""
     scenario = SCENARIOS[name]
     if scenario.on_hosts is None:
         on_ssh = ", ".join(s.name for s in SCENARIOS.values() if s.on_hosts)
@@ -337,7 +344,7 @@ def run_on_hosts(
         raise LabError(
             f"{name} on hosts needs hosts in {', '.join(missing)}; {target.source} has none"
         )
-    hosts.prepared(target, journal, say)
+    hosts.prepared(target, journal, say, settle_s)
     return scenario.on_hosts(target, seed, journal)
 
 

@@ -46,6 +46,11 @@ SST_DONE = re.compile(r"\bSST completed on joiner|SST succeeded for position")
 SST_SCRIPT = re.compile(r"wsrep_sst_(\w+) --role 'joiner'")
 BOOTSTRAPPED = re.compile(r"gcomm: bootstrapping new group|'wsrep-new-cluster' option used")
 VIEW_RESTORED = "restore pc from disk successfully"
+# the start is over: no transfer can follow (a restored view is logged before the
+# server learns whether it is behind the group)
+SYNCED = re.compile(r"Server status change joined -> synced|Synchronized with group")
+JOINING = "joining"
+STARTING = "server starting"  # the container runs, its server has not logged its start
 
 
 def settled(joined: str) -> bool:
@@ -76,7 +81,7 @@ def how_joined(log: str, start: int = -1) -> str:
     if BOOTSTRAPPED.search(latest):
         return "bootstrapped"
     if VIEW_RESTORED in latest:
-        return "seeded, no transfer"
+        return "seeded, no transfer" if SYNCED.search(latest) else JOINING
     return "none"
 
 
@@ -94,17 +99,20 @@ class GaleraNode(DbNode):
         whole log) came by its data. The latest start reads the log since the container
         last started only: a long-lived node's whole log is megabytes of warnings, which
         `lab status` must not read under load."""
-        if start == -1:
-            since = self.started_at()
-            if since is not None and self._joined and self._joined[0] == since:
-                return self._joined[1]
-            recent = self.logs(since=since) if since is not None else ""
-            if SERVER_START.search(recent):
-                joined = how_joined(recent)
-                if since is not None and settled(joined):
-                    self._joined = (since, joined)  # a start's way in never changes
-                return joined
-        return how_joined(self.logs(), start)
+        since = self.started_at() if start == -1 else None
+        if since is None:
+            return how_joined(self.logs(), start)
+        if self._joined and self._joined[0] == since:
+            return self._joined[1]
+        recent = self.logs(since=since)
+        if not SERVER_START.search(recent):
+            # the container started again, its server not yet (galera_recovery runs
+            # first after a crash): the previous start's way in is not this one's
+            return STARTING
+        joined = how_joined(recent)
+        if settled(joined):
+            self._joined = (since, joined)  # a start's way in never changes
+        return joined
 
     def require_user(self, user: str) -> None:
         """The user is here: a causal read (wsrep_sync_wait) waits until this node has
