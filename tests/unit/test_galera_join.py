@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from lab.plan.flavours import get_flavour
 from lab.infra.nodes import docker_epoch
+from lab.plan.flavours import get_flavour
 from lab.roles.db.galera import STARTING, GaleraNode, how_joined, settled
 from lab.roles.db.galera_config import node_uuid, render_gvwstate
 from lab.roles.db.node import secure_installation_sql, seed_sql
