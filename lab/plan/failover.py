@@ -55,7 +55,11 @@ class FailoverProfile:
 
 
 # Galera's own defaults (galera documentation, "Galera Parameters")
-GALERA_EVS_DEFAULTS = {"evs.inactive_timeout": "PT15S", "evs.inactive_check_period": "PT1S"}
+GALERA_EVS_DEFAULTS = {
+    "evs.suspect_timeout": "PT5S",
+    "evs.inactive_timeout": "PT15S",
+    "evs.inactive_check_period": "PT1S",
+}
 
 
 def eviction_of(options: dict[str, str]) -> float:
@@ -83,8 +87,16 @@ def haproxy_ms(duration: str) -> int:
 
 
 def iso_seconds(duration: str) -> float:
-    """An ISO 8601 duration of seconds as Galera writes them (PT1S, PT0.5S)."""
-    return float(duration.removeprefix("PT").removesuffix("S"))
+    """An ISO 8601 duration of seconds as Galera writes them (PT1S, PT0.5S; any case).
+    ValueError for anything else."""
+    return float(duration.strip().upper().removeprefix("PT").removesuffix("S"))
+
+
+def suspect_timeout_of(options: dict[str, str]) -> float:
+    """evs.suspect_timeout from Galera's provider options (its PT5S default where they say
+    nothing): how long a survivor may stall without being suspected (STALL_BUDGET_S)."""
+    merged = {**GALERA_EVS_DEFAULTS, **options}
+    return iso_seconds(merged["evs.suspect_timeout"])
 
 
 PROFILES: dict[str, FailoverProfile] = {
@@ -111,15 +123,19 @@ PROFILES: dict[str, FailoverProfile] = {
         ),
         FailoverProfile(
             name="fast",
-            description="tuned: HAProxy inter 500 fall 2, check 400ms, connect 1s; evs 1-3 s",
+            description="tuned: HAProxy inter 500 fall 2, check 400ms, connect 1s; evs 3-5 s",
             read=CheckTiming(inter_ms=500, rise=2, fall=2),
             write=CheckTiming(inter_ms=500, rise=2, fall=2),
             timeout_connect="1s",
             timeout_check="400ms",
             evs_options=(
                 ("evs.keepalive_period", "PT0.3S"),
-                ("evs.suspect_timeout", "PT1S"),
-                ("evs.inactive_timeout", "PT3S"),
+                # suspect_timeout is the stall budget (STALL_BUDGET_S): a survivor that
+                # stalls longer than it while another node dies is suspected with the dead
+                # one, and the cluster stays non-Primary until the dead node is back
+                # (measured: a 1.5 s freeze of galera3 as galera1 was killed, at PT1S).
+                ("evs.suspect_timeout", "PT3S"),
+                ("evs.inactive_timeout", "PT5S"),
                 ("evs.inactive_check_period", "PT0.5S"),
                 # While the survivors agree on a new view (GATHER) they hear from each
                 # other only by join messages, resent every join_retrans_period: Galera's
@@ -128,10 +144,10 @@ PROFILES: dict[str, FailoverProfile] = {
                 # both would fall back to non-Primary singletons (seen in the partition
                 # and pause scenarios on 2 cores). Scaled like the rest: keepalive's 0.3 s.
                 ("evs.join_retrans_period", "PT0.3S"),
-                # Galera 4 accepts [keepalive_period, inactive_timeout) only (PT4S is
+                # Galera 4 accepts [keepalive_period, inactive_timeout) only (PT5S is
                 # refused "out of range"); below inactive_timeout with room for several
                 # join rounds
-                ("evs.install_timeout", "PT2S"),
+                ("evs.install_timeout", "PT4S"),
             ),
         ),
     )

@@ -35,7 +35,7 @@ def test_wsrep_cnf_has_the_guides_cluster_wide_settings() -> None:
 
 def test_failover_profiles_differ_only_where_documented() -> None:
     fast, ox = render_wsrep_cnf(settings("fast")), render_wsrep_cnf(settings("ox"))
-    assert "evs.suspect_timeout=PT1S" in fast and "evs.inactive_timeout=PT3S" in fast
+    assert "evs.suspect_timeout=PT3S" in fast and "evs.inactive_timeout=PT5S" in fast
     assert "evs." not in ox, "the ox profile keeps Galera's own evs defaults"
 
 

@@ -400,6 +400,59 @@ def test_db009_gcache_at_its_limits(
         line_of(hits[0], files["db__wsrep.cnf"], "wsrep_provider_options")
 
 
+def _wsrep_options(options: str) -> str:
+    """The reference wsrep.cnf with its wsrep_provider_options line replaced."""
+    text = reference("db/wsrep.cnf")
+    return re.sub(
+        r"^wsrep_provider_options = .*$", f'wsrep_provider_options = "{options}"', text, flags=re.M
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "lint_table", "trips"),
+    [
+        ("evs.suspect_timeout=PT3S; evs.inactive_timeout=PT5S", "", False),  # equal: enough
+        ("evs.suspect_timeout=PT2.99S; evs.inactive_timeout=PT5S", "", True),  # just under
+        ("evs.suspect_timeout=PT1S; evs.inactive_timeout=PT3S", "", True),  # the old `fast`
+        ("evs.suspect_timeout=pt1s", "", True),  # Galera reads any case
+        ("gcache.size=32M", "", False),  # Galera's default: 5 s
+        ("gcache.size=32M", "stall_budget_s = 5\n", False),  # the default, equal
+        ("gcache.size=32M", "stall_budget_s = 6\n", True),  # the default, under
+        ("evs.suspect_timeout=PT1S", "stall_budget_s = 1\n", False),  # their hosts' budget
+        ("evs.suspect_timeout=PT1S; evs.suspect_timeout=PT3S", "", False),  # the last wins
+        ("evs.suspect_timeout=PT3S; evs.suspect_timeout=PT1S", "", True),
+        ("evs.suspect_timeout=PT1M", "", False),  # not seconds: Galera's start says so
+    ],
+)
+def test_db010_suspect_timeout_against_the_stall_budget(
+    tmp_path: Path, options: str, lint_table: str, trips: bool
+) -> None:
+    wsrep = _wsrep_options(options)
+    toml = f"[lint]\n{lint_table}" if lint_table else ""
+    hits = found(tmp_path, "DB010", toml=toml, **{"db__wsrep.cnf": wsrep})
+    assert bool(hits) == trips, f"{options!r} {lint_table!r}: {hits}"
+    if trips and "suspect_timeout" in options:
+        line_of(hits[0], wsrep, "wsrep_provider_options")
+    if trips and "suspect_timeout" not in options:
+        assert "Galera default" in hits[0].what, hits[0].render()
+
+
+def test_db010_the_last_provider_options_line_is_judged(tmp_path: Path) -> None:
+    """mysqld reads the last wsrep_provider_options; lint names that line."""
+    first = 'wsrep_provider_options = "evs.suspect_timeout=PT3S"'
+    last = 'wsrep_provider_options = "evs.suspect_timeout=PT1S"'
+    wsrep = _wsrep_options("gcache.size=32M") + f"{first}\n{last}\n"
+    [hit] = found(tmp_path / "a", "DB010", **{"db__wsrep.cnf": wsrep})
+    line_of(hit, wsrep, last)
+    wsrep = _wsrep_options("gcache.size=32M") + f"{last}\n{first}\n"
+    assert not found(tmp_path / "b", "DB010", **{"db__wsrep.cnf": wsrep})
+
+
+def test_db010_only_on_galera(tmp_path: Path) -> None:
+    cnf = '[mysqld]\nwsrep_provider_options = "evs.suspect_timeout=PT1S"\n'
+    assert not found(tmp_path, "DB010", "guide", **{"db__ox.cnf": cnf})
+
+
 def test_db009_defaults_are_galeras_and_mariadbs(tmp_path: Path) -> None:
     """No gcache.size: Galera's 128 MB; no innodb_log_file_size: MariaDB's 96 MB."""
     files = {

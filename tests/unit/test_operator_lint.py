@@ -139,6 +139,11 @@ MISTAKES: dict[str, Mistake] = {
         sub(r"^wsrep_cluster_address = .*$", "wsrep_cluster_address = gcomm://galera1,db9,galera3"),
     ),
     "DB009": Mistake("guide-galera", "db/wsrep.cnf", sub(r"gcache\.size=32M", "gcache.size=8M")),
+    "DB010": Mistake(
+        "guide-galera",
+        "db/wsrep.cnf",
+        sub(r"evs\.suspect_timeout=PT3S", "evs.suspect_timeout=PT1S"),
+    ),
     "AP006": Mistake(
         "guide-galera",
         "web/proxy_ajp.conf",

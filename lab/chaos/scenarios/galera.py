@@ -49,7 +49,7 @@ from lab.chaos.runner import (
     write_gap,
 )
 from lab.chaos.scenarios.place import InLab, Place, insert_workloads
-from lab.infra.errors import LabError
+from lab.infra.errors import LabError, StartupError
 from lab.infra.hosts.remote import HostError
 from lab.infra.nodes import Node
 from lab.infra.remote import Remote
@@ -518,12 +518,16 @@ def reconnect_storm(lab: Lab, seed: int) -> ChaosRun:
         wait_until(history, run.schedule.steps[0].at_s)
         fault = history.fault("kill", writer.name)
         with killed(writer):
-            poll(
-                observe,
-                timeout=SETTLE_TIMEOUT_S,
-                what=f"every pooled client writing on a survivor after {writer.name} was killed",
-                retry_on=(NotReady,),
-            )
+            try:
+                poll(
+                    observe,
+                    timeout=SETTLE_TIMEOUT_S,
+                    what=f"every pooled client writing on a survivor after {writer.name} "
+                    "was killed",
+                    retry_on=(NotReady,),
+                )
+            except StartupError as exc:  # say whether the survivors kept a Primary view
+                raise StartupError(f"{exc}; the survivors: {survivors_state(survivors)}") from None
         history.healed(fault)
     lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
     after = {n.name: connection_counters(n) for n in survivors}
@@ -549,10 +553,31 @@ def reconnect_storm(lab: Lab, seed: int) -> ChaosRun:
     return run
 
 
+def survivors_state(nodes: Sequence[GaleraNode]) -> str:
+    """Each node's wsrep_cluster_status, size and state, as in `lab status`: whether a
+    stalled run met a cluster that lost its Primary view (DB010's stall) or a slow client."""
+    states = []
+    for node in nodes:
+        try:
+            status = node.wsrep_status()
+        except NotReady as exc:
+            states.append(f"{node.name} not answering ({exc})")
+            continue
+        states.append(
+            f"{node.name} {status.get('wsrep_cluster_status', '?')} "
+            f"size {status.get('wsrep_cluster_size', '?')} "
+            f"{status.get('wsrep_local_state_comment', '?')}"
+        )
+    return ", ".join(states)
+
+
 def connection_counters(node: GaleraNode) -> dict[str, int]:
     """The server's connection figures: Aborted_connects, Threads_connected and the
-    max_connections limit (what a reconnect storm eats into)."""
+    max_connections limit (what a reconnect storm eats into). Read without a causal wait:
+    under wsrep_sync_wait=1 a SELECT on a node that is not Primary fails ("Lock wait
+    timeout exceeded"), and these counters are the node's own."""
     rows = node.sql(
+        "SET SESSION wsrep_sync_wait = 0; "
         "SELECT VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
         "WHERE VARIABLE_NAME IN ('ABORTED_CONNECTS', 'THREADS_CONNECTED') "
         "UNION SELECT 'MAX_CONNECTIONS', @@max_connections"

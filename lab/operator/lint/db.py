@@ -1,5 +1,6 @@
 """Lint rules for the databases (Galera, GTID master/slave): durability, sync_wait,
-the provider path, Galera's requirements, node-local settings, gcache against an outage."""
+the provider path, Galera's requirements, node-local settings, gcache against an outage,
+evs.suspect_timeout against a stall."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from lab.operator.lint.engine import ERROR, WARNING, Finding, LintContext, rule
+from lab.plan.failover import provider_options, suspect_timeout_of
 from lab.plan.flavours import MARIADB
 from lab.roles.db.galera_config import NODE_LOCAL
 
@@ -249,4 +251,40 @@ def gcache_size(context: LintContext) -> Iterator[Finding]:
         "gcache still holds every write-set it missed; otherwise it takes a full SST "
         "(the whole datadir copied, the donor desynced)",
         "raise gcache.size in wsrep_provider_options (the thresholds: oxlab.toml [lint])",
+    )
+
+
+@rule("DB010", "an evs.suspect_timeout shorter than the hosts' stall budget")
+def suspect_timeout(context: LintContext) -> Iterator[Finding]:
+    if context.topology.family != "galera":
+        return
+    found = context.db_setting("wsrep_provider_options")
+    options = provider_options(found[1].value) if found else {}
+    try:
+        suspect = suspect_timeout_of(options)
+    except ValueError:
+        return  # not a duration of seconds: Galera's own start says so (lab up's diagnosis)
+    budget = context.project.lint.stall_budget_s
+    if suspect >= budget:
+        return
+    given = "evs.suspect_timeout" in options
+    if found and given:
+        f, line = found[0], found[1].line
+    else:
+        files = context.files("db")
+        if not files:
+            return
+        f, line = files[0], 1
+    yield Finding(
+        "DB010",
+        WARNING,
+        f.path,
+        line,
+        f"evs.suspect_timeout {suspect:g} s{'' if given else ' (Galera default)'} is shorter "
+        f"than the stall budget {budget:g} s",
+        "a survivor that stalls longer than it (CPU starved, IO, a paused VM) while another "
+        "node dies is suspected with the dead one: the cluster goes non-Primary and stays "
+        "so until the dead node is back (measured: a 1.5 s freeze at PT1S)",
+        f"set evs.suspect_timeout=PT{budget:g}S or more (inactive_timeout above it), or "
+        "lower [lint] stall_budget_s to what your hosts are known to stall",
     )
