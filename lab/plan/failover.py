@@ -87,14 +87,14 @@ def haproxy_ms(duration: str) -> int:
 
 
 def iso_seconds(duration: str) -> float:
-    """An ISO 8601 duration of seconds as Galera writes them (PT1S, PT0.5S; any case).
-    ValueError for anything else."""
+    """An ISO 8601 duration of seconds as Galera writes them (PT1S, PT0.5S; read in any
+    case). ValueError for anything else."""
     return float(duration.strip().upper().removeprefix("PT").removesuffix("S"))
 
 
 def suspect_timeout_of(options: dict[str, str]) -> float:
     """evs.suspect_timeout from Galera's provider options (its PT5S default where they say
-    nothing): how long a survivor may stall without being suspected (STALL_BUDGET_S)."""
+    nothing): how long a node may stall without being suspected (lint DB010)."""
     merged = {**GALERA_EVS_DEFAULTS, **options}
     return iso_seconds(merged["evs.suspect_timeout"])
 
@@ -130,10 +130,11 @@ PROFILES: dict[str, FailoverProfile] = {
             timeout_check="400ms",
             evs_options=(
                 ("evs.keepalive_period", "PT0.3S"),
-                # suspect_timeout is the stall budget (STALL_BUDGET_S): a survivor that
-                # stalls longer than it while another node dies is suspected with the dead
-                # one, and the cluster stays non-Primary until the dead node is back
-                # (measured: a 1.5 s freeze of galera3 as galera1 was killed, at PT1S).
+                # suspect_timeout is the stall budget (lint DB010's [lint] stall_budget_s,
+                # 3 s, which this meets): a survivor that stalls longer than it while
+                # another node dies is suspected with the dead one, and the cluster stays
+                # non-Primary until the dead node is back (measured: a 1.5 s freeze of
+                # galera3 as galera1 was killed, at PT1S).
                 ("evs.suspect_timeout", "PT3S"),
                 ("evs.inactive_timeout", "PT5S"),
                 ("evs.inactive_check_period", "PT0.5S"),

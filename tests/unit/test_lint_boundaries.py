@@ -414,7 +414,7 @@ def _wsrep_options(options: str) -> str:
         ("evs.suspect_timeout=PT3S; evs.inactive_timeout=PT5S", "", False),  # equal: enough
         ("evs.suspect_timeout=PT2.99S; evs.inactive_timeout=PT5S", "", True),  # just under
         ("evs.suspect_timeout=PT1S; evs.inactive_timeout=PT3S", "", True),  # the old `fast`
-        ("evs.suspect_timeout=pt1s", "", True),  # Galera reads any case
+        ("evs.suspect_timeout=pt1s", "", True),  # lower case: still 1 s
         ("gcache.size=32M", "", False),  # Galera's default: 5 s
         ("gcache.size=32M", "stall_budget_s = 5\n", False),  # the default, equal
         ("gcache.size=32M", "stall_budget_s = 6\n", True),  # the default, under
