@@ -435,6 +435,7 @@ def test_db010_suspect_timeout_against_the_stall_budget(
         line_of(hits[0], wsrep, "wsrep_provider_options")
     if trips and "suspect_timeout" not in options:
         assert "Galera default" in hits[0].what, hits[0].render()
+        assert hits[0].line == 1, f"no line sets it: the file's first line, {hits[0].render()}"
 
 
 def test_db010_the_last_provider_options_line_is_judged(tmp_path: Path) -> None:

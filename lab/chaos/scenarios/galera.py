@@ -527,7 +527,7 @@ def reconnect_storm(lab: Lab, seed: int) -> ChaosRun:
                     retry_on=(NotReady,),
                 )
             except StartupError as exc:  # say whether the survivors kept a Primary view
-                raise StartupError(f"{exc}; the survivors: {survivors_state(survivors)}") from None
+                raise StartupError(f"{exc}; the cluster: {cluster_state(lab)}") from None
         history.healed(fault)
     lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
     after = {n.name: connection_counters(n) for n in survivors}
@@ -553,22 +553,17 @@ def reconnect_storm(lab: Lab, seed: int) -> ChaosRun:
     return run
 
 
-def survivors_state(nodes: Sequence[GaleraNode]) -> str:
-    """Each node's wsrep_cluster_status, size and state, as in `lab status`: whether a
-    stalled run met a cluster that lost its Primary view (DB010's stall) or a slow client."""
-    states = []
-    for node in nodes:
-        try:
-            status = node.wsrep_status()
-        except NotReady as exc:
-            states.append(f"{node.name} not answering ({exc})")
-            continue
-        states.append(
-            f"{node.name} {status.get('wsrep_cluster_status', '?')} "
-            f"size {status.get('wsrep_cluster_size', '?')} "
-            f"{status.get('wsrep_local_state_comment', '?')}"
-        )
-    return ", ".join(states)
+def cluster_state(lab: Lab) -> str:
+    """`lab status`'s table in one line (GaleraCluster.status_table): whether a stalled
+    run met a cluster that lost its Primary view (lint DB010's stall) or a slow client."""
+    assert lab.galera
+    return ", ".join(
+        f"{row['node']} {row['error']}"
+        if "error" in row
+        else f"{row['node']} {row['wsrep_cluster_status']} size {row['wsrep_cluster_size']} "
+        f"{row['wsrep_local_state_comment']}"
+        for row in lab.galera.status_table()
+    )
 
 
 def connection_counters(node: GaleraNode) -> dict[str, int]:

@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable, Iterator
 
 from lab.operator.lint.engine import ERROR, WARNING, Finding, LintContext, rule
+from lab.operator.parsers import Setting
+from lab.operator.project import OperatorFile
 from lab.plan.failover import provider_options, suspect_timeout_of
 from lab.plan.flavours import MARIADB
 from lab.roles.db.galera_config import NODE_LOCAL
@@ -211,6 +213,17 @@ def _mb(size: int) -> str:
     return f"{size / (1 << 20):g} MB"
 
 
+def _where(
+    context: LintContext, found: tuple[OperatorFile, Setting] | None
+) -> tuple[OperatorFile, int] | None:
+    """Where a finding about a provider option points: the wsrep_provider_options line
+    that sets it, or (when Galera's default applies) the first database file's line 1."""
+    if found:
+        return found[0], found[1].line
+    files = context.files("db")
+    return (files[0], 1) if files else None
+
+
 @rule("DB009", "a gcache too small for IST after a short outage")
 def gcache_size(context: LintContext) -> Iterator[Finding]:
     if context.topology.family != "galera":
@@ -234,12 +247,10 @@ def gcache_size(context: LintContext) -> Iterator[Finding]:
         )
     if not needs:
         return
-    f, line = (options[0], options[1].line) if options and given else (None, 1)
-    if f is None:
-        files = context.files("db")
-        if not files:
-            return
-        f = files[0]
+    where = _where(context, options if given else None)
+    if where is None:
+        return
+    f, line = where
     yield Finding(
         "DB009",
         WARNING,
@@ -268,13 +279,10 @@ def suspect_timeout(context: LintContext) -> Iterator[Finding]:
     if suspect >= budget:
         return
     given = "evs.suspect_timeout" in options
-    if found and given:
-        f, line = found[0], found[1].line
-    else:
-        files = context.files("db")
-        if not files:
-            return
-        f, line = files[0], 1
+    where = _where(context, found if given else None)
+    if where is None:
+        return
+    f, line = where
     yield Finding(
         "DB010",
         WARNING,
