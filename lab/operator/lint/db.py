@@ -213,15 +213,24 @@ def _mb(size: int) -> str:
     return f"{size / (1 << 20):g} MB"
 
 
-def _where(
-    context: LintContext, found: tuple[OperatorFile, Setting] | None
-) -> tuple[OperatorFile, int] | None:
-    """Where a finding about a provider option points: the wsrep_provider_options line
-    that sets it, or (when Galera's default applies) the first database file's line 1."""
-    if found:
-        return found[0], found[1].line
+def _provider_option_finding(
+    context: LintContext,
+    found: tuple[OperatorFile, Setting] | None,
+    rule_id: str,
+    what: str,
+    why: str,
+    fix: str,
+) -> Iterator[Finding]:
+    """A warning about a provider option, at the wsrep_provider_options line that sets it
+    (`found`), or, when Galera's default applies, at the first database file's line 1."""
     files = context.files("db")
-    return (files[0], 1) if files else None
+    if found:
+        f, line = found[0], found[1].line
+    elif files:
+        f, line = files[0], 1
+    else:
+        return
+    yield Finding(rule_id, WARNING, f.path, line, what, why, fix)
 
 
 @rule("DB009", "a gcache too small for IST after a short outage")
@@ -247,15 +256,10 @@ def gcache_size(context: LintContext) -> Iterator[Finding]:
         )
     if not needs:
         return
-    where = _where(context, options if given else None)
-    if where is None:
-        return
-    f, line = where
-    yield Finding(
+    yield from _provider_option_finding(
+        context,
+        options if given else None,
         "DB009",
-        WARNING,
-        f.path,
-        line,
         f"gcache.size {_mb(gcache)}{'' if given else ' (Galera default)'} is smaller than "
         + " and ".join(needs),
         "a node that was down for a short while rejoins by IST only while the donor's "
@@ -279,15 +283,10 @@ def suspect_timeout(context: LintContext) -> Iterator[Finding]:
     if suspect >= budget:
         return
     given = "evs.suspect_timeout" in options
-    where = _where(context, found if given else None)
-    if where is None:
-        return
-    f, line = where
-    yield Finding(
+    yield from _provider_option_finding(
+        context,
+        found if given else None,
         "DB010",
-        WARNING,
-        f.path,
-        line,
         f"evs.suspect_timeout {suspect:g} s{'' if given else ' (Galera default)'} is shorter "
         f"than the stall budget {budget:g} s",
         "a survivor that stalls longer than it (CPU starved, IO, a paused VM) while another "
