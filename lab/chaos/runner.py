@@ -322,18 +322,27 @@ def wait_until(history: History, at_s: float) -> None:
         time.sleep(delay)
 
 
-def warmed_up(history: History, acked: int, timeout: float, what: str) -> None:
+def warmed_up(
+    history: History,
+    acked: int,
+    timeout: float,
+    what: str,
+    state: Callable[[], str] = lambda: "",
+) -> None:
     """Wait until the workload has `acked` acknowledged operations, before any fault. A
     cluster that cannot get there is named with what the clients saw (the most common
-    errors), since the scenario has not faulted anything yet."""
+    errors) and, from `state`, what the cluster was doing at that moment (`lab status`'s
+    problems): the scenario has not faulted anything yet, so either the cluster or the
+    host let the clients down, and the message must say which."""
     try:
         poll(lambda: history.acked() >= acked, timeout=timeout, what=what)
     except StartupError as exc:
         errors = Counter(op.error[:80] for op in history.ops if op.outcome != "ok")
         seen = "; ".join(f"{n}x {text}" for text, n in errors.most_common(3)) or "no errors"
+        described = state()
         raise StartupError(
             f"{exc}: {history.acked()} of {acked} operations acknowledged before any fault, "
-            f"{sum(errors.values())} failed ({seen})"
+            f"{sum(errors.values())} failed ({seen})" + (f"; {described}" if described else "")
         ) from None
 
 
@@ -345,14 +354,14 @@ def measure(history: History) -> list[dict[str, Any]]:
     rows = []
     for fault in history.faults:
         for kind in kinds:
-            mine = history if len(kinds) == 1 else only_client(history, kind)
-            rows.append({"client": kind, **_measure_fault(mine, fault)})
+            rows.append({"client": kind, **_measure_fault(only_client(history, kind), fault)})
     return rows
 
 
 def only_client(history: History, kind: str) -> History:
-    """The operations of one client kind, with the same faults and clock."""
-    ops = [op for op in history.ops if client_of(history, op) == kind]
+    """The operations of one client kind, with the same faults and clock; never the
+    final reads, which are made after healing and are nobody's recovery."""
+    ops = [op for op in history.ops if op.process != FINAL and client_of(history, op) == kind]
     return History(ops=ops, faults=history.faults, clients=history.clients, t0=history.t0)
 
 

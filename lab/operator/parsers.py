@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from lab.oxnode.config import property_lines
 
 
 @dataclass(frozen=True)
@@ -48,16 +51,9 @@ def server_settings(text: str) -> dict[str, Setting]:
 
 
 def properties(text: str) -> dict[str, Setting]:
-    """Java properties (key=value or key: value), as OX reads its .properties files."""
-    found = {}
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith(("#", "!")):
-            continue
-        match = re.match(r"([^=:\s]+)\s*[=:]?\s*(.*)", line)
-        if match:
-            found[match.group(1)] = Setting(match.group(1), match.group(2).strip(), number)
-    return found
+    """Java properties, read as OX reads its .properties files (the groupware node's one
+    reader, lab/oxnode/config.py): each setting with the line it starts on."""
+    return {key: Setting(key, value, line) for key, value, line in property_lines(text)}
 
 
 @dataclass
@@ -111,7 +107,19 @@ def haproxy_sections(text: str) -> list[Section]:
 
 
 def binds(section: Section, port: str) -> bool:
-    return any(len(w) > 1 and w[1].rsplit(":", 1)[-1] == port for _, w in section.get("bind"))
+    """Whether a `bind` of the section listens on `port`: HAProxy's `bind` takes a comma
+    list of `[address]:port` or `[address]:first-last` (its manual, "bind")."""
+    return any(
+        len(w) > 1 and any(_in_range(one.rsplit(":", 1)[-1], int(port)) for one in w[1].split(","))
+        for _, w in section.get("bind")
+    )
+
+
+def _in_range(ports: str, port: int) -> bool:
+    first, _, last = ports.partition("-")
+    if not first.isdigit() or not (last or first).isdigit():
+        return False
+    return int(first) <= port <= int(last or first)
 
 
 def servers_for_port(sections: list[Section], port: str) -> Section | None:
@@ -175,12 +183,22 @@ class ExportClient:
     options: tuple[str, ...]
 
     def option(self, name: str) -> str | None:
-        """An option's value ("1001" for anonuid=1001), "" for a flag, None if absent."""
-        for opt in self.options:
+        """An option's value ("1001" for anonuid=1001), "" for a flag, None if absent;
+        the last of repeated options (a line's defaults come first)."""
+        for opt in reversed(self.options):
             key, _, value = opt.partition("=")
             if key == name:
                 return value
         return None
+
+    def chosen(self, flag: str, opposite: str, default: bool) -> bool:
+        """Whether `flag` is in force: it comes after its `opposite` (ro/rw,
+        all_squash/no_all_squash); neither given: the server's `default` (exports(5):
+        ro and no_all_squash)."""
+        for opt in reversed(self.options):
+            if opt in (flag, opposite):
+                return opt == flag
+        return default
 
 
 @dataclass(frozen=True)
@@ -190,21 +208,67 @@ class Export:
     line: int
 
 
-def exports(text: str) -> list[Export]:
-    """/etc/exports: `path client(opts) client(opts)`; a bare client gets the defaults."""
+def _position(directives: Sequence[Directive], directive: Directive) -> int:
+    """Where this very directive is (by identity: two may read alike)."""
+    return next(i for i, d in enumerate(directives) if d is directive)
+
+
+def inside(directives: Sequence[Directive], opener: Directive) -> list[Directive]:
+    """The directives within the block `opener` opens (`<VirtualHost *:80>`), nested ones
+    included: those after it until the first back at its depth. Two blocks with the same
+    header stay apart, which the header text alone cannot do."""
+    start = _position(directives, opener) + 1
+    depth = len(opener.blocks)
     found = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
+    for directive in directives[start:]:
+        if len(directive.blocks) <= depth:
+            break
+        found.append(directive)
+    return found
+
+
+def enclosing(directives: Sequence[Directive], directive: Directive) -> Directive | None:
+    """The directive that opens the innermost block `directive` sits in (None at the top):
+    the nearest one before it, one level out."""
+    depth = len(directive.blocks)
+    before = directives[: _position(directives, directive)]
+    return (
+        next((d for d in reversed(before) if len(d.blocks) == depth - 1), None) if depth else None
+    )
+
+
+def exports(text: str) -> list[Export]:
+    """/etc/exports as exports(5) reads it: `path [-defaults] client(opts) ...`; a line
+    continued by a backslash; `#` comments; a quoted path; the options after a dash are
+    every later client's on that line (its own options after them); a bare client gets
+    the server's defaults, and `(opts)` after white space is a client of its own: anyone."""
+    found = []
+    lines = text.splitlines()
+    number = 0
+    while number < len(lines):
+        start = number + 1
+        line = lines[number].split("#", 1)[0].rstrip()
+        number += 1
+        while line.endswith("\\") and number < len(lines):
+            line = line[:-1] + " " + lines[number].split("#", 1)[0].strip()
+            number += 1
+        line = line.strip()
         if not line:
             continue
-        path, *entries = line.split()
+        try:
+            path, *entries = shlex.split(line)
+        except ValueError:
+            path, *entries = line.split()
+        defaults: tuple[str, ...] = ()
         clients = []
         for entry in entries:
+            if entry.startswith("-"):
+                defaults += tuple(filter(None, entry[1:].split(",")))
+                continue
             host, _, opts = entry.partition("(")
-            clients.append(
-                ExportClient(host or "*", tuple(filter(None, opts.rstrip(")").split(","))))
-            )
-        found.append(Export(path, tuple(clients), number))
+            own = tuple(filter(None, opts.rstrip(")").split(",")))
+            clients.append(ExportClient(host or "*", defaults + own))
+        found.append(Export(path, tuple(clients), start))
     return found
 
 

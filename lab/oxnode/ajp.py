@@ -20,7 +20,10 @@ from typing import Protocol
 SERVER_MAGIC = b"\x12\x34"  # web server -> container
 CONTAINER_MAGIC = b"AB"  # container -> web server
 MAX_PACKET = 8192  # mod_proxy_ajp's default ProxyIOBufferSize
-MAX_CHUNK = MAX_PACKET - 8  # magic, length, type, chunk length, NUL
+MAX_CHUNK = MAX_PACKET - 8  # Send Body Chunk: magic, length, type, chunk length, NUL
+# a request body packet (web server -> container): magic, length, chunk length; the
+# specification's "maximum send body size (8186 (8 Kbytes - 6))"
+MAX_SEND_BODY = MAX_PACKET - 6
 
 # prefix codes
 FORWARD_REQUEST = 2
@@ -254,7 +257,7 @@ def encode_forward_request(req: ForwardRequest) -> bytes:
 
 def encode_body(data: bytes) -> bytes:
     """A request-body packet (web server -> container); b"" ends the body."""
-    if len(data) > MAX_CHUNK:
+    if len(data) > MAX_SEND_BODY:
         raise AjpError("body packet too large")
     return SERVER_MAGIC + struct.pack(">HH", len(data) + 2, len(data)) + data
 
@@ -328,7 +331,8 @@ def decode_response(stream: Duplex, body: bytes = b"") -> Response:
         elif kind == SEND_BODY_CHUNK:
             chunks.append(r._take(r.integer()))
         elif kind == GET_BODY_CHUNK:
-            size = r.integer()
+            # the minimum of what is asked, the maximum send body size and what is left
+            size = min(r.integer(), MAX_SEND_BODY)
             part, remaining = remaining[:size], remaining[size:]
             stream.write(encode_body(part))
             stream.flush()

@@ -1,11 +1,13 @@
 """The node's configuration files, as oxinstaller writes them and the node reads them:
 /opt/open-xchange/etc/{configdb,system,ajp,filestore}.properties and mpasswd.
-Plain `key=value` properties; pure functions, unit-tested."""
+Java properties (read as java.util.Properties reads them: the one reader, which the
+lab's lint uses too); pure functions, unit-tested."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,20 +17,81 @@ MASTER_ADMIN = "oxadminmaster"
 
 
 def render_properties(values: dict[str, str], header: str = "") -> str:
+    """`key=value` lines, escaped as java.util.Properties.store escapes them, so that
+    property_lines reads back exactly `values`."""
     lines = [f"# {line}" for line in header.splitlines()]
-    lines += [f"{key}={value}" for key, value in values.items()]
+    lines += [f"{_escape(key, True)}={_escape(value, False)}" for key, value in values.items()]
     return "\n".join(lines) + "\n"
 
 
+def _escape(text: str, key: bool) -> str:
+    special = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\f": "\\f"}
+    out = []
+    for at, char in enumerate(text):
+        if char in special:
+            out.append(special[char])
+        elif (char == " " and (key or at == 0)) or (key and char in "=:#!"):
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def parse_properties(text: str) -> dict[str, str]:
-    values = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", "!")) or "=" not in line:
+    """A .properties file's values, the last of repeated keys winning."""
+    return {key: value for key, value, _ in property_lines(text)}
+
+
+def property_lines(text: str) -> list[tuple[str, str, int]]:
+    """(key, value, the line it starts on) of Java properties as java.util.Properties.load
+    reads them, which is how OX reads its .properties files: a key ends at the first
+    unescaped `=`, `:` or white space; a line ending in an odd number of backslashes goes
+    on in the next (its leading white space dropped); `#` and `!` start comment lines,
+    which never go on; `\\t`, `\\uXXXX` and `\\x` escapes. Values lose trailing white
+    space, as OX's configuration service trims them. Read into a dict, a later repeat of
+    a key wins."""
+    found = []
+    lines = re.split(r"\r\n|\r|\n", text)  # Java's line ends only (not \v, \x1c, U+2028)
+    number = 0
+    while number < len(lines):
+        start = number + 1
+        line = lines[number].lstrip(" \t\f")
+        number += 1
+        if not line or line.startswith(("#", "!")):
             continue
-        key, _, value = line.partition("=")
-        values[key.strip()] = value.strip()
-    return values
+        while _continues(line) and number < len(lines):
+            line = line[:-1] + lines[number].lstrip(" \t\f")
+            number += 1
+        if _continues(line):
+            line = line[:-1]
+        key, value = _split_property(line)
+        found.append((key, value.rstrip(), start))
+    return found
+
+
+def _continues(line: str) -> bool:
+    return (len(line) - len(line.rstrip("\\"))) % 2 == 1
+
+
+def _split_property(line: str) -> tuple[str, str]:
+    """(key, value) of one logical line, escapes resolved."""
+    at = 0
+    while at < len(line) and line[at] not in "=: \t\f":
+        at += 2 if line[at] == "\\" else 1
+    key, rest = line[:at], line[at:].lstrip(" \t\f")
+    if rest[:1] in ("=", ":"):
+        rest = rest[1:].lstrip(" \t\f")
+    return _unescape(key), _unescape(rest)
+
+
+def _unescape(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if code.startswith("u"):
+            return chr(int(code[1:], 16))
+        return {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}.get(code, code)
+
+    return re.sub(r"\\(u[0-9a-fA-F]{4}|.)", one, text)
 
 
 def read_properties(name: str) -> dict[str, str]:
@@ -73,6 +136,11 @@ class PoolSettings:
     max_life_time_ms: int = 600000
     max_active: int = 100
     max_wait_ms: int = 10000
+    # Connector/J's useSSL: OX's configdb.properties does not set it, and OX's
+    # "Database connection encryption" guide adds useSSL=true to encrypt; OX's
+    # com.mysql.jdbc.Driver (5.1) with MariaDB, which announces itself as 5.5.5-…,
+    # then connects without TLS
+    use_ssl: bool = False
 
     @classmethod
     def from_properties(cls, values: dict[str, str]) -> PoolSettings:
@@ -95,6 +163,7 @@ class PoolSettings:
             max_life_time_ms=ms("maxLifeTime", d.max_life_time_ms),
             max_active=ms("maxActive", d.max_active),
             max_wait_ms=ms("maxWait", d.max_wait_ms),
+            use_ssl=merged.get("useSSL", "").strip().lower() == "true",
         )
 
 

@@ -57,6 +57,7 @@ class Pool:
                 write_timeout=socket_s,
                 autocommit=True,
                 charset="utf8mb4",
+                ssl_disabled=not self.settings.use_ssl,
             )
         except pymysql.err.MySQLError as exc:
             raise db_down(f"{self.address.host}:{self.address.port}", exc.args[-1]) from None

@@ -122,7 +122,9 @@ class _AjpConnection(socketserver.StreamRequestHandler):
         first = True
         while received < length:
             if not first:
-                self.wfile.write(ajp.encode_get_body_chunk(min(ajp.MAX_CHUNK, length - received)))
+                self.wfile.write(
+                    ajp.encode_get_body_chunk(min(ajp.MAX_SEND_BODY, length - received))
+                )
                 self.wfile.flush()
             first = False
             payload = ajp.read_packet(self.rfile, ajp.SERVER_MAGIC)
@@ -227,7 +229,7 @@ def ajp_request(
     with socket.create_connection(address, timeout=timeout) as sock:
         stream = sock.makefile("rwb")
         stream.write(ajp.encode_forward_request(forward))
-        first, rest = body[: ajp.MAX_CHUNK], body[ajp.MAX_CHUNK :]
+        first, rest = body[: ajp.MAX_SEND_BODY], body[ajp.MAX_SEND_BODY :]
         if body:
             stream.write(ajp.encode_body(first))
         stream.flush()

@@ -276,17 +276,22 @@ class Lab:
             retry_on=(OxError, requests.RequestException),
         )
 
+    def problems_now(self) -> list[str]:
+        """health_problems(), with HAProxy's stats page not answering as one more problem
+        instead of an exception: what a wait polls and what a stalled run reports."""
+        try:
+            return self.health_problems()
+        except requests.RequestException as exc:  # a stats page not answering (yet)
+            return [f"HAProxy's stats page: {exc}"]
+
+    def describe_health(self) -> str:
+        """One line for an error message: the problems found right now, or healthy."""
+        return "the lab: " + ("; ".join(self.problems_now()) or "healthy")
+
     def wait_healthy(self, timeout: float = 90.0) -> None:
         """Poll until health_problems() is empty; the error lists what still is not
         (roles/health.py: the same wait the operator's hosts get)."""
-
-        def problems() -> list[str]:
-            try:
-                return self.health_problems()
-            except requests.RequestException as exc:  # a stats page not answering yet
-                return [f"HAProxy's stats page: {exc}"]
-
-        wait_healthy(problems, timeout=timeout, what="the lab to be healthy")
+        wait_healthy(self.problems_now, timeout=timeout, what="the lab to be healthy")
 
     # -- finding again, tearing down ------------------------------------------------------
 

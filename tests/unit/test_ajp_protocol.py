@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lab.oxnode import ajp
+from tests.unit.budget import examples
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -190,7 +191,7 @@ def test_the_forward_request_real_apache_sent_decodes() -> None:
     assert ajp.encode_forward_request(request) == raw, "re-encoded byte for byte"
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.binary(max_size=300))
 def test_decoding_any_request_bytes_raises_only_ajp_errors(data: bytes) -> None:
     for payload in (data, b"\x02" + data, b"\x02\x02" + data):
@@ -204,7 +205,7 @@ def test_decoding_any_request_bytes_raises_only_ajp_errors(data: bytes) -> None:
             pass
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.lists(st.binary(max_size=60), max_size=5), st.sampled_from([3, 4, 5, 6, 9, 0xA0]))
 def test_decoding_any_response_bytes_raises_only_ajp_errors(parts: list[bytes], kind: int) -> None:
     stream = b"".join(packet(b"AB", bytes([kind]) + p) for p in parts)
@@ -215,7 +216,7 @@ def test_decoding_any_response_bytes_raises_only_ajp_errors(parts: list[bytes], 
             pass
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.sampled_from(ajp.METHODS),
     st.text(max_size=40),
@@ -275,3 +276,95 @@ def test_the_client_refuses_a_packet_mod_proxy_ajp_would_refuse() -> None:
     assert len(too_big) == 8193
     with pytest.raises(ajp.AjpError, match="8192"):
         ajp.decode_response(Wire(GOLDEN_SEND_HEADERS + too_big + GOLDEN_END_RESPONSE))
+
+
+class _Duplex:
+    """A container's answer to read, and what the client writes back (body chunks)."""
+
+    def __init__(self, answer: bytes) -> None:
+        self._answer = io.BytesIO(answer)
+        self.sent = bytearray()
+
+    def read(self, n: int, /) -> bytes:
+        return self._answer.read(n)
+
+    def write(self, data: bytes, /) -> int:
+        self.sent += data
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=40)
+# bodies of any size up to a few 8 KB chunks (st.binary alone seldom draws a large one)
+BODIES = st.tuples(st.integers(0, 20000), st.binary(min_size=1, max_size=16)).map(
+    lambda t: (t[1] * (t[0] // len(t[1]) + 1))[: t[0]]
+)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    status=st.integers(100, 599),
+    reason=HEADER_TEXT,
+    headers=st.lists(
+        st.tuples(
+            st.one_of(
+                st.sampled_from(ajp.RESPONSE_HEADERS),
+                st.sampled_from(ajp.RESPONSE_HEADERS).map(str.lower),
+                st.from_regex(r"X-[A-Za-z-]{1,12}", fullmatch=True),
+            ),
+            HEADER_TEXT,
+        ),
+        max_size=6,
+    ),
+    body=BODIES,
+    reuse=st.booleans(),
+)
+def test_any_response_round_trips_through_the_client(
+    status: int, reason: str, headers: list[tuple[str, str]], body: bytes, reuse: bool
+) -> None:
+    """The container side's packets, read by the client side: the same status, reason,
+    headers (a known name in any case comes back as the specification spells it, coded
+    0xA0nn), body (in chunks of at most 8 KB) and reuse flag."""
+    answer = ajp.encode_send_headers(status, reason, headers)
+    answer += b"".join(ajp.encode_body_chunks(body)) + ajp.encode_end_response(reuse)
+    response = ajp.decode_response(_Duplex(answer))
+    canonical = {h.lower(): h for h in ajp.RESPONSE_HEADERS}
+    expected = [(canonical.get(name.lower(), name), value) for name, value in headers]
+    assert (response.status, response.reason, response.headers) == (status, reason, expected)
+    assert (response.body, response.reuse) == (body, reuse)
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(body=BODIES, asked=st.lists(st.integers(1, 9000), max_size=4))
+def test_the_client_serves_get_body_chunk_requests_in_order(body: bytes, asked: list[int]) -> None:
+    """Each Get Body Chunk the container sends is answered with the next part of the
+    request body, at most the specification's maximum send body size (8186 bytes, 8 KB
+    - 6), and an empty chunk once it is all sent, as mod_proxy_ajp does."""
+    answer = b"".join(ajp.encode_get_body_chunk(size) for size in asked)
+    answer += ajp.encode_end_response(True)
+    duplex = _Duplex(answer)
+    ajp.decode_response(duplex, body)
+    stream, parts, remaining = io.BytesIO(bytes(duplex.sent)), [], body
+    for size in asked:
+        payload = ajp.read_packet(stream, ajp.SERVER_MAGIC)
+        assert payload is not None, "every Get Body Chunk is answered"
+        parts.append(ajp.decode_body(payload))
+        assert len(parts[-1]) == min(size, 8186, len(remaining)), (size, len(remaining))
+        remaining = remaining[min(size, 8186) :]
+    assert b"".join(parts) == body[: len(body) - len(remaining)], "the body, in order"
+    assert stream.read() == b"", "nothing unasked is sent"
+
+
+@pytest.mark.parametrize(("size", "fits"), [(8185, True), (8186, True), (8187, False)])
+def test_a_request_body_packet_holds_up_to_8186_bytes(size: int, fits: bool) -> None:
+    """The specification's maximum send body size, 8 KB - 6 (magic, length, chunk
+    length): mod_proxy_ajp sends that much in one packet, so the node must take it."""
+    if fits:
+        packet_bytes = ajp.encode_body(b"x" * size)
+        assert len(packet_bytes) == size + 6 <= ajp.MAX_PACKET
+        assert ajp.decode_body(packet_bytes[4:]) == b"x" * size
+    else:
+        with pytest.raises(ajp.AjpError):
+            ajp.encode_body(b"x" * size)

@@ -788,3 +788,394 @@ def test_a_reused_connection_of_unknown_outcome_was_dropped() -> None:
     verdict = check_pool_reuse(history)
     assert len(verdict.anomalies["dropped-idle-connection"]) == 1, verdict.summary()
     assert verdict.stats == {"reused": 1, "dropped": 1}
+
+
+def test_replication_window_is_closed_at_both_ends_by_acknowledgement_time() -> None:
+    """Only a write the dying master acknowledged within `window_s` before the kill may
+    be lost as a finding; one acknowledged after the kill came from the promoted master
+    (the GTID scenario's case: 9 s after), and losing it is a real lost write."""
+    from lab.chaos.checkers.writes import check_inserts_kept
+
+    fault_at, window = 5.0, 1.0
+    cases = [
+        (3.999, "lost-write", "just before the window opens"),
+        (4.0, "lost-in-replication-window", "exactly at the window's start"),
+        (4.5, "lost-in-replication-window", "inside the window"),
+        (5.0, "lost-in-replication-window", "acknowledged exactly at the kill"),
+        (5.001, "lost-write", "just after the kill: not the dead master's"),
+        (14.0, "lost-write", "9 s after the kill: on the promoted master"),
+    ]
+    for acked_at, kind, why in cases:
+        history = History.of([(0, "insert", 7, "ok", acked_at - 0.05, acked_at)])
+        verdict = check_inserts_kept(history, set(), fault_at=fault_at, window_s=window)
+        assert list(verdict.anomalies) == [kind], f"{why}: {verdict.summary()}"
+        said = verdict.anomalies[kind][0]
+        when = "after" if acked_at > fault_at else "before"
+        expected = f"acknowledged {abs(fault_at - acked_at):.3f}s {when} the fault"
+        assert said.endswith(expected), f"{why}: the report says when: {said}"
+    spanning = History.of([(0, "insert", 7, "ok", 4.9, 5.2)])
+    verdict = check_inserts_kept(spanning, set(), fault_at=fault_at, window_s=window)
+    assert list(verdict.anomalies) == ["lost-write"], (
+        "begun before the kill but acknowledged after it: the acknowledgement is what counts"
+    )
+    assert "0.200s after the fault" in verdict.anomalies["lost-write"][0], verdict.summary()
+    kept = History.of([(0, "insert", 7, "ok", 14.0, 14.1)])
+    assert not check_inserts_kept(kept, {7}, fault_at, window).anomalies, "a kept write is fine"
+
+
+def test_check_writes_kept_takes_the_window_from_the_first_fault() -> None:
+    """`lab check` replays the window from the history: its first fault closes it."""
+    from lab.chaos.checkers.writes import check_writes_kept
+    from lab.chaos.history import FINAL, READ_INSERTS, Fault
+
+    history = History.of(
+        [
+            (0, "insert", 1, "ok", 4.4, 4.5),  # inside the window before the kill at 5.0
+            (0, "insert", 2, "ok", 13.9, 14.0),  # after it: the promoted master's
+            (FINAL, READ_INSERTS, [], "ok", 20.0, 20.0),
+        ]
+    )
+    history.faults = [Fault("kill", "dbmaster", 5.0, 10.0), Fault("kill", "dbslave", 30.0)]
+    verdict = check_writes_kept(history, window_s=1.0)
+    assert verdict.anomalies.get("lost-in-replication-window", [""])[0].startswith("op 0"), (
+        verdict.summary()
+    )
+    assert verdict.anomalies.get("lost-write", [""])[0].startswith("op 1"), verdict.summary()
+
+
+def test_lost_appends_against_the_final_read_count_each_acknowledged_append() -> None:
+    """A list-append history is judged against its final read: an acknowledged append
+    missing from its key is lost; the stats count every acknowledged append once."""
+    from lab.chaos.checkers.writes import check_writes_kept
+    from lab.chaos.history import FINAL
+
+    history = History.of(
+        [
+            (0, "txn", [["append", 1, 10], ["append", 2, 20]], "ok"),
+            (1, "txn", [["append", 1, 11]], "ok"),
+            (2, "txn", [["append", 3, 30]], "info"),  # unknown: never counted lost
+            (3, "txn", [["append", 3, 31]], "fail"),
+            (4, "txn", [["r", 1, [10]]], "ok"),
+            (FINAL, "txn", [["r", 1, [10]], ["r", 2, [20]], ["r", 3, []]], "ok"),
+        ]
+    )
+    verdict = check_writes_kept(history)
+    assert list(verdict.anomalies) == ["lost-write"], verdict.summary()
+    assert len(verdict.anomalies["lost-write"]) == 1, "only 11 of key 1 is missing"
+    assert "11 missing from key 1" in verdict.anomalies["lost-write"][0], verdict.summary()
+    assert verdict.stats == {"acknowledged_appends": 3}, verdict.stats
+    nothing_read = History.of(
+        [(0, "txn", [["append", 4, 40]], "ok"), (FINAL, "txn", [["r", 1, []]], "ok")]
+    )
+    lost = check_writes_kept(nothing_read)
+    assert "40 missing from key 4" in lost.anomalies["lost-write"][0], (
+        "a key the final read does not name at all lost its appends"
+    )
+
+
+def test_kept_inserts_stats_and_a_history_without_faults_or_final_read() -> None:
+    from lab.chaos.checkers.writes import CHECKER, check_inserts_kept, check_writes_kept
+    from lab.chaos.history import FINAL, READ_INSERTS
+
+    history = History.of([(0, "insert", 1, "ok"), (0, "insert", 2, "ok"), (0, "insert", 3, "info")])
+    verdict = check_inserts_kept(history, {1, 2, 9}, fault_at=5.0, window_s=1.0)
+    assert verdict.checker == CHECKER == "no-acknowledged-write-lost"
+    assert verdict.stats == {"acknowledged": 2, "present": 3}, verdict.stats
+    no_fault = History.of(
+        [(0, "insert", 1, "ok", 1.0, 1.1), (FINAL, READ_INSERTS, [7], "ok", 9.0, 9.0)]
+    )
+    lost = check_writes_kept(no_fault, window_s=1.0)
+    assert list(lost.anomalies) == ["lost-write"], (
+        f"without a fault there is no replication window: {lost.summary()}"
+    )
+    assert check_writes_kept(
+        History.of([(0, "insert", 7, "ok"), (FINAL, READ_INSERTS, [7], "ok")])
+    ).valid(), "a kept insert"
+    none = check_writes_kept(History.of([(0, "insert", 1, "ok")]))
+    assert none.anomalies == {"no-final-read": ["the history has no final read to compare with"]}, (
+        none.summary()
+    )
+
+
+def test_a_transaction_reading_its_own_later_append_is_internal() -> None:
+    """Found by the brute-force property: a read that shows what the same transaction
+    appends only afterwards is no state any execution had (Elle's internal anomaly);
+    the same read after the append is the transaction seeing its own write."""
+    from lab.chaos.checkers.list_append import check_list_append
+
+    future = History.of([(0, "txn", [["r", 0, [1]], ["append", 0, 1]], "ok")])
+    verdict = check_list_append(future)
+    assert list(verdict.anomalies) == ["internal"], verdict.summary()
+    assert "with 1, which it appends only later" in verdict.anomalies["internal"][0]
+    own = History.of([(0, "txn", [["append", 0, 1], ["r", 0, [1]]], "ok")])
+    assert check_list_append(own).valid(), check_list_append(own).summary()
+    failed = History.of([(0, "txn", [["r", 0, [1]], ["append", 0, 1]], "fail")])
+    assert "internal" not in check_list_append(failed).anomalies, "a failed txn read nothing"
+
+
+def test_every_checker_names_its_verdict_as_the_registry_does() -> None:
+    """Reports, `lab check` and the forbidden kinds go by the checker's name: a verdict
+    under another name would be judged against nobody's forbidden kinds."""
+    from lab.chaos.checkers.registry import CHECKERS
+    from lab.chaos.history import Fault
+
+    params = {"accounts": 2, "total": 20, "slow_s": 1.0, "route": "OX1", "deadline_s": 1.0,
+              "grace_s": 1.0}  # fmt: skip
+    for name, checker in CHECKERS.items():
+        history = History.of([(0, "noop", None, "ok", 0.0, 0.1), (0, "noop", None, "ok", 9, 9.1)])
+        history.faults = [Fault("kill", "galera1", 1.0, 5.0)]
+        verdict = checker.judge(history, **{p: params[p] for p in checker.needs})
+        assert verdict.checker == name, f"{name}'s verdict says {verdict.checker!r}"
+
+
+def test_the_groupware_checkers_count_what_the_report_shows() -> None:
+    """The figures a report prints beside each verdict, on a history of every outcome."""
+    from lab.chaos.checkers.groupware import check_files, check_read_your_writes, check_sessions
+
+    history = History.of(
+        [
+            (0, "login", {}, "ok"),
+            (1, "login", {}, "ok"),
+            (0, "upload", {"doc": "1"}, "ok"),
+            (0, "upload", {"doc": "2"}, "fail"),
+            (1, "download", {"sha256": "a", "got_sha256": "a"}, "ok"),
+            (1, "download", {"sha256": "a", "got_sha256": "b"}, "info"),  # unanswered
+            (1, "download", {"sha256": "a", "got_sha256": "a"}, "fail"),
+            (0, "list-folders", {"titles": []}, "ok"),
+            (0, "list-folders", {"titles": []}, "fail"),
+        ]
+    )
+    history.ops[6].error = "IFO-0300: not found"  # not a session error
+    sessions = check_sessions(history)
+    assert sessions.valid(), sessions.summary()
+    assert sessions.stats == {"clients": 2, "requests_ok": 5, "requests_failed": 3}
+    files = check_files(history)
+    assert files.valid(), "an unanswered download's bytes are not judged"
+    assert files.stats == {"uploads": 1, "downloads": 1}, files.stats
+    listings = check_read_your_writes(history)
+    assert listings.stats == {"listings": 2}, listings.stats
+
+
+def test_a_session_error_and_a_second_login_are_each_a_lost_session() -> None:
+    from lab.chaos.checkers.groupware import check_sessions
+
+    history = History.of(
+        [(0, "login", {}, "ok"), (0, "get", {}, "fail"), (1, "login", {}, "ok"),
+         (1, "get", {}, "info"), (0, "login", {}, "fail"), (0, "login", {}, "ok")]
+    )  # fmt: skip
+    history.ops[1].error = "SES-0203: session expired"
+    history.ops[3].error = "SES-0203: but unanswered"
+    found = check_sessions(history).anomalies["session-lost"]
+    assert len(found) == 2 and "SES-0203" in found[0] and "logged in again" in found[1], found
+
+
+def test_one_writer_counts_overlaps_writer_changes_and_samples() -> None:
+    from lab.chaos.checkers.writers import WRITE_SERVERS, check_one_writer
+    from lab.chaos.history import FINAL
+
+    history = History.of(
+        [
+            (0, "insert", 1, "ok", 0.0, 1.0),
+            (1, "insert", 2, "ok", 0.5, 1.5),  # overlaps op 0, same node
+            (2, "insert", 3, "ok", 2.0, 3.0),
+            (3, "insert", 4, "ok", 2.5, 3.5),  # overlaps op 2 on another node
+            (4, "insert", 5, "fail", 2.6, 2.7),  # failed: not a write
+            (FINAL, "insert", 6, "ok", 2.6, 2.9),  # the final read is not a writer
+            (5, "insert", 7, "ok", 3.0, 4.0),  # touches op 2's end: no overlap
+        ]
+    )
+    for op, node in zip(history.ops, ["g1", "g1", "g1", "g2", "g2", "g2", "g1"], strict=True):
+        op.node = node
+    history.probes = [
+        {"kind": WRITE_SERVERS, "at": 1.0, "instances": {"a": ["g1"], "b": ["g1"]}},
+        {"kind": WRITE_SERVERS, "at": 2.0, "instances": {"a": ["g1"], "b": ["g2"]}},
+        {"kind": "other", "at": 2.0},
+    ]
+    verdict = check_one_writer(history)
+    assert len(verdict.anomalies["two-writers"]) == 2, verdict.summary()  # (2,3) and (3,6)
+    assert "at 2.0 s" in verdict.anomalies["two-write-servers"][0]
+    assert len(verdict.anomalies["two-write-servers"]) == 1
+    assert verdict.stats == {
+        "writes": 5,
+        "overlapping_pairs": 2,
+        "samples": 2,
+        "writer_changes": 2,
+    }, verdict.stats
+
+
+def test_pool_reuse_verdicts_word_for_word() -> None:
+    from lab.chaos.checkers.pool import REUSE, check_pool_reuse
+
+    history = History.of(
+        [(0, REUSE, 59.5, "ok"), (1, REUSE, 30, "fail"), (2, REUSE, 45, "info"), (3, "x", 1, "ok")]
+    )
+    history.ops[1].error = "2013 Lost connection"
+    verdict = check_pool_reuse(history)
+    assert verdict.anomalies == {
+        "dropped-idle-connection": [
+            "client 1: idle 30 s within OX's maxIdleTime, then 2013 Lost connection",
+            "client 2: idle 45 s within OX's maxIdleTime, then info",
+        ]
+    }, verdict.anomalies
+    assert verdict.stats == {"reused": 1, "dropped": 2}
+    none = check_pool_reuse(History.of([(0, "x", 1, "ok")]))
+    assert none.anomalies == {
+        "no-reuse": ["no pooled connection was used again: nothing was checked"]
+    }
+    assert none.stats == {"reused": 0, "dropped": 0}
+
+
+def test_observability_verdicts_word_for_word_at_the_deadline() -> None:
+    from lab.chaos.checkers.observability import OBSERVED, check_observable
+
+    history = History.of([])
+    history.probes = [
+        {"kind": OBSERVED, "what": "lab status", "at": 1.0, "ok": True, "seconds": 2.0},
+        {"kind": OBSERVED, "what": "stats", "at": 2.0, "ok": True, "seconds": 2.01},
+        {"kind": OBSERVED, "what": "clustercheck", "at": 3.0, "ok": False, "error": "refused"},
+        {"kind": OBSERVED, "what": "clustercheck", "at": 4.0, "ok": False},
+        {"kind": OBSERVED, "what": "status", "at": 5.0, "ok": True},  # no time: in time
+        {"kind": "other", "what": "x", "at": 6.0, "ok": False},
+    ]
+    verdict = check_observable(history, deadline_s=2.0)
+    assert verdict.anomalies == {
+        "unanswered": [
+            "stats at 2.0 s took 2.01 s (deadline 2.0 s)",
+            "clustercheck at 3.0 s: refused",
+            "clustercheck at 4.0 s: ?",
+        ]
+    }, verdict.anomalies
+    assert verdict.stats == {"samples": 5, "answered": 2}, "exactly at the deadline: answered"
+    nothing = check_observable(History.of([]), 1.0)
+    assert nothing.anomalies == {
+        "not-observed": ["nothing was sampled during the fault: nothing was checked"]
+    }
+
+
+def test_consistency_verdicts_word_for_word() -> None:
+    from lab.chaos.checkers.consistency import check_nodes_consistent
+    from lab.roles.db.consistency import CHECKSUMS
+
+    history = History.of([])
+    assert check_nodes_consistent(history).anomalies == {
+        "not-checksummed": ["no checksums were taken: nothing was compared"]
+    }
+    history.probes = [{"kind": CHECKSUMS, "nodes": {}}]
+    lone = check_nodes_consistent(history)
+    assert lone.anomalies == {"single-node": ["only no node could be compared"]}
+    history.probes = [
+        {"kind": CHECKSUMS, "nodes": {"g1": {}, "g2": {}, "g3": {}}},  # an earlier one
+        {"kind": CHECKSUMS, "nodes": {"g1": {}}},  # the last checksums count
+    ]
+    verdict = check_nodes_consistent(history)
+    assert verdict.anomalies == {"single-node": ["only g1 could be compared"]}
+    assert verdict.stats == {"nodes": 1, "chunks": 0}
+
+
+def test_failures_confined_word_for_word() -> None:
+    """A fault on OX1: users on OX2 must not fail, users on OX1 must end up elsewhere."""
+    from lab.chaos.checkers.confined import check_failures_confined
+    from lab.chaos.history import Fault
+
+    rows: list[tuple[int, str, dict[str, str], str, float, float, str]] = [
+        (1, "get", {}, "fail", 1.0, 1.1, "OX1"),  # moved: failed on OX1, then ok on OX2
+        (1, "get", {}, "ok", 1.5, 1.6, "OX2"),
+        (2, "get", {}, "ok", 1.2, 1.3, "OX1"),  # stuck: its last request failed on OX1
+        (2, "get", {}, "fail", 1.7, 1.8, "OX1"),
+        (3, "get", {}, "fail", 2.0, 2.1, "OX2"),  # another user failed: 4 of them
+        (4, "get", {}, "info", 2.0, 2.1, "OX2"),
+        (5, "get", {}, "fail", 2.0, 2.1, "OX2"),
+        (6, "get", {}, "fail", 2.0, 2.1, "OX2"),
+        (7, "get", {}, "fail", 2.0, 2.1, ""),  # no node known: not counted elsewhere
+        (8, "get", {}, "fail", 9.5, 9.6, "OX2"),  # after the heal
+    ]
+    history = History.of([r[:6] for r in rows])
+    for op, row in zip(history.ops, rows, strict=True):
+        op.node = row[6]
+    history.faults = [Fault("kill", "oxgw01", 1.0, 9.0)]
+    verdict = check_failures_confined(history, "OX1")
+    assert [line.split(" (")[0] for line in verdict.anomalies["other-users-failed"]] == [
+        "op 4", "op 5", "op 6"
+    ], "the first three named"  # fmt: skip
+    assert verdict.anomalies["other-users-failed"][0].endswith("(session on OX2)")
+    assert verdict.anomalies["not-moved"] == [
+        f"process 2: still failing on OX1: {history.ops[3].describe()}"
+    ]
+    assert verdict.stats == {
+        "failed_on_faulty_node": 2,
+        "failed_elsewhere": 4,
+        "users_moved": 1,
+    }, verdict.stats
+    history.faults = [Fault("kill", "oxgw01", 1.0)]  # never healed: to the last operation
+    assert check_failures_confined(history, "OX1").stats["failed_elsewhere"] == 5
+
+
+def test_one_holder_word_for_word_and_the_split_brains_length() -> None:
+    from lab.chaos.checkers.floating import HOLDERS, check_one_holder
+
+    history = History.of([])
+    history.probes = [
+        {"kind": HOLDERS, "at": 1.0, "address": "10.0.0.9", "holders": ["dblb1"]},
+        {"kind": HOLDERS, "at": 2.04, "address": "10.0.0.9", "holders": ["dblb1", "dblb2"]},
+        {"kind": HOLDERS, "at": 2.5, "address": "10.0.0.9", "holders": []},
+        {"kind": HOLDERS, "at": 3.25, "address": "10.0.0.9", "holders": ["dblb2", "dblb1"]},
+        {"kind": "other", "at": 4.0, "holders": ["x", "y"]},
+    ]
+    verdict = check_one_holder(history)
+    assert verdict.anomalies == {
+        "split-brain": ["from 2.0 s dblb1 and dblb2 both held 10.0.0.9 (2 of 4 samples)"],
+        "no-address-holder": ["1 samples where nobody held it"],
+    }, verdict.anomalies
+    assert verdict.stats == {"samples": 4, "split_brain_samples": 2, "split_brain_ms": 1210}
+    calm = History.of([])
+    calm.probes = [{"kind": HOLDERS, "at": 1.0, "address": "a", "holders": ["dblb1"]}]
+    assert check_one_holder(calm).stats == {
+        "samples": 1,
+        "split_brain_samples": 0,
+        "split_brain_ms": 0,
+    }
+
+
+def test_unchecked_rotation_word_for_word_at_its_edges() -> None:
+    """The checked path's first failure in the fault at 2.0 s, served again at 2.5 s:
+    unchecked connects from then to the heal (both ends counted) that failed or waited
+    exactly slow_s are counted; a checked connect that failed before the fault began
+    does not start the count."""
+    from lab.chaos.checkers.floating import (
+        CHECKED_CLIENT,
+        UNCHECKED_CLIENT,
+        check_unchecked_rotation,
+    )
+    from lab.chaos.history import Fault
+
+    c, u = CHECKED_CLIENT, UNCHECKED_CLIENT
+    history = History.of(
+        [
+            (0, c, None, "fail", 0.0, 0.5),  # before the fault: not the takeover
+            (0, c, None, "fail", 1.5, 2.0),  # the first failure in the fault
+            (0, c, None, "ok", 2.5, 2.6),  # served again at 2.5
+            (0, c, None, "fail", 4.0, 4.1),  # a later flap
+            (1, u, None, "fail", 2.4, 2.45),  # before the checked path was back
+            (1, u, None, "fail", 2.5, 2.6),  # exactly when it was back
+            (1, u, None, "ok", 3.0, 4.0),  # waited exactly slow_s
+            (1, u, None, "ok", 4.0, 4.99),  # just under slow_s
+            (1, u, None, "info", 6.0, 6.1),  # exactly at the heal
+            (1, u, None, "fail", 6.5, 6.6),  # after the heal
+        ]
+    )
+    history.faults = [Fault("freeze", "dblb1", 1.0, 6.0)]
+    verdict = check_unchecked_rotation(history, slow_s=1.0)
+    assert verdict.anomalies == {
+        "dead-address-used": [
+            "3 of 4 unchecked connects failed or waited 1 s after the checked path served "
+            "again; the last at 6.0 s, 0.0 s before the heal"
+        ]
+    }, verdict.anomalies
+    assert verdict.stats == {
+        "checked_back_after_ms": 1500,
+        "unchecked_connects_after": 4,
+        "unchecked_connects_bad": 3,
+        "checked_connects_bad_after": 1,
+    }, verdict.stats
+    history.faults = [Fault("freeze", "dblb1", 1.0)]  # never healed: to the last operation
+    assert check_unchecked_rotation(history, slow_s=1.0).stats["unchecked_connects_after"] == 5

@@ -240,6 +240,45 @@ def test_replcheck_heartbeat_lag_at_the_limit(lag: float, available: bool) -> No
     assert v.available == available, f"pt-heartbeat lag {lag}: {v.body()}"
 
 
+MASTER_GONE = {
+    "Slave_IO_Running": "Connecting",
+    "Slave_SQL_Running": "Yes",
+    "Seconds_Behind_Master": "",
+    "Last_IO_Error": "error reconnecting to master 'repl@dbmaster:3306'",
+}
+
+
+@pytest.mark.parametrize(
+    ("io", "heartbeat", "available"),
+    [
+        ("Connecting", 0.4, True),  # the master just died: the data is 0.4 s old
+        ("Preparing", 0.4, True),
+        ("Connecting", 10.0, True),  # at the limit
+        ("Connecting", 10.001, False),  # just over: too stale to serve
+        ("Connecting", None, False),  # no heartbeat: nothing says how old the data is
+        ("No", 0.4, False),  # stopped by hand or by a fatal error: no retry mends it
+        ("connecting", 0.4, False),  # the servers spell it so; anything else is unknown
+    ],
+)
+def test_replcheck_serves_reads_while_the_master_is_gone_as_long_as_the_heartbeat_is_fresh(
+    io: str, heartbeat: float | None, available: bool
+) -> None:
+    """The master is killed: the slave's IO thread retries (Connecting) and holds the
+    last copy of the data. Taking it out of the read pool would stop reads until a
+    promotion too; pt-heartbeat says how old its data is, whatever stopped the beats."""
+    v = rc.evaluate(
+        {**MASTER_GONE, "Slave_IO_Running": io}, "1", rc.Options(), heartbeat_s=heartbeat
+    )
+    assert v.available == available, f"IO {io}, heartbeat {heartbeat}: {v.body()}"
+    if available:
+        assert v.body() == (
+            f"replica is available; IO thread is {io} (error reconnecting to master "
+            f"'repl@dbmaster:3306'): its data is {heartbeat:.1f}s old by pt-heartbeat.\n"
+        ), "the answer says why an available replica has no master"
+    else:
+        assert v.body().startswith("replica is not available: "), v.body()
+
+
 def test_replcheck_stopped_threads_are_not_blamed_on_an_unknown_lag() -> None:
     stopped = {"Slave_IO_Running": "No", "Slave_SQL_Running": "Yes", "Seconds_Behind_Master": ""}
     v = verdict(stopped)

@@ -42,9 +42,21 @@ def test_each_expectation_of_the_guides_table_is_a_problem_naming_it(
     assert len(problems) == 1 and problem in problems[0], problems
 
 
-def test_a_missing_variable_is_a_problem_not_a_pass() -> None:
-    status = {k: v for k, v in SYNCED.items() if k != "wsrep_connected"}
-    assert wsrep_problems(status, 3) == ["wsrep_connected is ?"]
+@pytest.mark.parametrize(
+    ("missing", "problem"),
+    [
+        ("wsrep_local_state_comment", "wsrep_local_state_comment is ?, not Synced"),
+        ("wsrep_cluster_status", "wsrep_cluster_status is ?, not Primary"),
+        ("wsrep_cluster_size", "wsrep_cluster_size is ?, the cluster has 3 nodes"),
+        ("wsrep_ready", "wsrep_ready is ?"),
+        ("wsrep_connected", "wsrep_connected is ?"),
+    ],
+)
+def test_a_missing_variable_is_a_problem_not_a_pass(missing: str, problem: str) -> None:
+    """A node that does not report a variable (a server without wsrep, an older provider)
+    is not healthy by default: the problem says the value is unknown."""
+    status = {k: v for k, v in SYNCED.items() if k != missing}
+    assert wsrep_problems(status, 3) == [problem]
 
 
 def test_two_cluster_state_uuids_are_a_split_cluster() -> None:
@@ -76,6 +88,13 @@ def test_a_passing_state_is_waited_out() -> None:
     answers = iter([["db-read/galera2 DOWN 1/2"], ["db-read/galera2 DOWN 1/2"], []])
     wait_healthy(lambda: next(answers), timeout=5, what="healthy")
     assert next(answers, "drained") == "drained", "polled until the problems were gone"
+
+
+def test_every_lasting_problem_is_named_when_the_wait_ends() -> None:
+    problems = ["galera2: wsrep_ready is OFF", "db-read/galera2 DOWN"]
+    with pytest.raises(Unhealthy) as raised:
+        wait_healthy(lambda: problems, timeout=0.5, what="the lab")
+    assert str(raised.value).endswith(": galera2: wsrep_ready is OFF; db-read/galera2 DOWN")
 
 
 def test_a_lasting_problem_is_named_when_the_wait_ends() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lab.operator.init import init_project
-from lab.operator.lint import Finding, lint, size_bytes
+from lab.operator.lint import WARNING, Finding, lint, size_bytes
 from lab.operator.project import load_project
 from lab.plan.topology import LabRequest
 
@@ -291,6 +291,44 @@ def test_ox002_socket_timeout_against_the_worst_mark_down(
     assert bool(hits) == trips, f"socketTimeout {socket}: {hits}"
 
 
+def test_ox002_names_the_line_in_a_file_whose_name_has_a_colon(tmp_path: Path) -> None:
+    """A file name may hold ':' (configdb:prod.properties): the line number is what
+    follows the last one."""
+    props = configdb(tmp_path, "socketTimeout=15000", "socketTimeout=1999")
+    init_project(tmp_path, LabRequest.of(topology="guide-galera").plan())
+    (tmp_path / "groupware/configdb:prod.properties").write_text(props)
+    toml = tmp_path / "oxlab.toml"
+    toml.write_text(toml.read_text().replace("configdb.properties", "configdb:prod.properties"))
+    project = load_project(toml)
+    plan = LabRequest.of(project).plan()
+    [hit] = [f for f in lint(project, plan.topology, (plan.flavour,)) if f.rule == "OX002"]
+    assert hit.file.name == "configdb:prod.properties", hit.render()
+    line_of(hit, props, "socketTimeout=1999", which=0)
+
+
+def test_ox002_at_oxs_default_socket_timeout_points_at_the_files_first_line(
+    tmp_path: Path,
+) -> None:
+    """No socketTimeout in configdb.properties: OX's 15 s applies, and against OX's own
+    HAProxy settings without `timeout check` (inter 6000 fall 2: up to 24 s) it is short;
+    no line sets it, so the finding names the file's first line."""
+    props = re.sub(
+        r"^.*socketTimeout=15000\n", "", reference("groupware/configdb.properties"), flags=re.M
+    )
+    cfg = reference("dblb/haproxy.cfg").replace("inter 500 ", "inter 6000 ")
+    cfg = re.sub(r"^ *timeout check .*\n", "", cfg, flags=re.M)
+    files = {"groupware__configdb.properties": props, "dblb__haproxy.cfg": cfg}
+    [hit] = found(tmp_path, "OX002", **files)
+    assert hit.line == 1, hit.render()
+    assert hit.what == "socketTimeout 15000 ms is shorter than HAProxy's detection (24000 ms)"
+    assert hit.severity == WARNING, "OX still recovers once HAProxy has moved the writer"
+    assert (hit.why, hit.fix) == (
+        "queries fail before HAProxy has moved the writer; OX reports errors instead of "
+        "waiting out the failover",
+        "raise socketTimeout above inter x fall, or check faster",
+    )
+
+
 @pytest.mark.parametrize(
     ("old", "new", "trips"),
     [
@@ -311,6 +349,16 @@ def test_ox004_auto_reconnect_in_every_form(
     props = configdb(tmp_path, old, new)
     hits = found(tmp_path, "OX004", **{"groupware__configdb.properties": props})
     assert bool(hits) == trips, f"{new}: {hits}"
+
+
+def test_ox003_reads_a_password_with_an_equals_sign_whole(tmp_path: Path) -> None:
+    """`readProperty.2=password=secret=` sets the password `secret=`: the value is what
+    follows the property's name, '=' and all."""
+    props = configdb(
+        tmp_path, "readProperty.2=password=IntyoyntOat1", "readProperty.2=password=IntyoyntOat1="
+    )
+    [hit] = found(tmp_path, "OX003", **{"groupware__configdb.properties": props})
+    assert "readProperty.2 password" in hit.what, hit.render()
 
 
 def test_ox003_the_labs_credentials_only(tmp_path: Path) -> None:
@@ -352,7 +400,10 @@ def test_db006_only_in_sections_the_server_reads(tmp_path: Path) -> None:
     ],
 )
 def test_db007_wsrep_off_on_galera(tmp_path: Path, value: str, topology: str, trips: bool) -> None:
-    hits = found(tmp_path, "DB007", topology, **{"db__ox.cnf": f"[mysqld]\nwsrep_on = {value}\n"})
+    """In the last file mysqld reads (the lab's ox.cnf comes first, then [db] cnf): a
+    value a later file overrides is not what the server runs with."""
+    cnf = f"[mysqld]\nwsrep_on = {value}\n"
+    hits = found(tmp_path, "DB007", topology, **{"db__wsrep.cnf": cnf})
     assert bool(hits) == trips
 
 
@@ -367,7 +418,7 @@ def test_db007_wsrep_off_on_galera(tmp_path: Path, value: str, topology: str, tr
 )
 def test_db008_cluster_address_hosts(tmp_path: Path, address: str, trips: bool) -> None:
     cnf = f"[mysqld]\nwsrep_cluster_address = {address}\n"
-    hits = found(tmp_path, "DB008", **{"db__ox.cnf": cnf})
+    hits = found(tmp_path, "DB008", **{"db__wsrep.cnf": cnf})
     assert bool(hits) == trips, f"{address}: {hits}"
 
 
@@ -465,7 +516,13 @@ def test_db009_defaults_are_galeras_and_mariadbs(tmp_path: Path) -> None:
         "db/ox.cnf", "innodb_log_file_size = 16M", "innodb_log_file_size = 129M"
     )
     [hit] = found(tmp_path / "b", "DB009", **files)
-    assert "Galera default" in hit.what
+    assert hit.what == (
+        "gcache.size 128 MB (Galera default) is smaller than 1 x the redo log (129 MB)"
+    ), hit.render()
+    assert hit.severity == WARNING, "IST after an outage is a risk to weigh, not an error"
+    assert (hit.file.name, hit.line) == ("ox.cnf", 1), (
+        "no line sets it: the first database file's first line"
+    )
 
 
 @pytest.mark.parametrize(

@@ -326,6 +326,22 @@ def test_a_warm_up_that_never_gets_there_says_what_the_clients_saw() -> None:
     assert message.index("2x WSREP") < message.index("1x Lost"), "most common error first"
 
 
+def test_a_warm_up_that_never_gets_there_says_what_the_cluster_was_doing() -> None:
+    """Before any fault either the cluster or the host let the clients down: the message
+    carries the cluster's state at the moment the wait gave up, and only then."""
+    asked: list[bool] = []
+
+    def state() -> str:
+        asked.append(True)
+        return "the lab: galera1 wsrep_cluster_status is non-Primary"
+
+    warmed_up(history(Step(0, 1)), 1, timeout=0, what="inserts to get going", state=state)
+    assert not asked, "a warm-up that got there does not ask the cluster"
+    with pytest.raises(StartupError) as raised:
+        warmed_up(history(Step(0, 1)), 2, timeout=0, what="inserts to get going", state=state)
+    assert str(raised.value).endswith("; the lab: galera1 wsrep_cluster_status is non-Primary")
+
+
 def test_a_paced_client_waits_out_its_pace_after_each_acknowledgement() -> None:
     """The reconnect storm's clients write at most every pace_s: 100 connections flat out
     starve a 2-core host's Galera of CPU before any fault."""
@@ -339,3 +355,84 @@ def test_a_paced_client_waits_out_its_pace_after_each_acknowledgement() -> None:
     assert all(b - a >= 0.19 for a, b in itertools.pairwise(starts)), (
         f"operations began {starts}: closer than the 0.2 s pace"
     )
+
+
+def test_a_measurement_row_exactly_as_the_report_prints_it() -> None:
+    """Every field of a row: names, times to the millisecond, the error window closed at
+    the fault's start too, the three most common errors cut at 60 characters."""
+    long = "E" * 70
+    h = history(
+        Step(0.0, 1.0001, "fail", error="at the start"),  # ends exactly at the fault
+        Step(1.1, 1.2, "fail", error=long),
+        Step(1.2, 1.3, "fail", error=long),
+        Step(1.3, 1.4, "fail", error="b"),
+        Step(1.4, 1.5, "fail", error="c"),
+        Step(1.5, 1.6, "info", error="c"),
+        Step(2.0, 2.34567),
+    )
+    h.faults.append(Fault("pause", "galera3", 1.0001, 2.00049))
+    [row] = measure(h)
+    assert row == {
+        "client": "client",
+        "fault": "pause",
+        "target": "galera3",
+        "start_s": 1.0,
+        "healed_s": 2.0,
+        "recovery_s": 1.346,
+        "errors": 5,
+        "unknown": 1,
+        "top_errors": [f"2x {'E' * 60}", "2x c", "1x at the start"],
+    }, row
+
+
+def test_a_fault_never_healed_and_never_recovered_has_no_times() -> None:
+    h = history(Step(1.0, 1.5, "fail", error="x"))
+    h.faults.append(Fault("kill", "galera1", 1.0))
+    [row] = measure(h)
+    assert (row["healed_s"], row["recovery_s"]) == (None, None), row
+
+
+def test_per_kind_rows_keep_the_faults_of_the_whole_run() -> None:
+    h = history(
+        Step(1.0, 1.5, "fail", process=1, error="x"),
+        Step(2.0, 2.5, process=1),
+        Step(0.0, 0.5, process=2),
+        clients={1: "ox-pool", 2: "aggressive"},
+    )
+    h.faults += [Fault("kill", "galera1", 1.0, 2.0), Fault("kill", "galera2", 3.0, 4.0)]
+    rows = measure(h)
+    assert [(r["client"], r["target"]) for r in rows] == [
+        ("aggressive", "galera1"),
+        ("ox-pool", "galera1"),
+        ("aggressive", "galera2"),
+        ("ox-pool", "galera2"),
+    ], rows
+    assert rows[1]["recovery_s"] == pytest.approx(1.5) and rows[0]["recovery_s"] == 0.0
+
+
+def test_worst_gap_looks_at_every_client_not_only_the_first_that_noticed_nothing() -> None:
+    """Client 0 saw no failure; client 1 behind it in the scan did."""
+    h = history(
+        Step(1.0, 1.2, process=0, f="read"),
+        Step(1.0, 2.0, "fail", process=1, f="read"),
+        Step(2.0, 3.5, process=1, f="read"),
+        clients={0: "ox-pool", 1: "ox-pool"},
+    )
+    assert worst_gap(h, 1.0, "ox-pool", "read") == pytest.approx(2.5)
+
+
+def test_a_final_read_is_nobodys_recovery() -> None:
+    """The final read is made once the lab has healed: a client that never got service
+    back has no recovery time, even when the final read succeeded (one kind of client
+    or several)."""
+    for clients in ({0: "ox-pool"}, {0: "ox-pool", 1: "aggressive"}, {}):
+        h = history(
+            Step(1.0, 1.5, "fail", process=0, error="x"),
+            Step(0.0, 0.2, process=1),
+            Step(9.0, 9.1, process=FINAL),
+            clients=clients,
+        )
+        h.faults.append(Fault("kill", "galera1", 1.0, 2.0))
+        rows = {row["client"]: row for row in measure(h)}
+        mine = rows["ox-pool" if clients else "client"]
+        assert mine["recovery_s"] is None, (clients, mine)

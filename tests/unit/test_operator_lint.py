@@ -5,7 +5,7 @@ that cries wolf on the guide's own settings, turns this red."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,7 +132,7 @@ MISTAKES: dict[str, Mistake] = {
     "HA008": Mistake(
         "guide-galera", "dblb/haproxy.cfg", sub(r"timeout connect 1s", "timeout connect 60s")
     ),
-    "DB007": Mistake("guide-galera", "db/ox.cnf", sub(r"^\[mysqld\]$", "[mysqld]\nwsrep_on = OFF")),
+    "DB007": Mistake("guide-galera", "db/wsrep.cnf", sub(r"^wsrep_on = ON$", "wsrep_on = OFF")),
     "DB008": Mistake(
         "guide-galera",
         "db/wsrep.cnf",
@@ -280,6 +280,86 @@ def test_lab_up_refuses_exactly_what_lint_marks_as_blocking(tmp_path: Path, rule
 def test_every_blocking_rule_is_an_error_rule() -> None:
     assert BLOCKS_UP <= set(RULES)
     assert BLOCKS_UP >= {"DB006", "DB007", "DB008", "HA006", "HA007", "OX003", "AP007"}
+
+
+def test_a_rule_id_registered_twice_is_refused_and_the_first_kept() -> None:
+    """Two rules under one id would hide one of them from `lab lint` and `lab up`."""
+    from lab.infra.errors import LabError
+    from lab.operator.lint.engine import register
+
+    summary, check = RULES["DB010"]
+    with pytest.raises(LabError, match="DB010 is registered twice"):
+        register("DB010", "a copy", lambda context: iter(()), blocks_up=True)
+    assert RULES["DB010"] == (summary, check) and "DB010" not in BLOCKS_UP
+
+
+@pytest.mark.parametrize("blocks_up", [None, False, True])
+def test_a_registered_rule_runs_and_stops_lab_up_only_when_it_says_so(
+    tmp_path: Path, blocks_up: bool | None
+) -> None:
+    """A rule is known by its id with its summary and check; it stops `lab up` only when
+    registered with blocks_up=True (the default is a finding `lab lint` reports)."""
+    from lab.operator.lint.engine import register
+
+    def check(context: object) -> Iterator[Finding]:
+        yield from ()
+
+    try:
+        if blocks_up is None:
+            register("ZZ999", "a test's rule", check)
+        else:
+            register("ZZ999", "a test's rule", check, blocks_up=blocks_up)
+        assert RULES["ZZ999"] == ("a test's rule", check)
+        assert ("ZZ999" in BLOCKS_UP) == bool(blocks_up), BLOCKS_UP
+    finally:
+        RULES.pop("ZZ999", None)
+        BLOCKS_UP.discard("ZZ999")
+
+
+def test_a_chaos_figure_is_explained_by_the_named_rules_findings_only(tmp_path: Path) -> None:
+    """`explain`: the operator's settings behind a figure, lint's findings of the rules a
+    scenario names, each rendered relative to the project (where the operator looks)."""
+    from lab.operator.lint.engine import explain
+
+    toml, _ = made(tmp_path, MISTAKES["HA001"])
+    plan = LabRequest.of(load_project(toml)).plan()
+    explained = explain(plan, ("HA001",))
+    assert len(explained) == 1 and explained[0].startswith("HA001 error dblb/haproxy.cfg:"), (
+        explained
+    )
+    both = {line.split()[0] for line in explain(plan, ("HA001", "HA005"))}
+    assert both == {"HA001", "HA005"}, "each named rule's findings (HA005: detection time)"
+    assert explain(plan, ("HA004",)) == [], "a rule that found nothing explains nothing"
+    assert explain(plan, ()) == [], "a scenario that names no rule"
+    assert explain(LabRequest.of().plan(), ("HA001",)) == [], "the lab's own files"
+
+
+@pytest.mark.parametrize("read_port", ["3307", "3309"])
+def test_the_read_listener_is_the_one_on_configdbs_readurl_port(
+    tmp_path: Path, read_port: str
+) -> None:
+    """Lint judges the listener OX reads through: the port of configdb.properties'
+    readUrl, wherever the operator moved it, not the lab's 3307."""
+    toml = starter(tmp_path)
+    for name, old in (
+        ("dblb/haproxy.cfg", "bind :3307"),
+        ("groupware/configdb.properties", ":3307/"),
+    ):
+        path = tmp_path / name
+        path.write_text(path.read_text().replace(old, old.replace("3307", read_port)))
+    cfg = tmp_path / "dblb/haproxy.cfg"
+    cfg.write_text(cfg.read_text().replace("timeout client 20m", "timeout client 50s"))
+    [short] = [f for f in findings(toml) if f.rule == "HA001"]
+    assert "write listener db-write and read listener db-read" in short.what, short.what
+
+
+def test_a_project_without_its_own_haproxy_cfg_is_linted_without_it(tmp_path: Path) -> None:
+    """An operator who brings only their database and OX files (the lab's HAProxy in
+    front): the rules that read haproxy.cfg find nothing to judge, and none fails."""
+    toml = starter(tmp_path)
+    toml.write_text(toml.read_text().replace('haproxy_cfg = "dblb/haproxy.cfg"\n', ""))
+    found = findings(toml)
+    assert not [f for f in found if f.rule.startswith("HA")], [f.render() for f in found]
 
 
 def test_lint_no_syntax_says_which_syntax_checks_it_skipped(

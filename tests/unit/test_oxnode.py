@@ -72,6 +72,29 @@ def test_monitor_remembers_the_highest_counter_per_context() -> None:
     assert monitor.counters()["master_instead_of_slave"] == 1
 
 
+def test_monitor_remembers_a_first_counter_of_zero() -> None:
+    """A context's first write may commit counter 0: the next read must still wait for
+    the slave to have it, not take "nothing remembered" for an answer."""
+    monitor = ReplicationMonitor(enabled=True)
+    monitor.remember(("db/oxdb", 1), 0)
+    assert monitor.expected(("db/oxdb", 1)) == 0
+    assert not slave_is_current(monitor.expected(("db/oxdb", 1)), None)
+
+
+def test_monitor_counters_are_ox_mbean_figures_each_counted_once() -> None:
+    """`lab status` and the chaos reports read these names; every count is one event."""
+    monitor = ReplicationMonitor(enabled=False)
+    for name in ("slave_reads", "slave_reads", "slave_unreachable", "master_reads_without_slave"):
+        monitor.count(name)
+    assert monitor.counters() == {
+        "enabled": False,
+        "slave_reads": 2,
+        "master_instead_of_slave": 0,
+        "slave_unreachable": 1,
+        "master_reads_without_slave": 1,
+    }
+
+
 def test_filestore_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Filestore(tmp_path)
     location = store.put(1, b"complete")

@@ -91,3 +91,34 @@ def test_at_most_maxactive_are_out_and_a_caller_waits_maxwait(
     assert p.acquire() is not first, "a slot freed by a discarded connection is usable"
     assert first.closed and p.discarded == 1
     p.release(second, reusable=True)
+
+
+@pytest.mark.parametrize(
+    ("line", "tls"),
+    [
+        ("", False),  # OX's configdb.properties says nothing: no TLS, as OX connects
+        ("readProperty.11=useSSL=true", True),
+        ("readProperty.11=useSSL=TRUE", True),  # Connector/J reads booleans in any case
+        ("readProperty.11=useSSL = true ", True),
+        ("readProperty.11=useSSL=false", False),
+        ("readProperty.11=useSSL=yes", False),  # not a value Connector/J takes as true
+    ],
+    ids=["absent", "true", "upper", "spaced", "false", "yes"],
+)
+def test_the_pool_uses_tls_only_where_configdb_properties_asks(
+    monkeypatch: pytest.MonkeyPatch, line: str, tls: bool
+) -> None:
+    """PyMySQL 1.2 tries TLS unless told not to, and builds an SSL context for every
+    connection (20 ms of CPU): the pool says what the operator's file says instead."""
+    from lab.oxnode.config import ConfigDb, parse_properties
+
+    settings = ConfigDb.from_properties(parse_properties(line)).pool
+    asked: dict[str, object] = {}
+
+    def connect(**kwargs: object) -> FakeConnection:
+        asked.update(kwargs)
+        return FakeConnection(1)
+
+    monkeypatch.setattr(pymysql, "connect", connect)
+    Pool(DbAddress("db", 3306, "configdb"), "u", "p", settings)._open()
+    assert asked["ssl_disabled"] is (not tls), f"{line!r}: TLS {'on' if tls else 'off'}"

@@ -107,15 +107,22 @@ def _internal(txns: list[Op], verdict: Verdict) -> None:
     that also shows other transactions' appends committed meanwhile is a
     `non-repeatable-read`: allowed at read committed, and InnoDB's documented exception
     at REPEATABLE READ (a transaction's update applies to the latest committed version,
-    which its later reads then see), so only a finding."""
+    which its later reads then see), so only a finding. A read that shows an element
+    the transaction appends only later (its own future) is `internal` too."""
     for op in txns:
         if op.outcome != "ok":
             continue
         last_read: dict[int, list[int]] = {}
         appended: dict[int, list[int]] = defaultdict(list)  # since the last read of the key
+        # per key, what the transaction has still to append at this point of it
+        future: dict[int, set[int]] = defaultdict(set)
+        for f, key, value in _mops(op):
+            if f == "append":
+                future[key].add(int(value))
         for f, key, value in _mops(op):
             if f == "append":
                 appended[key].append(int(value))
+                future[key].discard(int(value))
                 continue
             if value is None:
                 continue
@@ -124,7 +131,14 @@ def _internal(txns: list[Op], verdict: Verdict) -> None:
             earlier = last_read.get(key)
             ends_with_own = not own or seen[len(seen) - len(own) :] == own
             extends_earlier = earlier is None or seen[: len(earlier)] == earlier
-            if not (ends_with_own and extends_earlier):
+            ahead = sorted(future[key].intersection(seen))
+            if ahead:
+                verdict.add(
+                    "internal",
+                    f"{op.describe()} read key {key} as {seen}, with {ahead[0]}, which it "
+                    "appends only later",
+                )
+            elif not (ends_with_own and extends_earlier):
                 expected = f"{earlier} + " if earlier is not None else "a list ending in "
                 verdict.add(
                     "internal",

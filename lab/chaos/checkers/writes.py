@@ -3,8 +3,12 @@ final state read once the lab has healed (a final read, process FINAL of the his
 
 Forbids `lost-write`. Reports `lost-in-replication-window` for asynchronous replication:
 a write acknowledged by a GTID master shortly before it died may never have reached the
-slave (the window is a parameter; Galera, being synchronous, gets none). Operations of
-unknown outcome (`info`) are never counted lost: they may not have happened.
+slave (the window is a parameter; Galera, being synchronous, gets none). The window is
+closed at both ends, by acknowledgement time: from `window_s` before the fault up to the
+fault itself. A write acknowledged after the fault was acknowledged by whatever served
+once the master was dead (the promoted master), so losing it is a `lost-write`, never
+the window's. Operations of unknown outcome (`info`) are never counted lost: they may not
+have happened.
 """
 
 from __future__ import annotations
@@ -52,18 +56,24 @@ def check_inserts_kept(
     history: History, present: set[int], fault_at: float, window_s: float | None = None
 ) -> Verdict:
     """Every acknowledged insert is present; those acknowledged within `window_s` before
-    the fault are told apart (asynchronous replication's window; None: no window)."""
+    the fault (`fault_at - window_s <= end <= fault_at`) are told apart (asynchronous
+    replication's window; None: no window). `fault_at` must be when the master was dead
+    (the kill delivered), so that no acknowledgement of the master's comes after it."""
     verdict = Verdict(CHECKER)
     acked = _acknowledged(history, INSERT)
     for op in acked:
         if op.value not in present:
-            in_window = window_s is not None and op.end >= fault_at - window_s
+            in_window = window_s is not None and fault_at - window_s <= op.end <= fault_at
             kind = "lost-in-replication-window" if in_window else "lost-write"
-            verdict.add(
-                kind, f"{op.describe()} acknowledged {fault_at - op.end:.3f}s before the fault"
-            )
+            verdict.add(kind, f"{op.describe()} acknowledged {_relative(op.end, fault_at)}")
     verdict.stats = {"acknowledged": len(acked), "present": len(present)}
     return verdict
+
+
+def _relative(at: float, fault_at: float) -> str:
+    if at <= fault_at:
+        return f"{fault_at - at:.3f}s before the fault"
+    return f"{at - fault_at:.3f}s after the fault"
 
 
 def _acknowledged(history: History, f: str) -> list[Op]:

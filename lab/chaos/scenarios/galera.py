@@ -249,7 +249,7 @@ def writer_kill_at(place: Place, seed: int, writes_after: int = 20) -> ChaosRun:
     with stock_running(stock), contextlib.ExitStack() as running:
         for workload in workloads:
             running.enter_context(workload.running())
-        warmed_up(history, 20, timeout=30, what="inserts to get going")
+        warmed_up(history, 20, timeout=30, what="inserts to get going", state=place.describe_health)
         run.schedule = after_warm_up(history, "kill", writer.name, seed)
         wait_until(history, run.schedule.steps[0].at_s)
         fault = history.fault("kill", writer.name)
@@ -513,7 +513,9 @@ def reconnect_storm(lab: Lab, seed: int) -> ChaosRun:
         for pool in pools:
             running.enter_context(pool.running())
         processes += sorted(history.clients)
-        warmed_up(history, 100, timeout=60, what="the pools to get going")
+        warmed_up(
+            history, 100, timeout=60, what="the pools to get going", state=lab.describe_health
+        )
         run.schedule = after_warm_up(history, "kill", writer.name, seed)
         wait_until(history, run.schedule.steps[0].at_s)
         fault = history.fault("kill", writer.name)

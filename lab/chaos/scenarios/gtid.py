@@ -45,8 +45,10 @@ def gtid_master_kill(lab: Lab, seed: int) -> ChaosRun:
     with writes.running(), reads.running():
         poll(lambda: writes.acked() > 20, timeout=30, what="inserts to get going")
         wait_until(history, schedule.steps[0].at_s)
-        fault = history.fault("kill", master.name)
+        # the fault is recorded once the SIGKILL is delivered: the replication window
+        # ends there, and no acknowledgement of the dead master's can come later
         master.kill()
+        fault = history.fault("kill", master.name)
         try:
             wait_until(history, fault.start + schedule.steps[0].hold_s)
             promoting = history.now()

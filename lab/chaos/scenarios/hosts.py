@@ -54,7 +54,13 @@ def inserting(place: OnHosts, seed: int, history: History) -> Iterator[list[Inse
     with contextlib.ExitStack() as running:
         for workload in workloads:
             running.enter_context(workload.running())
-        warmed_up(history, 20, timeout=30, what="inserts to get going")
+        warmed_up(
+            history,
+            20,
+            timeout=30,
+            what="inserts to get going",
+            state=place.describe_health,
+        )
         yield workloads
 
 

@@ -43,7 +43,7 @@ from lab.infra.errors import LabError, find_node, lookup
 from lab.infra.remote import Remote
 from lab.oxnode.config import PoolSettings
 from lab.plan.failover import eviction_of, provider_options
-from lab.roles.db.node import OX_DB_PASSWORD, OX_DB_USER
+from lab.roles.db.node import OX_DB_PASSWORD, OX_DB_USER, connect_as_ox
 from lab.roles.dblb.haproxy_config import READ_PORT, WRITE_PORT
 from lab.roles.health import wait_healthy
 from lab.roles.system import Lab
@@ -90,6 +90,11 @@ class Place(Where, Protocol):
 
     def eviction_s(self) -> float:
         """How long a silent Galera member stays in the view (its writes may stall)."""
+        ...
+
+    def describe_health(self) -> str:
+        """One line: what keeps the cluster from healthy right now, or healthy (for a
+        run that stalls before its fault: was it the cluster or the clients?)."""
         ...
 
     def wsrep_status(self, node: Remote) -> dict[str, str]: ...
@@ -148,6 +153,9 @@ class InLab:
     def settle(self) -> None:
         self.lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
 
+    def describe_health(self) -> str:
+        return self.lab.describe_health()
+
     def injected(
         self, step: Step, nodes: Sequence[Any], history: History
     ) -> contextlib.AbstractContextManager[None]:
@@ -191,15 +199,11 @@ class HostFront:
         return self.address
 
     def connect(self, write: bool = True, timeout: float = 5.0) -> pymysql.Connection:
-        return pymysql.connect(
-            host=self.address,
-            port=WRITE_PORT if write else READ_PORT,
-            user=self.user,
-            password=self.password,
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            write_timeout=timeout,
-            autocommit=True,
+        return connect_as_ox(
+            self.address,
+            WRITE_PORT if write else READ_PORT,
+            timeout=timeout,
+            login=(self.user, self.password),
         )
 
 
@@ -259,6 +263,9 @@ class OnHosts:
 
     def settle(self) -> None:
         settled(self.target)
+
+    def describe_health(self) -> str:
+        return "the hosts: " + ("; ".join(health_problems(self.target)) or "healthy")
 
     @contextlib.contextmanager
     def injected(self, step: Step, nodes: Sequence[Any], history: History) -> Iterator[None]:

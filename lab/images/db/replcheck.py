@@ -6,6 +6,14 @@ GET /         this node can serve its current role: a replica when both replicat
               threads run and it lags at most REPLCHECK_MAX_LAG seconds; a master (not a
               replica) when it answers and read_only is OFF. Roles are read from the
               server, not configured, so a promoted slave is judged as the master it is.
+              A replica whose IO thread is reconnecting (its master died or is cut off)
+              still serves while pt-heartbeat says its data is at most
+              REPLCHECK_MAX_LAG old: the data is as fresh as that figure says, whatever
+              the reason the heartbeats stopped, and taking the last copy out of the
+              read pool while the master is down would stop reads too (ProxySQL decides
+              alike: with mysql-monitor_replication_lag_use_percona_heartbeat the
+              heartbeat's lag decides, and mysql-monitor_slave_lag_when_null keeps a
+              replica whose lag is unknown online for 60 s by default).
 GET /master   a writable master: answers, is not a replica, read_only OFF.
 GET /replica  a healthy replica, as above.
 
@@ -46,11 +54,18 @@ class Verdict:
     available: bool
     role: str
     failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # why an available replica is unusual
 
     def body(self) -> str:
         if self.available:
-            return f"{self.role} is available.\n"
+            return f"{self.role} is available" + "".join(f"; {n}" for n in self.notes) + ".\n"
         return f"{self.role} is not available: " + "; ".join(self.failures) + "\n"
+
+
+# Slave_IO_Running while the IO thread retries its master (MySQL: Connecting; MariaDB
+# also shows Preparing between attempts); "No" is a thread stopped by hand or by a fatal
+# error (e.g. 1236, the master purged what it needs), which no retry will mend.
+RECONNECTING = ("Connecting", "Preparing")
 
 
 def _col(row: dict[str, str], *names: str) -> str:
@@ -85,9 +100,14 @@ def evaluate(
     io = _col(replica, "Slave_IO_Running", "Replica_IO_Running")
     sql = _col(replica, "Slave_SQL_Running", "Replica_SQL_Running")
     lag = _col(replica, "Seconds_Behind_Master", "Seconds_Behind_Source")
+    notes: list[str] = []
     if io != "Yes":
         err = _col(replica, "Last_IO_Error")
-        failures.append(f"IO thread is {io or '?'}" + (f" ({err})" if err else ""))
+        state = f"IO thread is {io or '?'}" + (f" ({err})" if err else "")
+        if io in RECONNECTING and heartbeat_s is not None:
+            notes.append(f"{state}: its data is {heartbeat_s:.1f}s old by pt-heartbeat")
+        else:
+            failures.append(state)
     if sql != "Yes":
         err = _col(replica, "Last_SQL_Error")
         failures.append(f"SQL thread is {sql or '?'}" + (f" ({err})" if err else ""))
@@ -102,7 +122,7 @@ def evaluate(
             failures.append("replication lag is unknown")
     elif float(lag) > opts.max_lag_s:
         failures.append(f"lagging {lag}s behind the master (max {opts.max_lag_s:g}s)")
-    return Verdict(not failures, role, failures)
+    return Verdict(not failures, role, failures, notes)
 
 
 # pt-heartbeat --check's arithmetic in SQL: this server's UTC clock minus the newest

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from lab.operator.lint.engine import ERROR, WARNING, Finding, LintContext, rule
+from lab.operator.lint.engine import ERROR, WARNING, Finding, LintContext, register
 from lab.operator.parsers import Setting
 from lab.operator.project import OperatorFile
 from lab.plan.failover import provider_options, suspect_timeout_of
@@ -31,7 +31,6 @@ def _db_finding(
         yield Finding(rule_id, severity, f.path, s.line, what.format(value=s.value), why, fix)
 
 
-@rule("DB001", "innodb_flush_log_at_trx_commit other than 1")
 def flush_log(context: LintContext) -> Iterator[Finding]:
     yield from _db_finding(
         context,
@@ -46,7 +45,9 @@ def flush_log(context: LintContext) -> Iterator[Finding]:
     )
 
 
-@rule("DB002", "wsrep_sync_wait 0 with reads on several nodes and no replication monitor")
+register("DB001", "innodb_flush_log_at_trx_commit other than 1", flush_log)
+
+
 def sync_wait(context: LintContext) -> Iterator[Finding]:
     if context.topology.family != "galera":
         return
@@ -67,7 +68,11 @@ def sync_wait(context: LintContext) -> Iterator[Finding]:
     )
 
 
-@rule("DB003", "a wsrep_provider path the flavour does not have")
+register(
+    "DB002", "wsrep_sync_wait 0 with reads on several nodes and no replication monitor", sync_wait
+)
+
+
 def provider_path(context: LintContext) -> Iterator[Finding]:
     found = context.db_setting("wsrep_provider")
     if not found or context.topology.family != "galera":
@@ -87,7 +92,9 @@ def provider_path(context: LintContext) -> Iterator[Finding]:
             )
 
 
-@rule("DB004", "binlog_format not ROW or innodb_autoinc_lock_mode not 2 on Galera")
+register("DB003", "a wsrep_provider path the flavour does not have", provider_path)
+
+
 def galera_requirements(context: LintContext) -> Iterator[Finding]:
     if context.topology.family != "galera":
         return
@@ -113,7 +120,13 @@ def galera_requirements(context: LintContext) -> Iterator[Finding]:
     )
 
 
-@rule("DB005", "GTID replication settings that break the guide's master/slave")
+register(
+    "DB004",
+    "binlog_format not ROW or innodb_autoinc_lock_mode not 2 on Galera",
+    galera_requirements,
+)
+
+
 def gtid_settings(context: LintContext) -> Iterator[Finding]:
     if context.topology.family != "gtid":
         return
@@ -144,7 +157,9 @@ def gtid_settings(context: LintContext) -> Iterator[Finding]:
             )
 
 
-@rule("DB006", "a node-local setting (server_id, wsrep_node_name, ...) in a shared file", True)
+register("DB005", "GTID replication settings that break the guide's master/slave", gtid_settings)
+
+
 def shared_node_settings(context: LintContext) -> Iterator[Finding]:
     for f, s in context.db_settings():
         if s.key in NODE_LOCAL:
@@ -161,41 +176,60 @@ def shared_node_settings(context: LintContext) -> Iterator[Finding]:
             )
 
 
-@rule("DB007", "wsrep_on off on a Galera topology", blocks_up=True)
+register(
+    "DB006",
+    "a node-local setting (server_id, wsrep_node_name, ...) in a shared file",
+    shared_node_settings,
+    blocks_up=True,
+)
+
+
 def wsrep_off(context: LintContext) -> Iterator[Finding]:
     if context.topology.family != "galera":
         return
-    for f, s in context.db_settings():
-        if s.key == "wsrep_on" and s.value.strip().lower() in ("0", "off", "false"):
-            yield Finding(
-                "DB007",
-                ERROR,
-                f.path,
-                s.line,
-                f"wsrep_on = {s.value}: the Galera cluster cannot form",
-                "each node then runs alone; nothing replicates",
-                "remove wsrep_on (the lab turns it on)",
-            )
+    found = context.db_setting("wsrep_on")  # the value mysqld runs with: the last one
+    if found and found[1].value.strip().lower() in ("0", "off", "false"):
+        f, s = found
+        yield Finding(
+            "DB007",
+            ERROR,
+            f.path,
+            s.line,
+            f"wsrep_on = {s.value}: the Galera cluster cannot form",
+            "each node then runs alone; nothing replicates",
+            "remove wsrep_on (the lab turns it on)",
+        )
 
 
-@rule("DB008", "wsrep_cluster_address naming hosts the lab cannot map", blocks_up=True)
+register("DB007", "wsrep_on off on a Galera topology", wsrep_off, blocks_up=True)
+
+
 def cluster_address_hosts(context: LintContext) -> Iterator[Finding]:
     hosts = context.hosts()
-    for f, s in context.db_settings():
-        if s.key != "wsrep_cluster_address":
-            continue
-        members = re.sub(r"^gcomm://", "", s.value).split("?")[0].split(",")
-        unknown = [m for m in members if m and m.split(":")[0].lower() not in hosts]
-        if unknown:
-            yield Finding(
-                "DB008",
-                ERROR,
-                f.path,
-                s.line,
-                f"wsrep_cluster_address names {', '.join(unknown)}, not lab nodes",
-                "a joiner that cannot reach its peers never joins; `lab up` refuses it",
-                "map them in oxlab.toml's [hosts]",
-            )
+    found = context.db_setting("wsrep_cluster_address")  # the last one: what mysqld reads
+    if not found:
+        return
+    f, s = found
+    members = re.sub(r"^gcomm://", "", s.value).split("?")[0].split(",")
+    unknown = [m for m in members if m and m.split(":")[0].lower() not in hosts]
+    if unknown:
+        yield Finding(
+            "DB008",
+            ERROR,
+            f.path,
+            s.line,
+            f"wsrep_cluster_address names {', '.join(unknown)}, not lab nodes",
+            "a joiner that cannot reach its peers never joins; `lab up` refuses it",
+            "map them in oxlab.toml's [hosts]",
+        )
+
+
+register(
+    "DB008",
+    "wsrep_cluster_address naming hosts the lab cannot map",
+    cluster_address_hosts,
+    blocks_up=True,
+)
 
 
 SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -233,7 +267,6 @@ def _provider_option_finding(
     yield Finding(rule_id, WARNING, f.path, line, what, why, fix)
 
 
-@rule("DB009", "a gcache too small for IST after a short outage")
 def gcache_size(context: LintContext) -> Iterator[Finding]:
     if context.topology.family != "galera":
         return
@@ -269,7 +302,9 @@ def gcache_size(context: LintContext) -> Iterator[Finding]:
     )
 
 
-@rule("DB010", "an evs.suspect_timeout shorter than the hosts' stall budget")
+register("DB009", "a gcache too small for IST after a short outage", gcache_size)
+
+
 def suspect_timeout(context: LintContext) -> Iterator[Finding]:
     if context.topology.family != "galera":
         return
@@ -295,3 +330,6 @@ def suspect_timeout(context: LintContext) -> Iterator[Finding]:
         f"set evs.suspect_timeout=PT{budget:g}S or more (inactive_timeout above it), or "
         "lower [lint] stall_budget_s to what your hosts are known to stall",
     )
+
+
+register("DB010", "an evs.suspect_timeout shorter than the hosts' stall budget", suspect_timeout)

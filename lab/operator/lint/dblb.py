@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.operator import parsers
-from lab.operator.lint.engine import ERROR, INFO, WARNING, Finding, LintContext, rule
+from lab.operator.lint.engine import ERROR, INFO, WARNING, Finding, LintContext, register
 from lab.operator.parsers import Section
 from lab.operator.project import OperatorFile
 from lab.plan.failover import CheckTiming
@@ -94,7 +94,6 @@ def _db_listeners(
             yield f, sections, section, label
 
 
-@rule("HA001", "HAProxy timeouts shorter than the time OX keeps a pooled connection")
 def haproxy_timeouts(context: LintContext) -> Iterator[Finding]:
     idle_ms, idle_source = context.pool_ms("maxIdleTime")
     short: dict[tuple[Path, int, str, str], list[str]] = {}  # one finding per line
@@ -119,7 +118,11 @@ def haproxy_timeouts(context: LintContext) -> Iterator[Finding]:
         )
 
 
-@rule("HA002", "a write listener that can send writes to two servers at once")
+register(
+    "HA001", "HAProxy timeouts shorter than the time OX keeps a pooled connection", haproxy_timeouts
+)
+
+
 def haproxy_two_writers(context: LintContext) -> Iterator[Finding]:
     for f, _sections, section, label in _db_listeners(context):
         if label != "write":
@@ -140,7 +143,11 @@ def haproxy_two_writers(context: LintContext) -> Iterator[Finding]:
             )
 
 
-@rule("HA003", "health checks on the TCP level only")
+register(
+    "HA002", "a write listener that can send writes to two servers at once", haproxy_two_writers
+)
+
+
 def haproxy_tcp_checks(context: LintContext) -> Iterator[Finding]:
     for f, sections, section, label in _db_listeners(context):
         check = _effective(sections, section, "option", "httpchk")
@@ -159,7 +166,9 @@ def haproxy_tcp_checks(context: LintContext) -> Iterator[Finding]:
         )
 
 
-@rule("HA004", "a write listener without on-marked-down shutdown-sessions")
+register("HA003", "health checks on the TCP level only", haproxy_tcp_checks)
+
+
 def haproxy_shutdown_sessions(context: LintContext) -> Iterator[Finding]:
     for f, sections, section, label in _db_listeners(context):
         if label != "write":
@@ -177,6 +186,11 @@ def haproxy_shutdown_sessions(context: LintContext) -> Iterator[Finding]:
                 "(OX: socketTimeout, 15 s by default) instead of reconnecting at once",
                 "add `on-marked-down shutdown-sessions` to the servers (default-server)",
             )
+
+
+register(
+    "HA004", "a write listener without on-marked-down shutdown-sessions", haproxy_shutdown_sessions
+)
 
 
 # Measured (docs/configuration.md, "Failover profiles"): a killed writer behind OX's
@@ -215,7 +229,6 @@ def mark_down(sections: list[Section], section: Section) -> MarkDown:
     return MarkDown(timing, min(connect_ms or timing.inter_ms, timing.inter_ms), True)
 
 
-@rule("HA005", "the failover time the check settings imply")
 def haproxy_failover_time(context: LintContext) -> Iterator[Finding]:
     for f, sections, section, label in _db_listeners(context):
         down = mark_down(sections, section)
@@ -244,12 +257,14 @@ def haproxy_failover_time(context: LintContext) -> Iterator[Finding]:
         )
 
 
+register("HA005", "the failover time the check settings imply", haproxy_failover_time)
+
+
 def _server_host(words: list[str]) -> str:
     """The host of an HAProxy `server NAME ADDRESS[:PORT] ...` line ('' without one)."""
     return words[2].rsplit(":", 1)[0] if len(words) > 2 else ""
 
 
-@rule("HA006", "an HAProxy server on a host the lab cannot map to a node", blocks_up=True)
 def haproxy_unknown_hosts(context: LintContext) -> Iterator[Finding]:
     found = context.haproxy()
     if not found:
@@ -272,7 +287,14 @@ def haproxy_unknown_hosts(context: LintContext) -> Iterator[Finding]:
                 )
 
 
-@rule("HA007", "no HAProxy listener on :3306, where OX and the lab write", blocks_up=True)
+register(
+    "HA006",
+    "an HAProxy server on a host the lab cannot map to a node",
+    haproxy_unknown_hosts,
+    blocks_up=True,
+)
+
+
 def haproxy_write_listener(context: LintContext) -> Iterator[Finding]:
     found = context.haproxy()
     if not found or any(parsers.binds(s, str(WRITE_PORT)) for s in found[1]):
@@ -296,7 +318,14 @@ def haproxy_write_listener(context: LintContext) -> Iterator[Finding]:
     )
 
 
-@rule("HA008", "timeout connect at or above OX's socketTimeout")
+register(
+    "HA007",
+    "no HAProxy listener on :3306, where OX and the lab write",
+    haproxy_write_listener,
+    blocks_up=True,
+)
+
+
 def haproxy_connect_timeout(context: LintContext) -> Iterator[Finding]:
     socket_ms, where = context.pool_ms("socketTimeout")
     if socket_ms == 0:
@@ -321,3 +350,6 @@ def haproxy_connect_timeout(context: LintContext) -> Iterator[Finding]:
             "set timeout connect well below socketTimeout (the lab's fast profile: 1s; "
             "ox-2s-timeouts: 2s)",
         )
+
+
+register("HA008", "timeout connect at or above OX's socketTimeout", haproxy_connect_timeout)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.infra.errors import LabError
 from lab.operator import parsers
 from lab.operator.parsers import Section, Setting
 from lab.operator.project import OperatorFile, Project
@@ -132,14 +133,15 @@ RULES: dict[str, tuple[str, Rule]] = {}  # id -> (one-line summary, rule)
 BLOCKS_UP: set[str] = set()
 
 
-def rule(rule_id: str, summary: str, blocks_up: bool = False) -> Callable[[Rule], Rule]:
-    def register(fn: Rule) -> Rule:
-        RULES[rule_id] = (summary, fn)
-        if blocks_up:
-            BLOCKS_UP.add(rule_id)
-        return fn
-
-    return register
+def register(rule_id: str, summary: str, check: Rule, blocks_up: bool = False) -> None:
+    """Make `check` lint rule `rule_id`. A call right after the function, not a
+    decorator: mutmut leaves decorated functions unmutated, and the rules are the
+    decisions its score must cover (tools/mutants.py)."""
+    if rule_id in RULES:
+        raise LabError(f"lint rule {rule_id} is registered twice")
+    RULES[rule_id] = (summary, check)
+    if blocks_up:
+        BLOCKS_UP.add(rule_id)
 
 
 def explain(plan: Plan, rules: Sequence[str]) -> list[str]:

@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lab.operator import parsers
-from lab.operator.lint.engine import ERROR, OX_UID, Finding, LintContext, rule
+from lab.operator.lint.engine import ERROR, OX_UID, Finding, LintContext, register
 
 
-@rule("NF001", "an export open to more than the groupware nodes")
 def export_clients(context: LintContext) -> Iterator[Finding]:
-    hosts = dict(context.project.hosts)
+    hosts = context.hosts()
     allowed = {"oxgw01", "oxgw02"}
     for f in context.files("filestore", "exports"):
         for export in parsers.exports(f.text):
             for client in export.clients:
-                if hosts.get(client.host, client.host) not in allowed:
+                if hosts.get(client.host.lower()) not in allowed:
                     yield Finding(
                         "NF001",
                         ERROR,
@@ -28,15 +27,17 @@ def export_clients(context: LintContext) -> Iterator[Finding]:
                     )
 
 
-@rule("NF002", "a uid/gid mapping that does not give open-xchange its files")
+register("NF001", "an export open to more than the groupware nodes", export_clients)
+
+
 def export_ids(context: LintContext) -> Iterator[Finding]:
     for f in context.files("filestore", "exports"):
         for export in parsers.exports(f.text):
             for client in export.clients:
-                squash_all = client.option("all_squash") is not None
+                squash_all = client.chosen("all_squash", "no_all_squash", default=False)
                 uid, gid = client.option("anonuid"), client.option("anongid")
-                wrong = (squash_all and (uid, gid) != (OX_UID, OX_UID)) or (
-                    client.option("ro") is not None
+                wrong = (squash_all and (uid, gid) != (OX_UID, OX_UID)) or client.chosen(
+                    "ro", "rw", default=True
                 )
                 if wrong:
                     yield Finding(
@@ -50,3 +51,6 @@ def export_ids(context: LintContext) -> Iterator[Finding]:
                         "read and write it from both nodes",
                         f"use rw and, if squashing, anonuid={OX_UID},anongid={OX_UID}",
                     )
+
+
+register("NF002", "a uid/gid mapping that does not give open-xchange its files", export_ids)

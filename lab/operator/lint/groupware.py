@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lab.operator.lint.dblb import mark_down
-from lab.operator.lint.engine import ERROR, WARNING, Finding, LintContext, jdbc_settings, rule
+from lab.operator.lint.engine import ERROR, WARNING, Finding, LintContext, jdbc_settings, register
 from lab.roles.db.node import OX_DB_PASSWORD, OX_DB_USER
 
 
-@rule("OX001", "readUrl and writeUrl differ on asynchronous replication without monitor")
 def ox_replication_monitor(context: LintContext) -> Iterator[Finding]:
     found = context.configdb()
     if not found or context.topology.family != "gtid":
@@ -37,7 +36,13 @@ def ox_replication_monitor(context: LintContext) -> Iterator[Finding]:
         )
 
 
-@rule("OX002", "JDBC socketTimeout against HAProxy's failover time")
+register(
+    "OX001",
+    "readUrl and writeUrl differ on asynchronous replication without monitor",
+    ox_replication_monitor,
+)
+
+
 def ox_socket_timeout(context: LintContext) -> Iterator[Finding]:
     found = context.configdb()
     haproxy = context.haproxy()
@@ -74,7 +79,9 @@ def ox_socket_timeout(context: LintContext) -> Iterator[Finding]:
         )
 
 
-@rule("OX003", "configdb.properties' database user or password other than the lab's", True)
+register("OX002", "JDBC socketTimeout against HAProxy's failover time", ox_socket_timeout)
+
+
 def configdb_credentials(context: LintContext) -> Iterator[Finding]:
     found = context.configdb()
     if not found:
@@ -99,7 +106,14 @@ def configdb_credentials(context: LintContext) -> Iterator[Finding]:
             )
 
 
-@rule("OX004", "autoReconnect=true in configdb.properties")
+register(
+    "OX003",
+    "configdb.properties' database user or password other than the lab's",
+    configdb_credentials,
+    blocks_up=True,
+)
+
+
 def auto_reconnect(context: LintContext) -> Iterator[Finding]:
     found = context.configdb()
     if not found:
@@ -118,3 +132,6 @@ def auto_reconnect(context: LintContext) -> Iterator[Finding]:
                 "the transaction that was rolled back, and the pool never sees the failure",
                 "set autoReconnect=false (OX's configdb.properties default)",
             )
+
+
+register("OX004", "autoReconnect=true in configdb.properties", auto_reconnect)

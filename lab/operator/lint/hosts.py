@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lab.operator import parsers
-from lab.operator.lint.engine import WARNING, Finding, LintContext, rule
+from lab.operator.lint.engine import WARNING, Finding, LintContext, register
 
 
-@rule("HO001", "IP addresses in the operator's files")
 def ip_addresses(context: LintContext) -> Iterator[Finding]:
     for f in context.project.files:
         for line, address in parsers.ip_addresses(f.text):
@@ -22,3 +21,6 @@ def ip_addresses(context: LintContext) -> Iterator[Finding]:
                 "lab nodes through oxlab.toml's [hosts]",
                 "use the host name and map it in [hosts]",
             )
+
+
+register("HO001", "IP addresses in the operator's files", ip_addresses)

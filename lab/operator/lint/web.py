@@ -14,7 +14,7 @@ from lab.operator.lint.engine import (
     WARNING,
     Finding,
     LintContext,
-    rule,
+    register,
 )
 from lab.operator.project import OperatorFile
 from lab.roles.web.front_end import PROXIED_PATHS
@@ -24,7 +24,6 @@ def _apache(context: LintContext) -> list[tuple[OperatorFile, parsers.Directive]
     return [(f, d) for f in context.files("web") for d in parsers.apache_directives(f.text)]
 
 
-@rule("AP001", "BalancerMember routes that do not match the groupware nodes' jkroute")
 def balancer_routes(context: LintContext) -> Iterator[Finding]:
     for f, d in _apache(context):
         if d.name != "balancermember":
@@ -44,7 +43,11 @@ def balancer_routes(context: LintContext) -> Iterator[Finding]:
             )
 
 
-@rule("AP002", "stickysession missing or not on JSESSIONID")
+register(
+    "AP001", "BalancerMember routes that do not match the groupware nodes' jkroute", balancer_routes
+)
+
+
 def sticky(context: LintContext) -> Iterator[Finding]:
     members = [(f, d) for f, d in _apache(context) if d.name == "balancermember"]
     if not members:
@@ -70,6 +73,9 @@ def sticky(context: LintContext) -> Iterator[Finding]:
         )
 
 
+register("AP002", "stickysession missing or not on JSESSIONID", sticky)
+
+
 def _denies(d: parsers.Directive) -> bool:
     args = " ".join(d.args).lower()
     return (d.name == "require" and ("all denied" in args or args.startswith(("ip", "host")))) or (
@@ -77,7 +83,6 @@ def _denies(d: parsers.Directive) -> bool:
     )
 
 
-@rule("AP003", "the SOAP provisioning path not denied")
 def soap_lockdown(context: LintContext) -> Iterator[Finding]:
     directives = _apache(context)
     if not any(d.name == "proxypass" for _, d in directives):
@@ -99,12 +104,17 @@ def soap_lockdown(context: LintContext) -> Iterator[Finding]:
         )
 
 
-@rule("AP004", "balancer-manager reachable from everywhere")
+register("AP003", "the SOAP provisioning path not denied", soap_lockdown)
+
+
 def balancer_manager(context: LintContext) -> Iterator[Finding]:
     directives = _apache(context)
     for f, d in directives:
         if d.name == "sethandler" and d.args and d.args[0].lower() == "balancer-manager":
-            restricted = any(_denies(o) and o.blocks == d.blocks for _, o in directives)
+            own = [o for g, o in directives if g is f]  # the block is in this file
+            opener = parsers.enclosing(own, d)
+            siblings = parsers.inside(own, opener) if opener else own
+            restricted = any(_denies(o) and o.blocks == d.blocks for o in siblings)
             if not restricted:
                 yield Finding(
                     "AP004",
@@ -118,24 +128,18 @@ def balancer_manager(context: LintContext) -> Iterator[Finding]:
                 )
 
 
-@rule("AP005", "plain HTTP not redirected to HTTPS")
+register("AP004", "balancer-manager reachable from everywhere", balancer_manager)
+
+
 def https_redirect(context: LintContext) -> Iterator[Finding]:
     for f in context.files("web", "site"):
         directives = parsers.apache_directives(f.text)
         for d in directives:
             if d.name == "virtualhost" and any(a.endswith(":80") for a in d.args):
-                inside = [
-                    o
-                    for o in directives
-                    if o.blocks
-                    and o.blocks[-1].lower().startswith("<virtualhost")
-                    and o.line > d.line
-                    and ":80" in o.blocks[-1]
-                ]
                 if not any(
                     o.name in ("redirect", "redirectmatch", "rewriterule")
                     and "https" in " ".join(o.args)
-                    for o in inside
+                    for o in parsers.inside(directives, d)
                 ):
                     yield Finding(
                         "AP005",
@@ -147,6 +151,9 @@ def https_redirect(context: LintContext) -> Iterator[Finding]:
                         "read on the way",
                         "add `Redirect permanent / https://your.host/`",
                     )
+
+
+register("AP005", "plain HTTP not redirected to HTTPS", https_redirect)
 
 
 def proxied_paths(directives: Sequence[parsers.Directive]) -> set[str]:
@@ -166,7 +173,6 @@ def proxied_paths(directives: Sequence[parsers.Directive]) -> set[str]:
     return paths
 
 
-@rule("AP006", "one of the guide's ProxyPass paths not proxied")
 def guide_paths(context: LintContext) -> Iterator[Finding]:
     directives = _apache(context)
     members = [(f, d) for f, d in directives if d.name == "balancermember"]
@@ -189,7 +195,9 @@ def guide_paths(context: LintContext) -> Iterator[Finding]:
             )
 
 
-@rule("AP007", "a BalancerMember on a host the lab cannot map to a node", blocks_up=True)
+register("AP006", "one of the guide's ProxyPass paths not proxied", guide_paths)
+
+
 def balancer_hosts(context: LintContext) -> Iterator[Finding]:
     hosts = context.hosts()
     for f, d in _apache(context):
@@ -207,3 +215,11 @@ def balancer_hosts(context: LintContext) -> Iterator[Finding]:
                 "a groupware node is never reached, so `lab up` refuses the file",
                 "name it in oxlab.toml's [hosts] (your name = oxgw01 or oxgw02)",
             )
+
+
+register(
+    "AP007",
+    "a BalancerMember on a host the lab cannot map to a node",
+    balancer_hosts,
+    blocks_up=True,
+)

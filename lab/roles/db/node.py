@@ -41,20 +41,30 @@ class NotReady(LabError):
 
 
 def connect_as_ox(
-    host: str, port: int, database: str | None = None, timeout: float = 5.0
+    host: str,
+    port: int,
+    database: str | None = None,
+    timeout: float = 5.0,
+    login: tuple[str, str] = (OX_DB_USER, OX_DB_PASSWORD),
 ) -> pymysql.Connection:
-    """A client connection as OX makes it: the OX user, autocommit, every wait bounded
-    so a dead or frozen server is an error, not a hang."""
+    """A client connection as OX makes it: the OX user (or the operator's, `login`),
+    autocommit, every wait bounded so a dead or frozen server is an error, not a hang,
+    and no TLS, as OX's pool without useSSL=true (dbpool.py). Stated, not left to
+    PyMySQL: from 1.2 it tries TLS by default and builds a new SSL context for every
+    connection, 20 ms of CPU each (measured), which a storm of reconnects turns into
+    a client-side stall no OX node has."""
+    user, password = login
     return pymysql.connect(
         host=host,
         port=port,
-        user=OX_DB_USER,
-        password=OX_DB_PASSWORD,
+        user=user,
+        password=password,
         database=database,
         connect_timeout=timeout,
         read_timeout=timeout,
         write_timeout=timeout,
         autocommit=True,
+        ssl_disabled=True,
     )
 
 

@@ -166,8 +166,9 @@ def render_local_haproxy_cfg(members: Sequence[str], profile: FailoverProfile) -
 
 def render_gtid_haproxy_cfg(master: str, slave: str | None, profile: FailoverProfile) -> str:
     """GTID master/slave: writes to the master only (replcheck's /master: answering,
-    not a replica, read_only OFF); reads to the slave while replcheck says its threads
-    run and it lags no more than the threshold, otherwise to the master (`backup`).
+    not a replica, read_only OFF); reads to the slave while replcheck's `/` says it can
+    serve (threads running, or retrying a master that is gone, and lagging no more than
+    the threshold), otherwise to the master (`backup`).
     slave None: a promoted master alone, until a new slave is set up."""
     readers = [(slave, False), (master, True)] if slave else [(master, False)]
     return "\n".join(

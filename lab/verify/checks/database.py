@@ -9,13 +9,13 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import pymysql
 import requests
 
 from lab.infra.errors import LabError
 from lab.infra.hosts.remote import Host
 from lab.roles.db.consistency import differences, node_checksums
 from lab.roles.db.gtid import parse_replica_status
+from lab.roles.db.node import connect_as_ox
 from lab.roles.health import wsrep_problems
 from lab.verify.result import Result, guarded, passed
 from lab.verify.target import Target
@@ -248,16 +248,7 @@ def _scratch(target: Target) -> Result:
     host, port, where = write_endpoint(target)
     creds = target.credentials
     schema = f"oxlab_verify_{uuid.uuid4().hex[:8]}"
-    conn = pymysql.connect(
-        host=host,
-        port=port,
-        user=creds.db_user,
-        password=creds.db_password,
-        connect_timeout=10,
-        read_timeout=30,
-        write_timeout=30,
-        autocommit=True,
-    )
+    conn = connect_as_ox(host, port, timeout=30, login=(creds.db_user, creds.db_password))
     try:
         with conn.cursor() as cur:
             cur.execute(f"CREATE DATABASE `{schema}`")

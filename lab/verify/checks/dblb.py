@@ -9,7 +9,6 @@ import csv
 import io
 from pathlib import Path
 
-import pymysql
 import requests
 
 from lab.infra.hosts.remote import Host, HostError
@@ -18,6 +17,7 @@ from lab.operator.parsers import Section, haproxy_sections, servers_for_port
 from lab.operator.project import OperatorFile, Project
 from lab.plan.flavours import DEFAULT_FLAVOUR, get_flavour
 from lab.plan.topology import TOPOLOGIES
+from lab.roles.db.node import connect_as_ox
 from lab.roles.dblb.haproxy_config import READ_PORT, WRITE_PORT
 from lab.roles.health import servers_not_up
 from lab.verify.result import Result, guarded, passed
@@ -179,14 +179,7 @@ def _through(target: Target, host: Host, port: int, name: str) -> Result:
     seen = []
     creds = target.credentials
     for _ in range(CONNECTS):
-        conn = pymysql.connect(
-            host=host.address,
-            port=port,
-            user=creds.db_user,
-            password=creds.db_password,
-            connect_timeout=5,
-            read_timeout=5,
-        )
+        conn = connect_as_ox(host.address, port, login=(creds.db_user, creds.db_password))
         try:
             with conn.cursor() as cur:
                 cur.execute("SELECT @@hostname")

@@ -1,0 +1,213 @@
+"""Surviving mutants reviewed as equivalent: the mutated code behaves as the original for
+every input the lab can give it, so no test can tell them apart. Each has a one-line
+reason; tools/mutants.py leaves them out of the module's score. A mutant is named by its
+module, function and the mutated line before and after (whitespace folded), as
+`tools/mutants.py survivors` prints it: mutmut's numbers move when a function changes.
+
+Review rule: a mutant belongs here only when the reason holds for every input; a mutant
+that changes what a person reads (a message, a table) is not equivalent, it is untested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    path: str
+    function: str
+    before: str
+    after: str
+    why: str
+
+
+INF = "float() reads 'inf' in any case: the same infinity"
+EDGE = (
+    "an acknowledgement exactly at the window's edge adds a gap of 0 s beside the same gap "
+    "to the next one: the longest stall is the same"
+)
+
+COOKIE = (
+    "stickysession= names a cookie, and a cookie name holds no '=' (RFC 6265: a token): "
+    "the value after the first '=' is the value after the last"
+)
+
+ONE_FILE = "the filestore role has one file in oxlab.toml (exports): all its files are that one"
+
+ONE_KEY = (
+    "one() is asked for the groupware and dblb roles only, each with one file in oxlab.toml "
+    "(configdb_properties, haproxy_cfg): all the role's files are that one"
+)
+
+EQUIVALENT: tuple[Equivalent, ...] = (
+    Equivalent(
+        "lab/chaos/checkers/writes.py",
+        "check_writes_kept",
+        'fault_at = history.faults[0].start if history.faults else float("inf")',
+        'fault_at = history.faults[0].start if history.faults else float("INF")',
+        INF,
+    ),
+    Equivalent(
+        "lab/chaos/runner.py",
+        "write_gap",
+        'return (min(after) - fault_at) if after else float("inf")',
+        'return (min(after) - fault_at) if after else float("INF")',
+        INF,
+    ),
+    Equivalent(
+        "lab/chaos/runner.py",
+        "worst_gap",
+        'worst = max(worst, (min(back) - fault_at) if back else float("inf"))',
+        'worst = max(worst, (min(back) - fault_at) if back else float("INF"))',
+        INF,
+    ),
+    Equivalent(
+        "lab/chaos/runner.py",
+        "longest_stall",
+        'acked = sorted(op.end for op in history.ops if op.outcome == "ok" and start <= op.end <= end)',
+        'acked = sorted(op.end for op in history.ops if op.outcome == "ok" and start < op.end <= end)',
+        EDGE,
+    ),
+    Equivalent(
+        "lab/chaos/runner.py",
+        "longest_stall",
+        'acked = sorted(op.end for op in history.ops if op.outcome == "ok" and start <= op.end <= end)',
+        'acked = sorted(op.end for op in history.ops if op.outcome == "ok" and start <= op.end < end)',
+        EDGE,
+    ),
+    Equivalent(
+        "lab/operator/lint/dblb.py",
+        "_defaults",
+        "found = None",
+        'found = ""',
+        "every caller tests the defaults section for truth, and '' is as false as None",
+    ),
+    Equivalent(
+        "lab/operator/lint/dblb.py",
+        "_defaults",
+        "if other is section or other.line > section.line:",
+        "if other is section or other.line >= section.line:",
+        "two sections of one file never start on the same line",
+    ),
+    Equivalent(
+        "lab/operator/lint/dblb.py",
+        "_server_option",
+        'return source[index + 1] if index + 1 < len(source) else ""',
+        'return source[index + 1] if index + 1 < len(source) else "XXXX"',
+        "an option without a value: callers ask only 'is it set' or parse it as a time, "
+        "and 'XXXX' is no time either: the default applies",
+    ),
+    Equivalent(
+        "lab/operator/lint/engine.py",
+        "blocking_findings",
+        "return lint(plan.project, plan.topology, (plan.flavour,), only=BLOCKS_UP)",
+        "return lint(plan.project, plan.topology, None, only=BLOCKS_UP)",
+        "no rule that stops lab up reads the flavours (DB001-DB010's flavour checks report)",
+    ),
+    Equivalent(
+        "lab/operator/lint/engine.py",
+        "LintContext.listener_on",
+        "return parsers.servers_for_port(found[1], port) if found else None",
+        "return parsers.servers_for_port(found[1], port) if (found) or True else None",
+        "every caller returns before it when the project has no haproxy.cfg",
+    ),
+    Equivalent(
+        "lab/operator/lint/db.py",
+        "size_bytes",
+        r'match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)b?\s*", value, re.IGNORECASE)',
+        r'match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)B?\s*", value, re.IGNORECASE)',
+        "the pattern is matched with re.IGNORECASE: its letters' case does not matter",
+    ),
+    Equivalent(
+        "lab/operator/lint/web.py",
+        "sticky",
+        'if not any(a.split("=", 1)[1].split("|")[0] == "JSESSIONID" for a in sticky_args):',
+        'if not any(a.split("=", )[1].split("|")[0] == "JSESSIONID" for a in sticky_args):',
+        COOKIE,
+    ),
+    Equivalent(
+        "lab/operator/lint/web.py",
+        "sticky",
+        'if not any(a.split("=", 1)[1].split("|")[0] == "JSESSIONID" for a in sticky_args):',
+        'if not any(a.rsplit("=", 1)[1].split("|")[0] == "JSESSIONID" for a in sticky_args):',
+        COOKIE,
+    ),
+    Equivalent(
+        "lab/operator/lint/web.py",
+        "sticky",
+        'if not any(a.split("=", 1)[1].split("|")[0] == "JSESSIONID" for a in sticky_args):',
+        'if not any(a.split("=", 2)[1].split("|")[0] == "JSESSIONID" for a in sticky_args):',
+        COOKIE,
+    ),
+    Equivalent(
+        "lab/operator/lint/filestore.py",
+        "export_clients",
+        'for f in context.files("filestore", "exports"):',
+        'for f in context.files("filestore", ):',
+        ONE_FILE,
+    ),
+    Equivalent(
+        "lab/operator/lint/filestore.py",
+        "export_clients",
+        'for f in context.files("filestore", "exports"):',
+        'for f in context.files("filestore", None):',
+        ONE_FILE,
+    ),
+    Equivalent(
+        "lab/operator/lint/filestore.py",
+        "export_ids",
+        'for f in context.files("filestore", "exports"):',
+        'for f in context.files("filestore", ):',
+        ONE_FILE,
+    ),
+    Equivalent(
+        "lab/operator/lint/filestore.py",
+        "export_ids",
+        'for f in context.files("filestore", "exports"):',
+        'for f in context.files("filestore", None):',
+        ONE_FILE,
+    ),
+    Equivalent(
+        "lab/operator/lint/filestore.py",
+        "export_ids",
+        'squash_all = client.chosen("all_squash", "no_all_squash", default=False)',
+        'squash_all = client.chosen("all_squash", "no_all_squash", default=None)',
+        "squash_all is only tested for truth, and None is as false as False",
+    ),
+    Equivalent(
+        "lab/operator/lint/engine.py",
+        "LintContext.configdb",
+        'f = self.one("groupware", "configdb_properties")',
+        'f = self.one("groupware", None)',
+        ONE_KEY,
+    ),
+    Equivalent(
+        "lab/operator/lint/engine.py",
+        "LintContext.haproxy",
+        'f = self.one("dblb", "haproxy_cfg")',
+        'f = self.one("dblb", None)',
+        ONE_KEY,
+    ),
+    Equivalent(
+        "lab/operator/lint/engine.py",
+        "LintContext.one",
+        "found = self.files(role, key)",
+        "found = self.files(role, None)",
+        ONE_KEY,
+    ),
+    Equivalent(
+        "lab/operator/lint/engine.py",
+        "LintContext.one",
+        "found = self.files(role, key)",
+        "found = self.files(role, )",
+        ONE_KEY,
+    ),
+    Equivalent(
+        "lab/operator/lint/web.py",
+        "https_redirect",
+        'and "https" in " ".join(o.args)',
+        'and "https" in "XX XX".join(o.args)',
+        "'https' is looked for within one argument, whatever joins them",
+    ),
+)
