@@ -186,7 +186,8 @@ class OxApp:
         )
 
     def status(self, request: Request, params: dict[str, str]) -> Response:
-        filestores = {fid: fs.mode for fid, fs in self._filestores.items()}
+        opened = list(self._filestores.items())  # uploads may open one meanwhile
+        filestores = {fid: fs.mode for fid, fs in opened}
         return _json(
             {
                 "data": {
@@ -195,6 +196,7 @@ class OxApp:
                     "replication_monitor": self.db.monitor.counters(),
                     "cluster": self.cluster_status(),
                     "filestores": filestores,
+                    "filestore_unsettled": sum(fs.unsettled for _, fs in opened),
                 }
             }
         )

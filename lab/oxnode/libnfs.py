@@ -13,6 +13,7 @@ from ctypes import POINTER, c_char_p, c_int, c_uint64, c_void_p
 
 O_RDONLY = os.O_RDONLY
 WRITE_CHUNK = 3072
+TIMEOUT_MS = 5000  # one NFS call's answer; a call begun before an outage fails after it
 READ_CHUNK = 32768
 
 
@@ -53,7 +54,7 @@ def _load() -> ctypes.CDLL:
 class NfsClient:
     """One mounted NFSv4 export, e.g. NfsClient("filestore", "/filestore", uid=1001)."""
 
-    def __init__(self, server: str, export: str, uid: int, gid: int, timeout_ms: int = 5000):
+    def __init__(self, server: str, export: str, uid: int, gid: int, timeout_ms: int = TIMEOUT_MS):
         self.lib = _load()
         self.lock = threading.Lock()
         self.ctx = self.lib.nfs_init_context()

@@ -26,6 +26,7 @@ from lab.infra.errors import StartupError, find_node
 from lab.infra.nodes import Node, Placement, container_spec, lab_volume, put_file, start_container
 from lab.infra.waiting import poll
 from lab.operator.parsers import Export
+from lab.oxnode.filestore import SETTLE_S
 from lab.roles.db.node import OX_DB_PASSWORD, OX_DB_USER
 from lab.roles.filestore.nfs import PSEUDO_PATH, FilestoreNode, rules_from_exports
 from lab.roles.images import groupware_image
@@ -267,6 +268,18 @@ class OxCluster:
                 functools.partial(meshed, node),
                 timeout=timeout,
                 what=f"{node.name} to join the cluster",
+                retry_on=(requests.RequestException, KeyError),
+            )
+
+    def wait_filestore_settled(self, timeout: float = 2 * SETTLE_S) -> None:
+        """Every node has no upload in progress and no partial file left to remove, so
+        what the filestore holds now stays (an inventory after an outage is final). The
+        default deadline is twice what an upload caught by an outage takes to settle."""
+        for node in self.nodes:
+            poll(
+                lambda node=node: node.node_status()["filestore_unsettled"] == 0,  # type: ignore[misc]
+                timeout=timeout,
+                what=f"{node.name} to finish its uploads and remove their partial files",
                 retry_on=(requests.RequestException, KeyError),
             )
 
