@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from lab import junit
 from lab.infra.text import table
 from lab.plan.flavours import get_flavour
 
@@ -82,22 +82,14 @@ class Cell:
 
 def read_junit(path: Path) -> tuple[int, int, int, float, str, str]:
     """(passed, failed, skipped, seconds, first skip reason, first failure) of a run."""
-    root = ET.parse(path).getroot()
-    suite = root if root.tag == "testsuite" else root.find("testsuite")
-    assert suite is not None
-    tests, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
-    failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-    skip = suite.find(".//skipped")
-    failure = suite.find(".//failure")
-    if failure is None:
-        failure = suite.find(".//error")
+    report = junit.read(path)
     return (
-        tests - skipped - failed,
-        failed,
-        skipped,
-        float(suite.get("time", 0.0)),
-        "" if skip is None else skip.get("message", "").removeprefix("Skipped: "),
-        "" if failure is None else failure.get("message", "").splitlines()[0][:100],
+        report.count("passed"),
+        report.count("failed"),
+        report.count("skipped"),
+        report.seconds,
+        report.first("skipped"),
+        report.first("failed")[:100],
     )
 
 

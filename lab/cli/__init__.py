@@ -77,8 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line. pytest's arguments after `--` (`lab bench flakes --runs 3 -- -m
+    chaos`) go to a command's pytest_args even when options come between its positional
+    WHAT and the `--`, where argparse alone would refuse them."""
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras[:1] == ["--"] and getattr(args, "pytest_args", None) is not None:
+        args.pytest_args = [*args.pytest_args, *extras[1:]]
+    elif extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

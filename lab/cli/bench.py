@@ -18,20 +18,32 @@ from lab.roles.system import stderr_progress
 
 HELP = (
     "print figures: `up` (each topology, Galera vs its floor), `build`, `oxnode` "
-    "(requests/s), `failover`, `suite` (the test suite's time per directory)"
+    "(requests/s), `failover`, `suite` (the test suite's time per directory), `flakes` "
+    "(chosen tests run again and again: pass rates at -n 0, -n 2, -n 2 under CPU load)"
 )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["up", "build", "oxnode", "failover", "suite"])
+    parser.add_argument("what", choices=["up", "build", "oxnode", "failover", "suite", "flakes"])
     parser.add_argument("--cold", action="store_true", help="build: remove role images first")
     parser.add_argument(
         "--repeat", type=int, default=1, metavar="N", help="up: the median of N runs of each lab"
     )
     parser.add_argument(
+        "--runs", type=int, default=5, metavar="N", help="flakes: runs per condition (5)"
+    )
+    parser.add_argument(
+        "--conditions",
+        default="n0,n2,n2-load",
+        metavar="LIST",
+        help="flakes: which of n0 (-n 0), n2 (-n 2), n2-load (-n 2 beside stress-ng at "
+        "50%% on every core), comma-separated (default all three)",
+    )
+    parser.add_argument(
         "pytest_args",
         nargs="*",
-        help="suite: pytest's arguments after `--` (default: the README's test command's)",
+        help="suite, flakes: pytest's arguments after `--` (suite's default: the README's "
+        "test command's; flakes': the chaos, hosts and integration tests)",
     )
     parser.add_argument(
         "--record",
@@ -53,8 +65,16 @@ def when_where() -> str:
 
 def run(args: argparse.Namespace) -> int:
     from lab.bench import bench_build, bench_failover, bench_oxnode, bench_up
+    from lab.flakes import FLAKE_TESTS, conditions_named, run_flakes
     from lab.suite_timing import run_suite
 
+    if args.what == "flakes":
+        chosen = conditions_named(args.conditions)
+        flakes = run_flakes(args.pytest_args or FLAKE_TESTS, args.runs, chosen, Path.cwd())
+        print(flakes.render())
+        if args.record:
+            record(Path(args.record), "flakes", flakes.render(), when_where())
+        return flakes.exit_code
     if args.what == "suite":
         suite = run_suite(args.pytest_args, Path.cwd())
         print(suite.render())
