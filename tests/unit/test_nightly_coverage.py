@@ -66,6 +66,11 @@ def test_the_workflow_runs_the_nightly_jobs() -> None:
         assert f"  {job.name}:\n" in text, f"job {job.name} in the workflow"
         assert f"./oxlab test {' '.join(job.args())}" in text, f"job {job.name} runs its tests"
     assert "name: chaos-reports-shard-" in text, "the shards upload their chaos reports"
+    assert "--junitxml=lab-reports/first.xml" in text, "a shard keeps its first run's report"
+    assert (
+        "python -m lab.flakes classify lab-reports/first.xml lab-reports/rerun.xml" in text
+        and "shell: bash" in text
+    ), "a failed test is rerun once to classify it (failed or flaky), the job staying red"
     assert "./oxlab matrix --flavour ${{ matrix.flavour }} --topology" in text
 
 
