@@ -44,7 +44,7 @@ class Condition:
         return f"-n {self.workers}" + (f" +{self.load}%" if self.load else "")
 
     def pytest_args(self) -> list[str]:
-        return ["-n", str(self.workers)] if self.workers else ["-p", "no:xdist"]
+        return ["-n", str(self.workers)]  # -n 0: xdist's options stay known (--dist in addopts)
 
 
 CONDITIONS = {"n0": Condition(0), "n2": Condition(2), "n2-load": Condition(2, load=50)}

@@ -22,6 +22,7 @@ import docker
 import pytest
 
 from lab import suite_split
+from lab.chaos.nemesis.leftovers import heal_lab
 from lab.chaos.runner import ClientChoice, clients_chosen
 from lab.cli import options
 from lab.infra.docker_env import connect, docker_host_for_worker, parse_docker_hosts
@@ -35,6 +36,7 @@ from lab.roles.db.storage import DURABLE_MARKERS, describe_storage, storage_for_
 from lab.roles.dblb.front import DatabaseFront
 from lab.roles.groupware.cluster import OxCluster
 from lab.roles.groupware.role import GROUPWARE
+from lab.roles.health import Unhealthy
 from lab.roles.images import build_lab_images, registry_unavailable_reason
 from lab.roles.system import Lab, LabOptions
 from lab.verify.standin import StandinCluster, provision
@@ -522,36 +524,65 @@ def ox_galera_cluster(galera_lab: Lab) -> OxCluster:
     return start_ox_cluster(galera_lab)
 
 
-def _healthy(lab: Lab) -> Iterator[Lab]:
+# lab name -> the test that last left it unhealthy (a later set-up names it)
+_left_broken: dict[str, str] = {}
+
+
+def _healthy(lab: Lab, request: pytest.FixtureRequest) -> Iterator[Lab]:
     """A shared lab, checked healthy before a test that injects faults, and after it,
-    so one test's fault can never leak into the next test's verdict."""
-    lab.wait_healthy()
+    so one test's fault never leaks into the next test's verdict. A test that leaves the
+    lab unhealthy fails in its teardown with the nodes' states, and the lab is healed
+    the documented way (heal_lab: Galera's quorum restored) for the tests after it; a
+    lab that cannot be healed fails the next set-up naming the test that broke it."""
+    name = lab.options.name
+    if lab.problems_now():
+        healing = heal_lab(lab)
+        try:
+            lab.wait_healthy()
+        except Unhealthy as exc:
+            culprit = _left_broken.get(name, "an earlier test")
+            raise Unhealthy(
+                f"{culprit} left lab {name} broken; healing did not help: {exc}; "
+                f"tried: {'; '.join(healing.healed + healing.failed)}"
+            ) from None
     yield lab
-    lab.wait_healthy()
+    try:
+        lab.wait_healthy()
+    except Unhealthy as exc:
+        _left_broken[name] = request.node.nodeid
+        states = lab.describe_health()
+        healing = heal_lab(lab)
+        lab.wait_healthy()
+        _left_broken.pop(name, None)
+        pytest.fail(
+            f"the test left lab {name} unhealthy ({exc}; {states}); healed for the next "
+            f"tests: {'; '.join(healing.healed) or 'it recovered by itself'}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture
-def healthy_gtid_lab(gtid_lab: Lab) -> Iterator[Lab]:
+def healthy_gtid_lab(gtid_lab: Lab, request: pytest.FixtureRequest) -> Iterator[Lab]:
     """The shared GTID lab, checked healthy before and after a test that injects faults."""
-    yield from _healthy(gtid_lab)
+    yield from _healthy(gtid_lab, request)
 
 
 @pytest.fixture
-def healthy_lab(galera_lab: Lab) -> Iterator[Lab]:
+def healthy_lab(galera_lab: Lab, request: pytest.FixtureRequest) -> Iterator[Lab]:
     """The shared Galera lab, checked healthy before and after a fault-injecting test."""
-    yield from _healthy(galera_lab)
+    yield from _healthy(galera_lab, request)
 
 
 @pytest.fixture
-def healthy_pair_lab(galera_pair_lab: Lab) -> Iterator[Lab]:
+def healthy_pair_lab(galera_pair_lab: Lab, request: pytest.FixtureRequest) -> Iterator[Lab]:
     """The Galera lab behind the keepalived pair, checked healthy before and after."""
-    yield from _healthy(galera_pair_lab)
+    yield from _healthy(galera_pair_lab, request)
 
 
 @pytest.fixture
-def healthy_local_lab(guide_galera_local_lab: Lab) -> Iterator[Lab]:
+def healthy_local_lab(guide_galera_local_lab: Lab, request: pytest.FixtureRequest) -> Iterator[Lab]:
     """The guide on Galera with HAProxy on each groupware node, checked healthy."""
-    yield from _healthy(guide_galera_local_lab)
+    yield from _healthy(guide_galera_local_lab, request)
 
 
 @pytest.fixture(autouse=True)

@@ -118,6 +118,11 @@ class History:
     def healed(self, fault: Fault) -> None:
         fault.end = self.now()
 
+    def last_heal(self) -> float | None:
+        """The time.monotonic() moment the last fault was healed (None: none was)."""
+        ends = [f.end for f in self.faults if f.end is not None]
+        return self.t0 + max(ends) if ends else None
+
     def probe(self, kind: str, **data: Any) -> None:
         """Record an observation of the lab's (not a client operation)."""
         with self._lock:

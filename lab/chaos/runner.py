@@ -37,7 +37,7 @@ from lab.chaos.history import (
     outage,
     recovery_time,
 )
-from lab.chaos.nemesis.leftovers import Healing, heal_leftovers
+from lab.chaos.nemesis.leftovers import Healing, heal_lab
 from lab.chaos.nemesis.schedule import Schedule, Step
 from lab.infra.errors import LabError, StartupError
 from lab.infra.nodes import Node
@@ -46,6 +46,19 @@ from lab.roles.db.storage import require_real_fsync
 from lab.roles.system import Lab
 
 SETTLE_TIMEOUT_S = 180.0
+
+
+def settle(lab: Lab, history: History | None = None) -> None:
+    """Healthy again after a run's faults: every node Primary and Synced, every HAProxy
+    server UP, seen once the profile's eviction window since the last heal is over (a
+    member thawed after evs.suspect_timeout can still split the view seconds after a
+    first look saw it healthy). Otherwise the run fails naming each node's state: a
+    scenario that leaves the cluster down never passes."""
+    healed = history.last_heal() if history else None
+    since = healed + lab.plan.profile.eviction_s if healed is not None else 0.0
+    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S, not_before=since)
+
+
 SYSBENCH = "sysbench"
 CLIENT_CHOICES = (OX_POOL, AGGRESSIVE, SYSBENCH)
 
@@ -119,7 +132,7 @@ class ChaosRun:
         Records which of the operator's files the lab runs on."""
         require_real_fsync(lab.plan.storage, f"chaos scenario {self.scenario}")
         self.files = lab.plan.records()
-        self.healing = heal_leftovers(lab.nodes(), say=_say)
+        self.healing = heal_lab(lab, say=_say)
         lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
         if lab.web and lab.ox:
             # a groupware node an earlier test stopped or restarted stays in Apache's Err
@@ -183,8 +196,9 @@ class Where(Protocol):
         """Before any client starts: leftovers healed, the cluster healthy."""
         ...
 
-    def settle(self) -> None:
-        """Healthy (again): before a fault, and after it before the final read."""
+    def settle(self, history: History | None = None) -> None:
+        """Healthy (again): before a fault, and after it before the final read; with the
+        run's history, seen only past the eviction window of its last heal."""
         ...
 
     def injected(
@@ -217,7 +231,7 @@ def run_schedule(
         for step in schedule.steps:
             # one fault at a time: the next starts once the lab has healed from the last
             # (a Galera joiner whose donor is killed mid-transfer aborts: a double fault)
-            place.settle()
+            place.settle(history)
             wait_until(history, step.at_s)
             until = history.now() + step.hold_s
             with place.injected(step, nodes, history):
@@ -234,7 +248,7 @@ def run_schedule(
             timeout=SETTLE_TIMEOUT_S,
             what=f"{recovered_f or 'the workload'} to succeed again after the last fault",
         )
-    place.settle()
+    place.settle(history)
     run.measurements = measure(history)
     return run
 

@@ -6,6 +6,7 @@ with these functions; they differ only in how they read the status."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 from lab.infra.errors import StartupError
@@ -55,18 +56,26 @@ class Unhealthy(StartupError):
     """The cluster did not become healthy within the deadline; names what still was not."""
 
 
-def wait_healthy(problems: Callable[[], list[str]], *, timeout: float, what: str) -> None:
+def wait_healthy(
+    problems: Callable[[], list[str]], *, timeout: float, what: str, not_before: float = 0.0
+) -> None:
     """Poll `problems()` until it is empty. After `timeout` seconds, Unhealthy naming
     `what` and every problem still found: a transient state (a server rising after an
-    earlier run, a node finishing IST) is waited out, a broken cluster is not hidden."""
+    earlier run, a node finishing IST) is waited out, a broken cluster is not hidden.
+
+    `not_before` (a time.monotonic() moment): only health seen from then on counts. After
+    a fault, the members' eviction window since the heal: a node thawed after more than
+    evs.suspect_timeout can still split the view seconds later (seen: every node
+    non-Primary 3 s after a 5 s pause that a first look had passed as healthy)."""
     last: list[str] = []
 
     def healthy() -> bool:
         nonlocal last
         last = problems()
-        return not last
+        return not last and time.monotonic() >= not_before
 
     try:
         poll(healthy, timeout=timeout, what=what, interval=0.3)
     except StartupError as exc:
-        raise Unhealthy(f"{exc}: " + "; ".join(last)) from None
+        said = "; ".join(last) or "healthy, but not yet past the eviction window of the heal"
+        raise Unhealthy(f"{exc}: {said}") from None

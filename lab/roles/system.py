@@ -288,10 +288,12 @@ class Lab:
         """One line for an error message: the problems found right now, or healthy."""
         return "the lab: " + ("; ".join(self.problems_now()) or "healthy")
 
-    def wait_healthy(self, timeout: float = 90.0) -> None:
-        """Poll until health_problems() is empty; the error lists what still is not
-        (roles/health.py: the same wait the operator's hosts get)."""
-        wait_healthy(self.problems_now, timeout=timeout, what="the lab to be healthy")
+    def wait_healthy(self, timeout: float = 90.0, not_before: float = 0.0) -> None:
+        """Poll until health_problems() is empty (seen at `not_before` or later); the
+        error lists what still is not (roles/health.py: the wait the hosts get too)."""
+        wait_healthy(
+            self.problems_now, timeout=timeout, what="the lab to be healthy", not_before=not_before
+        )
 
     # -- finding again, tearing down ------------------------------------------------------
 

@@ -171,7 +171,7 @@ def test_seeds_differ_per_run_and_name_both_seeds() -> None:
 
 def test_conditions_by_name_and_an_unknown_one_named() -> None:
     assert conditions_named("n0,n2-load") == [Condition(0), Condition(2, load=50)]
-    assert Condition(0).pytest_args() == ["-p", "no:xdist"]
+    assert Condition(0).pytest_args() == ["-n", "0"], "-p no:xdist breaks addopts' --dist"
     assert Condition(2, 50).pytest_args() == ["-n", "2"]
     with pytest.raises(ConfigError, match="unknown flakes condition n3; known: n0, n2, n2-load"):
         conditions_named("n0,n3")

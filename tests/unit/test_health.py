@@ -4,6 +4,9 @@ statuses that are not UP, and a wait that outlasts a passing state but names a l
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
+
 import pytest
 
 from lab.roles.health import Unhealthy, servers_not_up, wait_healthy, wsrep_problems
@@ -100,3 +103,53 @@ def test_every_lasting_problem_is_named_when_the_wait_ends() -> None:
 def test_a_lasting_problem_is_named_when_the_wait_ends() -> None:
     with pytest.raises(Unhealthy, match=r"waiting for the lab: galera2: wsrep_ready is OFF$"):
         wait_healthy(lambda: ["galera2: wsrep_ready is OFF"], timeout=0.5, what="the lab")
+
+
+def test_health_seen_before_not_before_does_not_count() -> None:
+    """A cluster that looks healthy right after a heal, and splits once a thawed member's
+    eviction window runs out, must not pass the settle: only health seen from
+    not_before on counts."""
+    start = time.monotonic()
+    not_before = start + 0.6
+    seen: list[float] = []
+
+    def problems() -> list[str]:
+        now = time.monotonic()
+        seen.append(now)
+        return ["galera2: wsrep_cluster_status is non-Primary"] if now > start + 0.3 else []
+
+    with pytest.raises(Unhealthy, match="non-Primary"):
+        wait_healthy(problems, timeout=1.5, what="the lab", not_before=not_before)
+    assert seen[0] < not_before, "the first look was healthy, before the window ended"
+
+
+def test_health_at_not_before_passes() -> None:
+    not_before = time.monotonic() + 0.4
+    wait_healthy(lambda: [], timeout=2, what="the lab", not_before=not_before)
+    assert time.monotonic() >= not_before, "returned only once the window was over"
+
+
+def test_a_window_longer_than_the_wait_says_so() -> None:
+    with pytest.raises(Unhealthy, match="healthy, but not yet past the eviction window"):
+        wait_healthy(lambda: [], timeout=0.3, what="the lab", not_before=time.monotonic() + 60)
+
+
+def test_a_run_settles_past_the_eviction_window_of_its_last_heal() -> None:
+    from lab.chaos.history import History
+    from lab.chaos.runner import SETTLE_TIMEOUT_S, settle
+
+    waits: list[dict[str, float]] = []
+    lab = SimpleNamespace(
+        plan=SimpleNamespace(profile=SimpleNamespace(eviction_s=6.0)),
+        wait_healthy=lambda **kw: waits.append(kw),
+    )
+    history = History()
+    settle(lab, history)  # type: ignore[arg-type]
+    settle(lab)  # type: ignore[arg-type]
+    assert waits == [{"timeout": SETTLE_TIMEOUT_S, "not_before": 0.0}] * 2, "no heal: no window"
+    first, second = history.fault("pause", "galera1"), history.fault("kill", "galera2")
+    history.healed(second)
+    history.healed(first)  # the later heal is the one the window runs from
+    assert history.last_heal() == history.t0 + (first.end or 0)
+    settle(lab, history)  # type: ignore[arg-type]
+    assert waits[-1]["not_before"] == history.t0 + (first.end or 0) + 6.0

@@ -1,6 +1,9 @@
 """Healing what a run left behind. A run that died mid-fault (the process was killed)
-leaves a kept lab paused, stopped or cut off; `heal_leftovers` undoes all of that and
-runs first in every chaos run, so the next run starts from a healed lab."""
+leaves a kept lab paused, stopped or cut off; `heal_leftovers` undoes all of that. A
+fault can also leave a Galera cluster with no Primary Component, which Galera does not
+form again by itself; `heal_lab` restores it the documented way (roles/db/quorum.py).
+`heal_lab` runs first in every chaos run and between the tests that share a lab, so the
+next run starts from a healed lab."""
 
 from __future__ import annotations
 
@@ -21,6 +24,11 @@ from lab.chaos.nemesis.faults import (
 )
 from lab.infra.errors import StartupError
 from lab.infra.nodes import Node
+from lab.roles.db.quorum import restore_primary
+from lab.roles.health import Unhealthy
+from lab.roles.system import Lab
+
+QUICK_HEALTH_S = 30.0  # a node finishing IST or a server rising is waited out first
 
 
 @dataclass
@@ -103,4 +111,22 @@ def heal_leftovers(nodes: Sequence[Node], say: Callable[[str], None] | None = No
             say(f"healed a leftover of an earlier run: {line}")
         for line in healing.failed:
             say(f"could NOT heal a leftover of an earlier run: {line}")
+    return healing
+
+
+def heal_lab(lab: Lab, say: Callable[[str], None] | None = None) -> Healing:
+    """heal_leftovers on every node; then, if the lab is still not healthy within
+    QUICK_HEALTH_S and runs Galera, its Primary Component restored (pc.bootstrap=YES on
+    the most advanced node, a node that does not rejoin restarted). Every step is one
+    line in `healed`; the caller waits for health and reports what is left."""
+    healing = heal_leftovers(lab.nodes(), say=say)
+    try:
+        lab.wait_healthy(timeout=QUICK_HEALTH_S)
+        return healing
+    except Unhealthy as exc:
+        if not lab.galera:
+            healing.failed.append(str(exc))
+            return healing
+    lines = restore_primary(lab.galera, say=lambda line: say(f"healed: {line}") if say else None)
+    healing.healed += lines
     return healing

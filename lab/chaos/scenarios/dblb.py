@@ -30,6 +30,7 @@ from lab.chaos.runner import (
     groupware_run,
     measure,
     run_schedule,
+    settle,
     wait_until,
     workload_client,
 )
@@ -151,7 +152,7 @@ def dblb_local_writer(lab: Lab, seed: int) -> ChaosRun:
             timeout=SETTLE_TIMEOUT_S,
             what=f"writes to move back to {writer} once it returned",
         )
-    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    settle(lab, history)
     run.measurements = measure(history)
     history.final(READ_INSERTS, sorted(inserts[0].present()))
     run.judge("no-acknowledged-write-lost")
@@ -231,7 +232,7 @@ def unchecked_rotation_run(
         processes = {f: i for i, f in enumerate(targets)}
         record_attempts(client.logs(), history, time.time(), processes)
     history.ops.sort(key=lambda op: op.start)
-    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    settle(lab, history)
     run.measurements = measure(history)
     run.judge("unchecked-rotation", slow_s=CONNECT_TIMEOUT_S)
     return run

@@ -41,6 +41,7 @@ from lab.chaos.runner import (
     measure,
     record_stock,
     run_schedule,
+    settle,
     stock_running,
     wait_until,
     warmed_up,
@@ -187,7 +188,7 @@ def galera_crash(lab: Lab, seed: int, flush_log_at_trx_commit: int = 1) -> Chaos
             timeout=60,
             what="inserts to succeed after the recovery",
         )
-    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    settle(lab, history)
     run.probes.append(
         {
             "innodb_flush_log_at_trx_commit": flush,
@@ -266,7 +267,7 @@ def writer_kill_at(place: Place, seed: int, writes_after: int = 20) -> ChaosRun:
                 + f" after {writer.name} was killed",
             )
         history.healed(fault)
-    place.settle()  # rejoined and settled before the final read
+    place.settle(history)  # rejoined and settled before the final read
     run.measurements = measure(history)
     record_stock(run, stock)
     for kind, _ in WRITER_KILL_CLIENTS:
@@ -411,7 +412,7 @@ def reader_kill(lab: Lab, seed: int) -> ChaosRun:
                 what=f"every reader to read again after {target.name} was killed",
             )  # fmt: skip
         history.healed(fault)
-    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    settle(lab, history)
     run.measurements = measure(history)
     for kind, _ in READ_CLIENTS:
         run.probes.append(
@@ -531,7 +532,7 @@ def reconnect_storm(lab: Lab, seed: int) -> ChaosRun:
             except StartupError as exc:  # say whether the survivors kept a Primary view
                 raise StartupError(f"{exc}; the cluster: {cluster_state(lab)}") from None
         history.healed(fault)
-    lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    settle(lab, history)
     after = {n.name: connection_counters(n) for n in survivors}
     run.measurements = measure(history)
     run.probes.append(

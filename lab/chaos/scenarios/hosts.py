@@ -92,7 +92,7 @@ def partition(target: Target, seed: int, journal: FaultJournal) -> ChaosRun:
             at = history.now()
             poll(lambda: history.now() - at >= HOLD_S, timeout=HOLD_S + 5, what="the hold")
         history.healed(event)
-    place.settle()
+    place.settle(history)
     run.measurements = measure(history)
     history.final(READ_INSERTS, sorted(workloads[0].present()))
     run.judge("no-acknowledged-write-lost")

@@ -36,6 +36,7 @@ from lab.chaos.runner import (
     SSH,
     ChaosRun,
     Where,
+    settle,
     stock_clients,
     workload_client,
 )
@@ -150,8 +151,8 @@ class InLab:
     def killed(self, node: Remote) -> contextlib.AbstractContextManager[None]:
         return killed(node)  # type: ignore[arg-type]  # a lab node is a container Node
 
-    def settle(self) -> None:
-        self.lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+    def settle(self, history: History | None = None) -> None:
+        settle(self.lab, history)
 
     def describe_health(self) -> str:
         return self.lab.describe_health()
@@ -214,12 +215,14 @@ def health_problems(target: Target) -> list[str]:
     return [r.line() for r in verify(target, sections).failed]
 
 
-def settled(target: Target) -> None:
-    """Healthy again after the fault, before the final read."""
+def settled(target: Target, not_before: float = 0.0) -> None:
+    """Healthy again after the fault, before the final read (seen at `not_before`, a
+    time.monotonic() moment, or later: runner.settle says why)."""
     wait_healthy(
         lambda: health_problems(target),
         timeout=SETTLE_TIMEOUT_S,
         what="the cluster healthy again after the fault",
+        not_before=not_before,
     )
 
 
@@ -261,8 +264,9 @@ class OnHosts:
     def killed(self, node: Remote) -> contextlib.AbstractContextManager[None]:
         return service_killed(node, self.journal)  # type: ignore[arg-type]  # an SSH Host
 
-    def settle(self) -> None:
-        settled(self.target)
+    def settle(self, history: History | None = None) -> None:
+        healed = history.last_heal() if history else None
+        settled(self.target, healed + self.eviction_s() if healed is not None else 0.0)
 
     def describe_health(self) -> str:
         return "the hosts: " + ("; ".join(health_problems(self.target)) or "healthy")

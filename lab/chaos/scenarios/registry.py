@@ -11,12 +11,12 @@ from lab.chaos.history import History
 from lab.chaos.nemesis.hosts import FaultJournal
 from lab.chaos.runner import (
     CONTAINERS,
-    SETTLE_TIMEOUT_S,
     SSH,
     ChaosRun,
     ClientChoice,
     clients_chosen,
     record_stock,
+    settle,
     stock_clients,
     stock_running,
     sysbench_chosen,
@@ -354,7 +354,7 @@ def checksum_nodes(lab: Lab, history: History) -> None:
     slave the scenario detached, e.g. by promotion, is not compared)."""
     nodes: list[DbNode] = []
     if lab.galera:
-        lab.wait_healthy(timeout=SETTLE_TIMEOUT_S)
+        settle(lab, history)
         nodes = list(lab.galera.nodes)
     elif lab.gtid:
         try:
