@@ -24,6 +24,7 @@ from lab.pytest_plugin import runnable_request
 from lab.roles.db.consistency import differences, node_checksums
 from lab.roles.db.galera import GaleraCluster, GaleraNode, settled
 from lab.roles.db.node import NotReady
+from lab.roles.db.quorum import restore_primary
 from lab.roles.dblb.front import Dblb
 from lab.roles.status import render_status
 from lab.roles.system import Lab
@@ -204,6 +205,38 @@ def test_partitioned_node_goes_non_primary_and_rejoins(healthy_lab: Lab) -> None
     assert "during_partition" in node.sql("SHOW DATABASES").split(), (
         "the rejoined node has the writes made while it was cut off"
     )
+
+
+def test_a_lost_primary_component_is_restored_from_the_most_advanced_node(
+    healthy_lab: Lab,
+) -> None:
+    """Two nodes killed: the third is non-Primary and Galera does not make it Primary
+    again by itself. restore_primary (what heal_lab does between tests) bootstraps it
+    with pc.bootstrap=YES and restarts the two, which rejoin it: the whole cluster is
+    Synced again, and a write made before the loss is still there."""
+    assert healthy_lab.galera
+    cluster = healthy_lab.galera
+    survivor, lost = cluster.node("galera1"), [cluster.node("galera2"), cluster.node("galera3")]
+    survivor.sql("CREATE DATABASE IF NOT EXISTS before_quorum_loss")
+    poll(lambda: all("before_quorum_loss" in n.sql("SHOW DATABASES") for n in lost),
+         timeout=30, what="the write on every node before the loss")  # fmt: skip
+    try:
+        for node in lost:
+            node.kill()
+        poll(
+            lambda: survivor.wsrep_status().get("wsrep_cluster_status") == "non-Primary",
+            timeout=60,
+            what="galera1 to lose quorum with two of three nodes gone",
+        )
+        lines = restore_primary(cluster, say=lambda _: None)
+    finally:
+        for node in lost:
+            if node.not_running():
+                node.start()
+    assert lines[0].startswith("galera1: pc.bootstrap=YES (most advanced"), lines
+    assert sorted(line.split(":")[0] for line in lines[1:]) == ["galera2", "galera3"], lines
+    healthy_lab.wait_healthy()
+    assert all("before_quorum_loss" in n.sql("SHOW DATABASES") for n in cluster.nodes)
 
 
 def test_write_listener_fails_over_to_one_backup_and_back(healthy_lab: Lab) -> None:
