@@ -137,10 +137,19 @@ class Flavour:
     debian_suite: str = ""  # made by debootstrap when absent; "" = registry image only
     server_packages: tuple[str, ...] = ()
     apt_options: str = ""  # e.g. sid's Release file may be expired
+    # the server packages come from this suite, pinned below the base suite's
+    # (lab/images/db/lab-apt-pin): everything else stays the stable base's
+    pinned_suite: str = ""
     galera_provider: str = "/usr/lib/galera/libgalera_smm.so"
     # How the first node founds a cluster: what MariaDB's galera_new_cluster and PXC's
     # `service mysql bootstrap-pxc` pass to the server (the guide's "bootstrap" step).
     galera_bootstrap: tuple[str, ...] = ("--wsrep-new-cluster",)
+
+    def server_package_args(self) -> str:
+        """The server packages as apt-get install names them: NAME/SUITE for a pinned
+        suite (that package from it, its dependencies from the base where they can)."""
+        suffix = f"/{self.pinned_suite}" if self.pinned_suite else ""
+        return " ".join(f"{package}{suffix}" for package in self.server_packages)
 
     @property
     def from_registry(self) -> bool:
@@ -173,11 +182,12 @@ FLAVOURS: dict[str, Flavour] = {
         ),
         Flavour(
             name="mysql-9",
-            description="Oracle MySQL 9 (Debian's mysql-server from sid)",
+            description="Oracle MySQL 9 (Debian's mysql-server from sid, on trixie)",
             dialect=ORACLE_DIALECT,
             topologies=("gtid", "guide"),
-            base_image="debian:sid-slim",
-            debian_suite="sid",
+            base_image="debian:trixie-slim",
+            debian_suite="trixie",
+            pinned_suite="sid",
             server_packages=("mysql-server", "mysql-client"),
             apt_options="-o Acquire::Check-Valid-Until=false",
         ),

@@ -89,8 +89,9 @@ def db_image(flavour: Flavour) -> ImageSpec:
     Galera flavour's also carries the seeded cluster state (lab-seed-galera)."""
     args = {
         "FLAVOUR": flavour.name,
-        "SERVER_PACKAGES": " ".join(flavour.server_packages),
+        "SERVER_PACKAGES": flavour.server_package_args(),
         "APT_OPTIONS": flavour.apt_options,
+        "PINNED_SUITE": flavour.pinned_suite,
         "INIT_DATADIR": " ".join(flavour.dialect.init_datadir),
     }
     if "galera" in flavour.topologies:
@@ -272,12 +273,52 @@ def build_image(
     }
     started = time.monotonic()
     try:
+        unavailable = _unavailable_today.get(spec.tag)
+        if unavailable:
+            raise unavailable
         with _build_context(spec) as context_dir:
             _run_build(client, spec, context_dir, labels, progress)
-    except docker.errors.APIError as exc:
-        raise ImageError(f"building {spec.tag} failed: {exc}") from None
+    except (docker.errors.APIError, ImageError) as exc:
+        if not spec.flavour.pinned_suite:
+            raise ImageError(f"building {spec.tag} failed: {exc}") from None
+        return _last_image_that_built(client, spec, exc, progress)
     progress(f"[{spec.role}] built {spec.tag} in {time.monotonic() - started:.1f}s")
     return True
+
+
+# tag -> why today's build failed: one attempt per process, not one per lab
+_unavailable_today: dict[str, ImageError] = {}
+
+
+def apt_error(text: str) -> str:
+    """The first line apt says is an error ("E: ..."), else the build's first line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return next((line for line in lines if line.startswith("E: ")), lines[0] if lines else "")
+
+
+def _last_image_that_built(
+    client: docker.DockerClient, spec: ImageSpec, failure: Exception, progress: Progress
+) -> bool:
+    """A flavour whose packages come from a moving suite (sid) may not install today
+    (a library transition): its last image that built is used, saying so; with none,
+    the flavour is unavailable today, a skip naming apt's error, not a failed run."""
+    error = failure if isinstance(failure, ImageError) else ImageError(str(failure))
+    _unavailable_today[spec.tag] = error
+    reason = apt_error(str(failure))
+    suite = spec.flavour.pinned_suite
+    try:
+        last = client.images.get(spec.tag)
+    except docker.errors.ImageNotFound:
+        raise FlavourUnavailable(
+            f"{spec.flavour.name} is unavailable today: its packages from Debian {suite} "
+            f"do not install ({reason})"
+        ) from None
+    built = str(last.attrs.get("Created", "?"))[:10]
+    progress(
+        f"[{spec.role}] today's build from Debian {suite} failed ({reason}); using the last "
+        f"{spec.tag} that built ({built})"
+    )
+    return False
 
 
 @contextlib.contextmanager
@@ -380,7 +421,12 @@ def build_lab_images(
     test (so no test's duration, and no shard, carries an image build). Returns how
     many images are now current."""
     specs = [*(s for f in flavours for s in images_for(f)), *groupware_images()]
-    build_images(client, specs, progress)
+    try:
+        build_images(client, specs, progress)
+    except FlavourUnavailable as exc:  # its tests skip saying why; the others' images
+        progress(f"{exc}: its tests skip")
+        specs = [s for s in specs if s.tag not in _unavailable_today]
+        build_images(client, specs, progress)
     if not standin_hosts:
         return len(specs)
     build_standin_images(client, specs, progress)
