@@ -83,3 +83,19 @@ def test_the_operators_example_workflow_watches_their_files_and_shards_chaos() -
     assert "shard: [1, 2, 3]" in text and "--shard ${{ matrix.shard }}/3" in text, (
         "the chaos scenarios run as 3 shards, one runner each"
     )
+
+
+def test_the_runners_load_the_nights_image_archive_instead_of_building() -> None:
+    import yaml
+
+    jobs = yaml.safe_load((ROOT / ".github/workflows/nightly.yml").read_text())["jobs"]
+    saves = [s.get("run", "") for s in jobs["images"]["steps"]]
+    assert any("./oxlab images save" in run and "--standin-hosts" in run for run in saves)
+    assert any("./oxlab images load" in run for run in saves), "last night's archive first"
+    for name, command in (("shard", "./oxlab test --shard"), ("lab", "./oxlab matrix")):
+        job = jobs[name]
+        assert "images" in job["needs"], f"{name} waits for the night's images"
+        runs = [s.get("run", "") for s in job["steps"]]
+        load = next(i for i, run in enumerate(runs) if "./oxlab images load" in run)
+        test = next(i for i, run in enumerate(runs) if command in run)
+        assert load < test, f"{name} loads the archive before its tests build anything"
