@@ -137,19 +137,13 @@ class Flavour:
     debian_suite: str = ""  # made by debootstrap when absent; "" = registry image only
     server_packages: tuple[str, ...] = ()
     apt_options: str = ""  # e.g. sid's Release file may be expired
-    # the server packages come from this suite, pinned below the base suite's
-    # (lab/images/db/lab-apt-pin): everything else stays the stable base's
+    # the server packages (and what they depend on) come from this suite, pinned below
+    # the base suite's (lab/images/db/lab-apt-pin): everything else stays the base's
     pinned_suite: str = ""
     galera_provider: str = "/usr/lib/galera/libgalera_smm.so"
     # How the first node founds a cluster: what MariaDB's galera_new_cluster and PXC's
     # `service mysql bootstrap-pxc` pass to the server (the guide's "bootstrap" step).
     galera_bootstrap: tuple[str, ...] = ("--wsrep-new-cluster",)
-
-    def server_package_args(self) -> str:
-        """The server packages as apt-get install names them: NAME/SUITE for a pinned
-        suite (that package from it, its dependencies from the base where they can)."""
-        suffix = f"/{self.pinned_suite}" if self.pinned_suite else ""
-        return " ".join(f"{package}{suffix}" for package in self.server_packages)
 
     @property
     def from_registry(self) -> bool:

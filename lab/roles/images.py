@@ -91,7 +91,7 @@ def db_image(flavour: Flavour) -> ImageSpec:
     Galera flavour's also carries the seeded cluster state (lab-seed-galera)."""
     args = {
         "FLAVOUR": flavour.name,
-        "SERVER_PACKAGES": flavour.server_package_args(),
+        "SERVER_PACKAGES": " ".join(flavour.server_packages),
         "APT_OPTIONS": flavour.apt_options,
         "PINNED_SUITE": flavour.pinned_suite,
         "INIT_DATADIR": " ".join(flavour.dialect.init_datadir),
@@ -352,6 +352,7 @@ def _run_build(
     progress: Progress,
 ) -> None:
     recent: list[str] = []  # the last lines, for the error message
+    apt_says = ""  # apt's first error line, which a long solver report may push out
     for chunk in client.api.build(
         path=str(context_dir),
         tag=spec.tag,
@@ -363,11 +364,15 @@ def _run_build(
     ):
         if "error" in chunk:
             raise ImageError(
-                f"building {spec.tag} failed: {chunk['error'].strip()}\n" + "\n".join(recent)
+                f"building {spec.tag} failed: {chunk['error'].strip()}\n"
+                + (f"{apt_says}\n" if apt_says else "")
+                + "\n".join(recent)
             )
         for line in str(chunk.get("stream", "")).splitlines():
             if line.strip():
                 recent = [*recent, line][-15:]
+            if line.startswith("E: ") and not apt_says:
+                apt_says = line.strip()
             if line.startswith("Step "):
                 progress(f"[{spec.role}] {line}")
 

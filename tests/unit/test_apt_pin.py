@@ -1,7 +1,7 @@
 """mysql-9 on a trixie base with only MySQL from sid (issue 33: sid's library transition
 broke `apt-get install` of the packages every db image needs): lab-apt-pin adds sid from
 the base's own mirror at priority 100, below trixie's 500, and the server packages are
-asked for as NAME/sid, so nothing else comes from sid unless trixie cannot satisfy it."""
+installed last with `-t sid`: only they and what they depend on come from sid."""
 
 from __future__ import annotations
 
@@ -61,7 +61,11 @@ def test_mysql_9_is_built_on_trixie_with_only_its_server_packages_from_sid() -> 
     assert (flavour.base_image, flavour.debian_suite) == ("debian:trixie-slim", "trixie")
     args = db_image(flavour).all_build_args()
     assert args["PINNED_SUITE"] == "sid"
-    assert args["SERVER_PACKAGES"] == "mysql-server/sid mysql-client/sid"
+    assert args["SERVER_PACKAGES"] == "mysql-server mysql-client"
+    dockerfile = (SCRIPT.parent / "Dockerfile").read_text()
+    assert '-t "$PINNED_SUITE" ${SERVER_PACKAGES}' in dockerfile, (
+        "the server packages with -t SUITE, after everything else came from the base"
+    )
 
 
 def test_a_flavour_without_a_pinned_suite_installs_plain_names() -> None:

@@ -321,7 +321,16 @@ def test_a_scenario_on_both_transports_is_one_body(
     import lab.chaos.scenarios.groupware as groupware
 
     monkeypatch.setattr(groupware, "filestore_inventory", lambda lab: (set(), set()))
-    ox = type("FakeOx", (), {"filestore": object(), "nodes": [], "wait_ready": lambda self: None})
+    ox = type(
+        "FakeOx",
+        (),
+        {
+            "filestore": object(),
+            "nodes": [],
+            "wait_ready": lambda self: None,
+            "wait_filestore_settled": lambda self: None,
+        },
+    )
     lab = type("FakeLab", (), {"ox": ox()})()
     SCENARIOS[scenario].run(lab, 1)  # type: ignore[arg-type]
     on_hosts = SCENARIOS[scenario].on_hosts

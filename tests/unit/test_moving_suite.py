@@ -36,14 +36,15 @@ class FakeImages:
 
 
 class FakeClient:
-    def __init__(self, last: dict[str, Any] | None) -> None:
+    def __init__(self, last: dict[str, Any] | None, output: list[dict[str, str]] = APT_OUTPUT):
         self.images = FakeImages(last)
         self.builds = 0
         self.api = self
+        self.output = output
 
     def build(self, **_: Any) -> Iterator[dict[str, str]]:
         self.builds += 1
-        yield from APT_OUTPUT
+        yield from self.output
 
 
 @pytest.fixture(autouse=True)
@@ -89,3 +90,13 @@ def test_a_stable_flavour_that_fails_to_build_is_a_failure() -> None:
     client = FakeClient(last={"Created": "2026-12-01"})
     with pytest.raises(ImageError, match="held broken packages"):
         build_image(client, db_image(get_flavour("mariadb-10.11")), "sha256:b", lambda _: None)  # type: ignore[arg-type]
+
+
+def test_apts_first_error_survives_a_long_solver_report() -> None:
+    """apt 3.0's solver explains itself in many lines after its E: line: the reason
+    must still be apt's error, not the build's last lines."""
+    report = [{"stream": f"   {i}. libfoo is selected because ...\n"} for i in range(30)]
+    output = [APT_OUTPUT[2], *report, APT_OUTPUT[-1]]
+    client = FakeClient(last=None, output=output)
+    with pytest.raises(FlavourUnavailable, match=r"\(E: Unable to correct problems"):
+        build_image(client, db_image(get_flavour("mysql-9")), "sha256:b", lambda _: None)  # type: ignore[arg-type]

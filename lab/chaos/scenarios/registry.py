@@ -287,7 +287,8 @@ SCENARIOS: dict[str, Scenario] = {
             "guide",
             "the NFS server stopped",
             "file operations fail with OX's FLS error, folders keep working, uploads "
-            "work again after the heal; no partial or orphan file",
+            "work again after the heal; no partial or orphan file once every node has "
+            "settled (a broken upload's partial file is removed when the server answers)",
             filestore_outage,
             on_hosts=hosts.filestore_outage,
             hosts_need=("web", "groupware", "filestore"),
