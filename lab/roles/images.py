@@ -14,6 +14,7 @@ import hashlib
 import importlib
 import importlib.metadata
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -344,6 +345,9 @@ def _build_context(spec: ImageSpec) -> Iterator[Path]:
         yield context
 
 
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _run_build(
     client: docker.DockerClient,
     spec: ImageSpec,
@@ -353,6 +357,9 @@ def _run_build(
 ) -> None:
     recent: list[str] = []  # the last lines, for the error message
     apt_says = ""  # apt's first error line, which a long solver report may push out
+    partial = ""  # the engine streams output in chunks that can end mid-line
+    removing: list[str] = []  # what apt said it would remove
+    listing = False  # reading apt's list of packages to remove
     for chunk in client.api.build(
         path=str(context_dir),
         tag=spec.tag,
@@ -366,13 +373,22 @@ def _run_build(
             raise ImageError(
                 f"building {spec.tag} failed: {chunk['error'].strip()}\n"
                 + (f"{apt_says}\n" if apt_says else "")
-                + "\n".join(recent)
+                + "\n".join([*recent, partial] if partial.strip() else recent)
             )
-        for line in str(chunk.get("stream", "")).splitlines():
+        text = ANSI_COLOUR.sub("", str(chunk.get("stream", "")))  # stderr comes coloured
+        *lines, partial = (partial + text).split("\n")
+        for line in lines:
+            listing = listing and line.startswith("  ")  # the list ends at the next heading
+            if listing:
+                removing += line.split()
+            elif line.startswith("The following packages will be REMOVED:"):
+                listing = True
             if line.strip():
                 recent = [*recent, line][-15:]
             if line.startswith("E: ") and not apt_says:
                 apt_says = line.strip()
+                if removing:  # --no-remove refused: say what the install would remove
+                    apt_says += f" (it would remove {' '.join(removing)})"
             if line.startswith("Step "):
                 progress(f"[{spec.role}] {line}")
 

@@ -63,8 +63,9 @@ def test_mysql_9_is_built_on_trixie_with_only_its_server_packages_from_sid() -> 
     assert args["PINNED_SUITE"] == "sid"
     assert args["SERVER_PACKAGES"] == "mysql-server mysql-client"
     dockerfile = (SCRIPT.parent / "Dockerfile").read_text()
-    assert '-t "$PINNED_SUITE" ${SERVER_PACKAGES}' in dockerfile, (
-        "the server packages with -t SUITE, after everything else came from the base"
+    assert '--no-remove -t "$PINNED_SUITE" ${SERVER_PACKAGES}' in dockerfile, (
+        "the server packages with -t SUITE, after everything else came from the base, "
+        "never removing what the base installed (percona-toolkit)"
     )
 
 

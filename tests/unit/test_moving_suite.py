@@ -100,3 +100,24 @@ def test_apts_first_error_survives_a_long_solver_report() -> None:
     client = FakeClient(last=None, output=output)
     with pytest.raises(FlavourUnavailable, match=r"\(E: Unable to correct problems"):
         build_image(client, db_image(get_flavour("mysql-9")), "sha256:b", lambda _: None)  # type: ignore[arg-type]
+
+
+def test_a_line_the_engine_splits_across_chunks_is_read_whole() -> None:
+    """The engine streams build output in arbitrary chunks, stderr in colour: apt's E:
+    line can arrive as "\\x1b[91mE" and ": Packages need to be removed ...", and must
+    still be the reason."""
+    output = [
+        {"stream": "The following packages will be REMOVED:\n"},
+        {"stream": "  libmariadb3 mariadb-common\n  percona-toolkit\n"},
+        {"stream": "The following NEW packages will be installed:\n  mysql-server\n"},
+        {"stream": "6 upgraded, 23 newly installed, 3 to remove.\n\x1b[91mE"},  # stderr, coloured
+        {"stream": ": Packages need to be removed but remove is disabled.\n\x1b[0m"},
+        APT_OUTPUT[-1],
+    ]
+    client = FakeClient(last=None, output=output)
+    with pytest.raises(FlavourUnavailable) as raised:
+        build_image(client, db_image(get_flavour("mysql-9")), "sha256:b", lambda _: None)  # type: ignore[arg-type]
+    assert str(raised.value).endswith(
+        "(E: Packages need to be removed but remove is disabled. (it would remove "
+        "libmariadb3 mariadb-common percona-toolkit))"
+    ), raised.value

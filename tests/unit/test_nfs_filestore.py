@@ -173,3 +173,12 @@ def test_a_good_upload_leaves_its_file_and_nothing_unsettled(server: FakeServer)
 
 def test_the_settle_deadline_covers_a_timed_out_call_and_a_fresh_mount() -> None:
     assert SETTLE_S == 2 * TIMEOUT_MS / 1000 + JANITOR_PERIOD_S
+
+
+def test_a_browser_waits_longer_than_a_node_takes_to_answer_fls() -> None:
+    """During an outage the node answers FLS after its kept connection's call and a
+    fresh mount both time out; a browser that gives up first sees a timeout instead."""
+    from lab.roles.groupware.client import FILE_TIMEOUT_S
+
+    worst = 2 * TIMEOUT_MS / 1000
+    assert FILE_TIMEOUT_S >= 1.5 * worst, f"{FILE_TIMEOUT_S} s against the node's {worst} s"

@@ -220,3 +220,24 @@ def test_xdist_reorder_is_left_alone_without_workers_or_when_asked_for(
 ) -> None:
     keep_longest_first(config)  # type: ignore[arg-type]
     assert config.option.loadscopereorder is True
+
+
+def test_an_engine_lock_is_exclusive_across_open_files(tmp_path: Path) -> None:
+    """What keeps two chaos tests (and two image builds) from running at once under
+    xdist: while one holds the engine's lock, another open file's non-blocking try
+    fails (another worker's process would wait), and succeeds once it is released."""
+    import fcntl
+    from types import SimpleNamespace
+
+    from lab.pytest_plugin import engine_lock, lock_path
+
+    client = SimpleNamespace(api=SimpleNamespace(base_url=f"unix://{tmp_path}/docker.sock"))
+    lock = lock_path(client, "chaos")  # type: ignore[arg-type]
+    assert lock != lock_path(client, "images"), "one lock per purpose"  # type: ignore[arg-type]
+    with engine_lock(client, "chaos"):  # type: ignore[arg-type]
+        with open(lock, "w") as other:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with open(lock, "w") as other:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released on exit
+    lock.unlink()

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import requests
 
 from lab.infra.errors import LabError
+from lab.oxnode.libnfs import TIMEOUT_MS
 
 INFOSTORE_ROOT = "9"
 
@@ -21,6 +22,13 @@ class OxError(LabError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
+
+
+# A file operation during a filestore outage answers OX's FLS error only after the node's
+# NFS call on its kept connection timed out and a fresh mount failed too: up to twice
+# libnfs's timeout. A browser waits that long with half again as headroom for a loaded
+# host (at -n 2 on 2 cores a download hit a 10 s limit instead of the FLS error).
+FILE_TIMEOUT_S = 2 * TIMEOUT_MS / 1000 * 1.5
 
 
 class OxSession:
@@ -125,14 +133,18 @@ class OxSession:
         self.call("PUT", "folders", "update", params={"id": folder}, data=body)
 
     def upload(self, folder: str, filename: str, data: bytes) -> str:
+        """The file into `folder`; FILE_TIMEOUT_S to answer (see there)."""
         files = {
             "json": (None, json.dumps({"folder_id": folder}), "application/json"),
             "file": (filename, data, "application/octet-stream"),
         }
-        return str(self.call("POST", "infostore", "new", files=files)["data"]["new_id"])
+        answer = self.call("POST", "infostore", "new", timeout=FILE_TIMEOUT_S, files=files)
+        return str(answer["data"]["new_id"])
 
     def download(self, doc_id: str) -> bytes:
-        return bytes(self.call("GET", "infostore", "document", params={"id": doc_id}))
+        return bytes(
+            self.call("GET", "infostore", "document", timeout=FILE_TIMEOUT_S, params={"id": doc_id})
+        )
 
     def documents(self, folder: str) -> list[dict[str, Any]]:
         return list(self.call("GET", "infostore", "all", params={"folder": folder})["data"])
