@@ -78,7 +78,8 @@ def reword_cnf(text: str, rng: random.Random) -> str:
         key, value = match.groups()
         if rng.random() < 0.5:
             key = key.replace("_", "-") if rng.random() < 0.5 else key.replace("-", "_")
-        if rng.random() < 0.2:
+        # the server strips one loose- prefix: a second one names another, unknown option
+        if rng.random() < 0.2 and not re.match(r"loose[-_]", key, re.IGNORECASE):
             key = "loose-" + key
         if rng.random() < 0.4 and not value.startswith(('"', "'")):
             quote = rng.choice(['"', "'"])
