@@ -105,6 +105,15 @@ def _upload_in_thread(store: NfsFilestore, cid: int) -> tuple[threading.Thread, 
     return thread, outcome
 
 
+def _wait_clean(server: FakeServer, store: NfsFilestore, what: str) -> None:
+    """No partial file on the server and nothing unsettled on the node, in time."""
+    poll(
+        lambda: not server.partial_files() and store.unsettled == 0,
+        timeout=DEADLINE_S,
+        what=what,
+    )
+
+
 def _fail_one_upload(server: FakeServer, store: NfsFilestore) -> None:
     server.fail_writes = True
     with pytest.raises(OSError):
@@ -117,11 +126,7 @@ def test_a_partial_file_is_removed_once_the_server_is_back_without_another_uploa
 ) -> None:
     store = _store()
     _fail_one_upload(server, store)
-    poll(
-        lambda: not server.partial_files() and store.unsettled == 0,
-        timeout=DEADLINE_S,
-        what="the janitor to remove the partial file",
-    )
+    _wait_clean(server, store, "the janitor to remove the partial file")
 
 
 def test_a_partial_file_stays_counted_while_the_server_is_away(server: FakeServer) -> None:
@@ -140,11 +145,7 @@ def test_a_partial_file_stays_counted_while_the_server_is_away(server: FakeServe
     assert server.partial_files(), "the fake server keeps the created file while away"
     assert store.unsettled == 1, "a partial file the janitor could not remove is unsettled"
     server.down = False
-    poll(
-        lambda: not server.partial_files() and store.unsettled == 0,
-        timeout=DEADLINE_S,
-        what="the janitor to remove the partial file once the server answers",
-    )
+    _wait_clean(server, store, "the janitor to remove the partial file once NFS answers")
 
 
 def test_every_partial_file_of_parallel_failures_is_removed(server: FakeServer) -> None:
@@ -156,11 +157,7 @@ def test_every_partial_file_of_parallel_failures_is_removed(server: FakeServer) 
         assert isinstance(outcome[0], OSError), f"the upload fails: {outcome}"
     server.fail_writes = False
     assert store.put(3, b"z"), "an upload works again"
-    poll(
-        lambda: not server.partial_files() and store.unsettled == 0,
-        timeout=DEADLINE_S,
-        what="both partial files removed",
-    )
+    _wait_clean(server, store, "both partial files removed")
     assert len(server.files) == 1, f"only the good upload stays: {sorted(server.files)}"
 
 
