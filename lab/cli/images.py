@@ -18,6 +18,7 @@ from lab.cli import options
 from lab.infra.docker_env import STANDIN_ROLES, connect, parse_docker_hosts
 from lab.infra.errors import DockerUnavailable
 from lab.plan.flavours import Flavour, get_flavour
+from lab.roles.image_archive import load_images, save_images
 from lab.roles.images import (
     ImageSpec,
     build_images,
@@ -26,9 +27,7 @@ from lab.roles.images import (
     groupware_images,
     image_present,
     images_for,
-    load_images,
     role_cmd,
-    save_images,
     standin_image,
 )
 from lab.roles.system import stderr_progress

@@ -15,7 +15,8 @@ import pytest
 import zstandard
 
 from lab.infra.errors import ImageError
-from lab.roles.images import LABEL_CONTEXT_HASH, load_images, save_images
+from lab.roles.image_archive import load_images, save_images
+from lab.roles.images import LABEL_CONTEXT_HASH
 
 pytestmark = [pytest.mark.docker]
 
