@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -14,7 +15,7 @@ import lab.chaos.scenarios.place as place
 from lab.chaos.history import History
 from lab.chaos.nemesis.hosts import FaultJournal
 from lab.chaos.nemesis.schedule import Step
-from lab.infra.errors import ConfigError
+from lab.infra.errors import ConfigError, LabError
 from lab.plan.failover import PROFILES, eviction_of, provider_options
 
 RUNNING = (
@@ -100,3 +101,42 @@ def test_a_fault_no_ssh_host_offers_is_one_line(on_hosts: place.OnHosts) -> None
     with pytest.raises(ConfigError, match=r"unknown fault on SSH hosts 'clock-skew'; known: "):
         with on_hosts.injected(Step(0.0, "clock-skew", "g", 1.0), [FakeHost("g")], History()):
             pass
+
+
+class SqlHost:
+    """A Galera host whose server answers, or (killed and still starting) does not."""
+
+    def __init__(self, name: str, options: str | None) -> None:
+        self.name, self.options, self.asked = name, options, 0
+
+    def sql(self, statement: str) -> str:
+        self.asked += 1
+        if self.options is None:
+            raise LabError(f"{self.name}: mysql: ERROR 2002 (HY000): Can't connect")
+        return self.options
+
+
+def _hosts_place(hosts: list[SqlHost], tmp_path: Path) -> place.OnHosts:
+    where = place.OnHosts.__new__(place.OnHosts)
+    where.target = SimpleNamespace(role=lambda role: hosts)  # type: ignore[assignment]
+    where._eviction_s = None
+    return where
+
+
+def test_the_eviction_time_comes_from_a_host_that_answers_and_is_read_once(
+    tmp_path: Path,
+) -> None:
+    """After a writer kill the first Galera host may be the one still starting: the
+    settle must not fail on it (seen in `lab bench flakes` at -n 2 under load)."""
+    killed = SqlHost("galera1", None)
+    alive = SqlHost("galera2", "evs.inactive_timeout = PT9S; evs.inactive_check_period = PT1S")
+    where = _hosts_place([killed, alive], tmp_path)
+    assert where.eviction_s() == 10.0
+    assert where.eviction_s() == 10.0
+    assert alive.asked == 1, "the cluster's setting is read once"
+
+
+def test_no_host_answering_for_the_eviction_time_is_one_error(tmp_path: Path) -> None:
+    where = _hosts_place([SqlHost("galera1", None), SqlHost("galera2", None)], tmp_path)
+    with pytest.raises(LabError, match=r"no Galera host answers.*galera1.*galera2"):
+        where.eviction_s()

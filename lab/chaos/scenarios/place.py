@@ -235,6 +235,7 @@ class OnHosts:
     journal: FaultJournal
     transport: str = SSH
     profile: str = HOSTS_PROFILE
+    _eviction_s: float | None = None
 
     def __post_init__(self) -> None:
         creds = self.target.credentials
@@ -291,9 +292,24 @@ class OnHosts:
             history.healed(fault)
 
     def eviction_s(self) -> float:
-        """The cluster's own eviction time, from the first Galera host's running options."""
-        text = self.target.role("galera")[0].sql("SELECT @@global.wsrep_provider_options")
-        return eviction_of(provider_options(text))
+        """The cluster's own eviction time, from the running options of the first Galera
+        host that answers (after a fault, the one it killed may still be starting), read
+        once: it is the cluster's setting, which no fault changes."""
+        if self._eviction_s is None:
+            errors = []
+            for host in self.target.role("galera"):
+                try:
+                    text = host.sql("SELECT @@global.wsrep_provider_options")
+                except LabError as exc:
+                    errors.append(str(exc))
+                    continue
+                self._eviction_s = eviction_of(provider_options(text))
+                break
+            else:
+                raise LabError(
+                    "no Galera host answers for its provider options: " + "; ".join(errors)
+                )
+        return self._eviction_s
 
     def wsrep_status(self, node: Remote) -> dict[str, str]:
         return wsrep_status(node)  # type: ignore[arg-type]  # an SSH Host
