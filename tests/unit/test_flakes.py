@@ -258,3 +258,18 @@ def test_the_rerun_command_names_a_bad_report_in_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "first.xml: not a JUnit XML report" in err[0], err
     assert flakes.main(["classify"]) == 2
+
+
+def test_pytests_arguments_after_dashes_reach_the_command_past_its_options() -> None:
+    from lab import cli
+
+    args = cli.parse(["bench", "flakes", "--runs", "2", "--", "-m", "chaos", "--runs", "9"])
+    assert args.runs == 2 and args.pytest_args == ["-m", "chaos", "--runs", "9"], (
+        "options before -- are lab's; everything after is pytest's"
+    )
+    assert cli.parse(["bench", "suite", "--", "-n", "2"]).pytest_args == ["-n", "2"]
+    with pytest.raises(SystemExit) as refused:
+        cli.parse(["status", "--bogus"])
+    assert refused.value.code == 2, "an unknown option is still refused"
+    with pytest.raises(SystemExit):
+        cli.parse(["status", "--", "-m", "chaos"])  # a command without pytest's arguments
