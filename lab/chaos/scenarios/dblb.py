@@ -230,7 +230,14 @@ def unchecked_rotation_run(
             wait_until(history, history.now() + step.hold_s)
         wait_until(history, history.now() + 2 * CONNECT_TIMEOUT_S)
         processes = {f: i for i, f in enumerate(targets)}
-        record_attempts(client.logs(), history, time.time(), processes)
+        log = client.logs()
+        if not record_attempts(log, history, time.time(), processes):
+            # seen once at -n 2 (seed 3771902914): no attempt at all; say what the client did
+            tail = " | ".join(log.strip().splitlines()[-5:]) or "(no output)"
+            raise LabError(
+                f"the stock client's connect loop recorded no attempt (its container "
+                f"{client.status}): {tail[-600:]}"
+            )
     history.ops.sort(key=lambda op: op.start)
     settle(lab, history)
     run.measurements = measure(history)
