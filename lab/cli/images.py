@@ -15,7 +15,7 @@ import docker.errors
 import requests
 
 from lab.cli import options
-from lab.infra.docker_env import STANDIN_ROLES, connect, parse_docker_hosts
+from lab.infra.docker_env import connect, parse_docker_hosts
 from lab.infra.errors import DockerUnavailable
 from lab.plan.flavours import Flavour, get_flavour
 from lab.roles.image_archive import load_images, save_images
@@ -27,8 +27,7 @@ from lab.roles.images import (
     groupware_images,
     image_present,
     images_for,
-    role_cmd,
-    standin_image,
+    standin_specs,
 )
 from lab.roles.system import stderr_progress
 
@@ -89,9 +88,7 @@ def run_save(args: argparse.Namespace) -> int:
     build_lab_images(client, flavours, args.standin_hosts, stderr_progress)
     specs = _specs(args)
     if args.standin_hosts:
-        specs += [
-            standin_image(s, role_cmd(client, s.tag)) for s in specs if s.role in STANDIN_ROLES
-        ]
+        specs += standin_specs(client, specs)
     present = [s for s in specs if image_present(client, s.tag)]  # a flavour unavailable today
     tags = [*dict.fromkeys(s.flavour.base_image for s in present), *(s.tag for s in present)]
     save_images(client, tags, Path(args.to), stderr_progress)

@@ -418,17 +418,18 @@ def build_standin_images(
     build_images(client, role_specs, progress)
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = [
-            pool.submit(
-                build_image,
-                client,
-                standin_image(s, role_cmd(client, s.tag)),
-                client.images.get(s.tag).id,
-                progress,
-            )
-            for s in role_specs
+            pool.submit(build_image, client, standin, client.images.get(s.tag).id, progress)
+            for s, standin in zip(role_specs, standin_specs(client, role_specs), strict=True)
         ]
         for future in futures:
             future.result()
+
+
+def standin_specs(client: docker.DockerClient, role_specs: Iterable[ImageSpec]) -> list[ImageSpec]:
+    """The stand-in variant of each role image that has one (its role image built)."""
+    return [
+        standin_image(s, role_cmd(client, s.tag)) for s in role_specs if s.role in STANDIN_ROLES
+    ]
 
 
 def build_lab_images(
