@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab.operator.lint import ERROR, Finding
-from lab.operator.lint.web import _denies, proxied_paths
+from lab.operator.lint.web import _denies, proxies, proxy_mappings
 from lab.operator.parsers import apache_directives, enclosing, inside
 from tests.unit.test_operator_lint import findings, starter
 
@@ -70,18 +70,51 @@ PATHS_CONF = """\
 """
 
 
-def test_proxied_paths_are_read_as_apache_maps_them() -> None:
+def test_proxy_mappings_are_read_as_apache_maps_them() -> None:
     """A trailing slash and quotes do not make another path; `/` stays `/`; only
     ProxyPass serves a path (not Alias or ProxyPassReverse); a <LocationMatch> regex and
-    a <Location> without a path name none; enclosing blocks are not paths."""
-    assert proxied_paths(apache_directives(PATHS_CONF)) == {
-        "/ajax",
-        "/",
-        "/servlet",
-        "/infostore",
-        "/BOX",  # only slashes come off the end
-        "/inboX",
-    }
+    a <Location> without a path name none; enclosing blocks are not paths; file order."""
+    assert proxy_mappings(apache_directives(PATHS_CONF)) == [
+        ("/ajax", "balancer://oxcluster/ajax"),
+        ("/", "balancer://oxcluster/"),
+        ("/servlet", "balancer://oxcluster/servlet"),
+        ("/infostore", "balancer://oxcluster/infostore"),
+        ("/BOX", "balancer://oxcluster/BOX"),  # only slashes come off the end
+        ("/inboX", "balancer://oxcluster/inboX"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mappings", "path", "proxied"),
+    [
+        ([("/ajax", "b://x/ajax")], "/ajax", True),  # equal
+        ([("/ajax", "b://x/ajax")], "/ajax/login", True),  # below it
+        ([("/ajax", "b://x/ajax")], "/ajaxx", False),  # a prefix, but not at a slash
+        ([("/ajax", "b://x/ajax")], "/servlet", False),
+        ([("/Ajax", "b://x/ajax")], "/ajax", False),  # URLs are case-sensitive
+        ([("/", "b://x/")], "/servlet", True),  # the root covers every path
+        ([("/servlet", "!"), ("/", "b://x/")], "/servlet", False),  # excluded first
+        ([("/", "b://x/"), ("/servlet", "!")], "/servlet", True),  # first match wins
+        ([("/servlet", "")], "/servlet", False),  # no target: proxies nothing
+        ([], "/ajax", False),
+    ],
+)
+def test_a_path_is_proxied_by_the_first_proxypass_that_matches(
+    mappings: list[tuple[str, str]], path: str, proxied: bool
+) -> None:
+    """mod_proxy: the first ProxyPass whose path prefixes the URL decides; `!` excludes."""
+    assert proxies(mappings, path) is proxied, (mappings, path)
+
+
+def test_ap006_takes_a_root_proxypass_as_proxying_every_path(tmp_path: Path) -> None:
+    """`ProxyPass / balancer://oxcluster/` sends every guide path to the nodes (no 404
+    from Apache), unless an earlier `ProxyPass /path !` keeps one back."""
+    members = _reference(tmp_path).split("  <Location /ajax>")[0]  # the balancer only
+    root = members + "  ProxyPass / balancer://oxcluster/\n</IfModule>\n"
+    assert not _web_findings(tmp_path / "root", root, "AP006")
+    excluded = root.replace("  ProxyPass /", "  ProxyPass /servlet !\n  ProxyPass /")
+    [hit] = _web_findings(tmp_path / "excluded", excluded, "AP006")
+    assert hit.what == "/servlet is not proxied to the balancer", hit.render()
 
 
 def _web_findings(tmp_path: Path, conf: str, rule: str) -> list[Finding]:
@@ -255,3 +288,13 @@ def test_ap004_on_a_server_wide_balancer_manager(tmp_path: Path) -> None:
     site = "ServerName web\nSetHandler balancer-manager\n"
     [found] = _site_findings(tmp_path, site, "AP004")
     assert found.line == 2, found.render()
+
+
+def test_ap005_judges_a_port_80_host_in_any_web_file(tmp_path: Path) -> None:
+    """Apache serves a <VirtualHost *:80> wherever it is written: one added to
+    proxy_ajp.conf without a redirect is plain HTTP like one in the site file."""
+    conf = _reference(tmp_path) + PLAIN.format("ServerName other")
+    [found] = _web_findings(tmp_path, conf, "AP005")
+    assert found.file.name == "proxy_ajp.conf", found.render()
+    redirected = conf.replace("ServerName other", "Redirect permanent / https://web/")
+    assert not _web_findings(tmp_path / "redirected", redirected, "AP005")

@@ -132,7 +132,9 @@ register("AP004", "balancer-manager reachable from everywhere", balancer_manager
 
 
 def https_redirect(context: LintContext) -> Iterator[Finding]:
-    for f in context.files("web", "site"):
+    """Every port-80 virtual host of every web file: Apache serves a <VirtualHost *:80>
+    wherever it is written (the site file, proxy_ajp.conf or another include)."""
+    for f in context.files("web"):
         directives = parsers.apache_directives(f.text)
         for d in directives:
             if d.name == "virtualhost" and any(a.endswith(":80") for a in d.args):
@@ -156,21 +158,32 @@ def https_redirect(context: LintContext) -> Iterator[Finding]:
 register("AP005", "plain HTTP not redirected to HTTPS", https_redirect)
 
 
-def proxied_paths(directives: Sequence[parsers.Directive]) -> set[str]:
-    """Paths a ProxyPass sends to a backend: `ProxyPass /path backend` or a ProxyPass
-    inside `<Location /path>` (directive and block names in any case; paths as written,
-    since URLs are case-sensitive)."""
-    paths = set()
+def proxy_mappings(directives: Sequence[parsers.Directive]) -> list[tuple[str, str]]:
+    """(path, target) of every ProxyPass in the order Apache checks them: `ProxyPass /path
+    target` or a ProxyPass inside `<Location /path>` (directive and block names in any
+    case; paths as written, since URLs are case-sensitive; a trailing slash dropped). A
+    target `!` is mod_proxy's exclusion: that path is not proxied."""
+    mappings = []
     for d in directives:
         if d.name != "proxypass" or not d.args:
             continue
         if d.args[0].startswith("/"):
-            paths.add(d.args[0].rstrip("/") or "/")
+            mappings.append((d.args[0].rstrip("/") or "/", d.args[1] if len(d.args) > 1 else ""))
         for block in d.blocks:
             words = block.strip("<>").split()
             if len(words) > 1 and words[0].lower() == "location":
-                paths.add(words[1].strip("\"'").rstrip("/") or "/")
-    return paths
+                mappings.append((words[1].strip("\"'").rstrip("/") or "/", d.args[0]))
+    return mappings
+
+
+def proxies(mappings: Sequence[tuple[str, str]], path: str) -> bool:
+    """Whether a request for `path` is proxied: mod_proxy takes the first ProxyPass whose
+    path is a prefix of the URL ("the first rule that matches wins", mod_proxy's
+    documentation); `/` covers every path, `/ajax` covers `/ajax/...` but not `/ajaxx`."""
+    for prefix, target in mappings:
+        if prefix == "/" or path == prefix or path.startswith(prefix + "/"):
+            return target not in ("!", "")
+    return False
 
 
 def guide_paths(context: LintContext) -> Iterator[Finding]:
@@ -178,11 +191,11 @@ def guide_paths(context: LintContext) -> Iterator[Finding]:
     members = [(f, d) for f, d in directives if d.name == "balancermember"]
     if not members:
         return
-    proxied = proxied_paths([d for _, d in directives])
+    mappings = proxy_mappings([d for _, d in directives])
     passes = [(f, d) for f, d in directives if d.name == "proxypass"]
     f, d = (passes or members)[-1]  # where the missing one would go
     for path in PROXIED_PATHS:
-        if path not in proxied:
+        if not proxies(mappings, path):
             yield Finding(
                 "AP006",
                 ERROR,
