@@ -40,6 +40,8 @@ ONE_KEY = (
     "(configdb_properties, haproxy_cfg): all the role's files are that one"
 )
 
+SIGNED = "a length the packet limit keeps under 32,768 (MAX_PACKET 8192 is checked first): signed and unsigned 16 bits pack it the same"
+
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
         "lab/chaos/checkers/writes.py",
@@ -224,5 +226,47 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "if not self._active.acquire(timeout=self.settings.max_wait_ms / 1001):",
         "0.1 % off maxWait (199.8 ms for 200 ms): below the scheduler's jitter, no wait can "
         "tell them apart",
+    ),
+    Equivalent(
+        "lab/oxnode/ajp.py",
+        "encode_body",
+        'return SERVER_MAGIC + struct.pack(">HH", len(data) + 2, len(data)) + data',
+        'return SERVER_MAGIC + struct.pack(">hh", len(data) + 2, len(data)) + data',
+        SIGNED,
+    ),
+    Equivalent(
+        "lab/oxnode/ajp.py",
+        "encode_body_chunks",
+        'payload = bytes([SEND_BODY_CHUNK]) + struct.pack(">H", len(chunk)) + chunk + b"\\x00"',
+        'payload = bytes([SEND_BODY_CHUNK]) + struct.pack(">h", len(chunk)) + chunk + b"\\x00"',
+        SIGNED,
+    ),
+    Equivalent(
+        "lab/oxnode/ajp.py",
+        "encode_body_chunks",
+        'yield CONTAINER_MAGIC + struct.pack(">H", len(payload)) + payload',
+        'yield CONTAINER_MAGIC + struct.pack(">h", len(payload)) + payload',
+        SIGNED,
+    ),
+    Equivalent(
+        "lab/oxnode/ajp.py",
+        "Writer.packet",
+        'return magic + struct.pack(">H", len(payload)) + payload',
+        'return magic + struct.pack(">h", len(payload)) + payload',
+        SIGNED,
+    ),
+    Equivalent(
+        "lab/oxnode/ajp.py",
+        "Reader.string",
+        'return raw.decode("utf-8", errors="replace")',
+        'return raw.decode(errors="replace")',
+        "bytes.decode() defaults to UTF-8",
+    ),
+    Equivalent(
+        "lab/oxnode/ajp.py",
+        "Reader.string",
+        'return raw.decode("utf-8", errors="replace")',
+        'return raw.decode("UTF-8", errors="replace")',
+        "codec names are case-insensitive",
     ),
 )
