@@ -42,6 +42,12 @@ ONE_KEY = (
 
 SIGNED = "a length the packet limit keeps under 32,768 (MAX_PACKET 8192 is checked first): signed and unsigned 16 bits pack it the same"
 
+PLUGIN_NAME = "a plugin's name only labels it in pytest's plugin list; nothing looks it up"
+TABLE_FILE = (
+    "the per-directory table is a temporary file run_suite names, writes through the plugin, "
+    "reads with json.loads and removes: its name and indentation reach no person"
+)
+
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
         "lab/chaos/checkers/writes.py",
@@ -268,5 +274,61 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         'return raw.decode("utf-8", errors="replace")',
         'return raw.decode("UTF-8", errors="replace")',
         "codec names are case-insensitive",
+    ),
+    Equivalent(
+        "lab/suite_timing.py",
+        "pytest_configure",
+        'config.pluginmanager.register(TimingRecorder(Path(path)), "suite-timing-recorder")',
+        "config.pluginmanager.register(TimingRecorder(Path(path)), None)",
+        PLUGIN_NAME,
+    ),
+    Equivalent(
+        "lab/suite_timing.py",
+        "pytest_configure",
+        'config.pluginmanager.register(TimingRecorder(Path(path)), "suite-timing-recorder")',
+        'config.pluginmanager.register(TimingRecorder(Path(path)), "XXsuite-timing-recorderXX")',
+        PLUGIN_NAME,
+    ),
+    Equivalent(
+        "lab/suite_timing.py",
+        "pytest_configure",
+        'config.pluginmanager.register(TimingRecorder(Path(path)), "suite-timing-recorder")',
+        'config.pluginmanager.register(TimingRecorder(Path(path)), "SUITE-TIMING-RECORDER")',
+        PLUGIN_NAME,
+    ),
+    Equivalent(
+        "lab/suite_timing.py",
+        "TimingRecorder.pytest_sessionfinish",
+        "self.path.write_text(json.dumps(rows, indent=1))",
+        "self.path.write_text(json.dumps(rows, indent=2))",
+        TABLE_FILE,
+    ),
+    Equivalent(
+        "lab/suite_timing.py",
+        "TimingRecorder.pytest_sessionfinish",
+        "self.path.write_text(json.dumps(rows, indent=1))",
+        "self.path.write_text(json.dumps(rows, indent=None))",
+        TABLE_FILE,
+    ),
+    Equivalent(
+        "lab/suite_timing.py",
+        "TimingRecorder.pytest_sessionfinish",
+        "self.path.write_text(json.dumps(rows, indent=1))",
+        "self.path.write_text(json.dumps(rows, ))",
+        TABLE_FILE,
+    ),
+    Equivalent(
+        "lab/suite_timing.py",
+        "run_suite",
+        'record = workdir / ".suite-timing.json"',
+        'record = workdir / "XX.suite-timing.jsonXX"',
+        TABLE_FILE,
+    ),
+    Equivalent(
+        "lab/suite_timing.py",
+        "run_suite",
+        'record = workdir / ".suite-timing.json"',
+        'record = workdir / ".SUITE-TIMING.JSON"',
+        TABLE_FILE,
     ),
 )

@@ -90,3 +90,80 @@ def test_a_teardown_error_counts_once_as_an_error() -> None:
 
 def test_a_test_at_the_top_level_is_in_directory_dot() -> None:
     assert suite_timing.directory_of("test_top.py::t") == "."
+
+
+def test_the_table_as_a_person_reads_it() -> None:
+    """`lab bench suite`'s output, every figure in its place: the wall time, tests and
+    failures (errors counted as failed) per directory, time in tests, the shards."""
+    run = suite_timing.SuiteRun(
+        ["pytest", "-n", "2"],
+        3725.0,
+        1,
+        {
+            "tests/chaos": {"seconds": 1859.0, "passed": 40, "failed": 2, "error": 1},
+            "tests/unit": {"seconds": 59.0, "passed": 900},
+        },
+        {f"tests/unit/test_{i}.py::t": 60.0 * (i + 1) for i in range(4)},
+    )
+    assert run.render().splitlines() == [
+        "`pytest -n 2`: exit 1, wall time 62 min 05 s",
+        "  directory             tests  failed  time in tests",
+        "  tests/chaos              43       3       30 min 59 s",
+        "  tests/unit              900       0        0 min 59 s",
+        "  time in tests: setup + call + teardown, summed over xdist workers (a lab's start",
+        "  counts in the first test that uses it)",
+        "  shards by .test_durations (4 tests, 10.0 min in tests):",
+        "    --shard K/2: longest 5.0 min (0.50)",
+        "    --shard K/3: longest 4.0 min (0.40)",
+        "    --shard K/4: longest 4.0 min (0.40)",
+        "    --shard K/8: longest 4.0 min (0.40)",
+    ]
+
+
+def test_no_durations_no_shard_lines() -> None:
+    assert suite_timing.SuiteRun(["pytest"], 1.0, 0, {}).shard_lines() == []
+
+
+@pytest.mark.parametrize(
+    ("nodeid", "directory"),
+    [
+        ("tests/a/test_x.py::test[a::b]", "tests/a"),  # a parameter id holding '::'
+        ("tests/a/test_x.py::TestC::test", "tests/a"),
+        ("tests/a/b/test_x.py", "tests/a/b"),
+    ],
+)
+def test_a_test_s_directory_is_its_file_s(nodeid: str, directory: str) -> None:
+    assert suite_timing.directory_of(nodeid) == directory
+
+
+def test_outcomes_add_up_per_directory() -> None:
+    recorder = TimingRecorder(Path("unused"))
+    for name, outcome in (("a", "passed"), ("b", "passed"), ("c", "failed"), ("d", "failed")):
+        for when in ("setup", "call", "teardown"):
+            failed_teardown = when == "teardown" and name in ("c", "d")
+            report = SimpleNamespace(
+                nodeid=f"tests/x/t.py::{name}",
+                when=when,
+                outcome="failed" if failed_teardown else (outcome if when == "call" else "passed"),
+                duration=0.5,
+            )
+            recorder.pytest_runtest_logreport(report)  # type: ignore[arg-type]
+    assert dict(recorder.outcomes["tests/x"]) == {"passed": 2, "failed": 2, "error": 2}
+    assert recorder.seconds["tests/x"] == 6.0
+
+
+def test_the_option_is_registered_for_the_plugin() -> None:
+    added: list[tuple[tuple[object, ...], dict[str, object]]] = []
+    parser = SimpleNamespace(addoption=lambda *a, **kw: added.append((a, kw)))
+    suite_timing.pytest_addoption(parser)  # type: ignore[arg-type]
+    assert added == [
+        (("--suite-timing",), {"metavar": "FILE", "help": "write per-directory times here"})
+    ]
+
+
+def test_a_pytest_that_stops_before_its_session_ends_is_no_crash(tmp_path: Path) -> None:
+    """pytest refusing its arguments (exit 4) writes no table: the run reports the exit
+    code with no directories, not a FileNotFoundError."""
+    run = run_suite(["--no-such-option"], _project(tmp_path))
+    assert (run.exit_code, run.directories) == (4, {})
+    assert 0 <= run.wall_s < 600, run.wall_s
