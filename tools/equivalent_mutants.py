@@ -48,6 +48,10 @@ TABLE_FILE = (
     "reads with json.loads and removes: its name and indentation reach no person"
 )
 
+FIRST_PART = (
+    "only the part before the first '::' is used: how many splits follow it does not change it"
+)
+
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
         "lab/chaos/checkers/writes.py",
@@ -330,5 +334,75 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         'record = workdir / ".suite-timing.json"',
         'record = workdir / ".SUITE-TIMING.JSON"',
         TABLE_FILE,
+    ),
+    Equivalent(
+        "lab/suite_split.py",
+        "module_of",
+        'return nodeid.split("::", 1)[0]',
+        'return nodeid.split("::", )[0]',
+        FIRST_PART,
+    ),
+    Equivalent(
+        "lab/suite_split.py",
+        "module_of",
+        'return nodeid.split("::", 1)[0]',
+        'return nodeid.split("::", 2)[0]',
+        FIRST_PART,
+    ),
+    Equivalent(
+        "lab/suite_timing.py",
+        "directory_of",
+        'path = nodeid.split("::", 1)[0]',
+        'path = nodeid.split("::", )[0]',
+        FIRST_PART,
+    ),
+    Equivalent(
+        "lab/suite_timing.py",
+        "directory_of",
+        'path = nodeid.split("::", 1)[0]',
+        'path = nodeid.split("::", 2)[0]',
+        FIRST_PART,
+    ),
+    Equivalent(
+        "lab/oxnode/replication.py",
+        "ReplicationMonitor.remember",
+        "if counter > self._expected.get(key, -1):",
+        "if counter >= self._expected.get(key, -1):",
+        "storing the counter it already holds changes nothing",
+    ),
+    Equivalent(
+        "lab/oxnode/replication.py",
+        "ReplicationMonitor.remember",
+        "if counter > self._expected.get(key, -1):",
+        "if counter > self._expected.get(key, -2):",
+        "replicationMonitor counters start at 0 and only grow (OX's counter table): -1 and -2 are both below every one",
+    ),
+    Equivalent(
+        "lab/roles/health.py",
+        "wait_healthy",
+        "problems: Callable[[], list[str]], *, timeout: float, what: str, not_before: float = 0.0",
+        "problems: Callable[[], list[str]], *, timeout: float, what: str, not_before: float = 1.0",
+        "time.monotonic() is far past 1 s on any running host: both defaults are 'no window'",
+    ),
+    Equivalent(
+        "lab/roles/health.py",
+        "wait_healthy",
+        "poll(healthy, timeout=timeout, what=what, interval=0.3)",
+        "poll(healthy, timeout=timeout, what=what, )",
+        "how often health is looked at, not what it is or the deadline: the same verdict",
+    ),
+    Equivalent(
+        "lab/roles/health.py",
+        "wait_healthy",
+        "poll(healthy, timeout=timeout, what=what, interval=0.3)",
+        "poll(healthy, timeout=timeout, what=what, interval=1.3)",
+        "how often health is looked at, not what it is or the deadline: the same verdict",
+    ),
+    Equivalent(
+        "lab/roles/health.py",
+        "wait_healthy",
+        "last: list[str] = []",
+        "last: list[str] = None",
+        "poll calls healthy() at least once, which sets last before anything reads it",
     ),
 )

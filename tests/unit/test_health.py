@@ -130,8 +130,22 @@ def test_health_at_not_before_passes() -> None:
 
 
 def test_a_window_longer_than_the_wait_says_so() -> None:
-    with pytest.raises(Unhealthy, match="healthy, but not yet past the eviction window"):
+    with pytest.raises(Unhealthy) as raised:
         wait_healthy(lambda: [], timeout=0.3, what="the lab", not_before=time.monotonic() + 60)
+    assert str(raised.value) == (
+        "timed out after 0s waiting for the lab: "
+        "healthy, but not yet past the eviction window of the heal"
+    ), raised.value
+
+
+def test_health_seen_at_the_very_moment_the_window_ends_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """not_before is inclusive: a clock reading exactly the window's end passes."""
+    from lab.roles import health
+
+    monkeypatch.setattr(health, "time", SimpleNamespace(monotonic=lambda: 500.0))
+    wait_healthy(lambda: [], timeout=0.3, what="the lab", not_before=500.0)
 
 
 def test_a_run_settles_past_the_eviction_window_of_its_last_heal() -> None:

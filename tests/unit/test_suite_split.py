@@ -241,3 +241,16 @@ def test_an_engine_lock_is_exclusive_across_open_files(tmp_path: Path) -> None:
     with open(lock, "w") as other:
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released on exit
     lock.unlink()
+
+
+def test_a_test_without_a_figure_counts_as_the_average() -> None:
+    tests = [SimpleNamespace(nodeid="t.py::a"), SimpleNamespace(nodeid="t.py::new")]
+    assert suite_split.estimate(tests, {"t.py::a": 4.0, "t.py::b": 2.0}) == 7.0  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "nodeid", ["tests/x/test_m.py::TestC::test", "tests/x/test_m.py::test[a::b]"]
+)
+def test_a_test_s_module_is_its_file_whatever_follows(nodeid: str) -> None:
+    """Tests of a module stay together: a class's tests and ids holding '::' included."""
+    assert suite_split.module_of(nodeid) == "tests/x/test_m.py"

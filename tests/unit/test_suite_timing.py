@@ -127,7 +127,7 @@ def test_no_durations_no_shard_lines() -> None:
 @pytest.mark.parametrize(
     ("nodeid", "directory"),
     [
-        ("tests/a/test_x.py::test[a::b]", "tests/a"),  # a parameter id holding '::'
+        ("tests/a/test_x.py::test[x/y z::w]", "tests/a"),  # a parameter id with / and ::
         ("tests/a/test_x.py::TestC::test", "tests/a"),
         ("tests/a/b/test_x.py", "tests/a/b"),
     ],
