@@ -52,6 +52,11 @@ FIRST_PART = (
     "only the part before the first '::' is used: how many splits follow it does not change it"
 )
 
+TWO_EQUALS = (
+    "the pool reads only numbers and 'true' from a JDBC setting: a value with a second '=' "
+    "is neither whichever '=' splits it, so both give the default"
+)
+
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
         "lab/chaos/checkers/writes.py",
@@ -404,5 +409,40 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "last: list[str] = []",
         "last: list[str] = None",
         "poll calls healthy() at least once, which sets last before anything reads it",
+    ),
+    Equivalent(
+        "lab/oxnode/config.py",
+        "_continues",
+        'return (len(line) - len(line.rstrip("\\\\"))) % 2 == 1',
+        'return (len(line) + len(line.rstrip("\\\\"))) % 2 == 1',
+        "a - b and a + b always have the same parity",
+    ),
+    Equivalent(
+        "lab/oxnode/config.py",
+        "render_properties",
+        'lines += [f"{_escape(key, True)}={_escape(value, False)}" for key, value in values.items()]',
+        'lines += [f"{_escape(key, True)}={_escape(value, None)}" for key, value in values.items()]',
+        "_escape only tests `key` for truth: None and False are both false",
+    ),
+    Equivalent(
+        "lab/oxnode/config.py",
+        "PoolSettings.from_properties",
+        'key, _, setting = value.partition("=")',
+        'key, _, setting = value.rpartition("=")',
+        TWO_EQUALS,
+    ),
+    Equivalent(
+        "lab/oxnode/config.py",
+        "PoolSettings.from_properties",
+        'raw = merged.get(key, "")',
+        'raw = merged.get(key, "XXXX")',
+        "an absent key gives the default: '' and 'XXXX' are both not a number",
+    ),
+    Equivalent(
+        "lab/oxnode/config.py",
+        "PoolSettings.from_properties",
+        'use_ssl=merged.get("useSSL", "").strip().lower() == "true",',
+        'use_ssl=merged.get("useSSL", "XXXX").strip().lower() == "true",',
+        "an absent useSSL is false: '' and 'xxxx' are both not 'true'",
     ),
 )
