@@ -6,6 +6,7 @@ how well they match mutations their own authors imagined (issue 32).
     .venv/bin/python tools/mutants.py report      # the table of the last run (mutants/)
     .venv/bin/python tools/mutants.py survivors [PATH]   # each surviving mutant as a diff
     .venv/bin/python tools/mutants.py record      # the last run's scores become the floors
+    .venv/bin/python tools/mutants.py rerun [--shard S]  # the survivors again, by name
 
 Which modules: pyproject.toml's [tool.mutmut] only_mutate (mutmut mutates them; each
 mutant runs only the unit tests that reach its function, mutmut's stats). A module's
@@ -254,9 +255,30 @@ def mutant_globs(shard: str) -> list[str]:
     return [part.removesuffix(".py").rstrip("/").replace("/", ".") + ".*" for part in SHARDS[shard]]
 
 
-def run_mutmut(max_children: int | None, shard: str | None = None) -> int:
+def to_rerun(
+    mutants: list[Mutant],
+    reviewed: tuple[Equivalent, ...] = EQUIVALENT,
+    change: Callable[[Mutant], tuple[str, str]] = change_of,
+) -> list[str]:
+    """The mutants worth running again once tests were added: unreached, or survived and
+    not reviewed as equivalent, in a scored function. mutmut lets a recorded result
+    stand unless the mutant is named (the new tests' stats are collected first)."""
+    return [
+        m.name
+        for m in mutants
+        if in_scope(m)
+        and (
+            m.outcome == "unreached"
+            or (m.outcome == "survived" and not equivalent(m, change(m), reviewed))
+        )
+    ]
+
+
+def run_mutmut(
+    max_children: int | None, shard: str | None = None, names: list[str] | None = None
+) -> int:
     command = [str(Path(sys.executable).parent / "mutmut"), "run"]
-    command += mutant_globs(shard) if shard else []
+    command += names if names else mutant_globs(shard) if shard else []
     if max_children:
         command += ["--max-children", str(max_children)]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -265,14 +287,20 @@ def run_mutmut(max_children: int | None, shard: str | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("run", "report", "survivors", "record"))
+    parser.add_argument("command", choices=("run", "report", "survivors", "record", "rerun"))
     parser.add_argument("path", nargs="?", default="", help="survivors: only this module")
     parser.add_argument("--max-children", type=int, default=None)
     parser.add_argument("--shard", choices=sorted(SHARDS), help="only these modules")
     args = parser.parse_args(argv)
     os.chdir(ROOT)  # mutmut reads mutants/ and pyproject.toml from here
-    if args.command == "run":
-        code = run_mutmut(args.max_children, args.shard)
+    if args.command == "rerun":
+        names = to_rerun([m for m in load_mutants() if in_shard(m.path, args.shard)])
+        if not names:
+            print("mutants: no survivors to run again", file=sys.stderr)
+            return 0
+        print(f"mutants: running {len(names)} survivors again", file=sys.stderr)
+    if args.command in ("run", "rerun"):
+        code = run_mutmut(args.max_children, args.shard, names if args.command == "rerun" else None)
         if code != 0:
             print(f"mutants: mutmut run exited {code}", file=sys.stderr)
             return 2

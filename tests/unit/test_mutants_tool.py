@@ -138,3 +138,18 @@ def test_a_floor_is_the_score_less_one_mutant_rounded_down() -> None:
     lone = m.Score(WRITES)
     lone.tally.update(survived=1)
     assert m.floor_of(lone) == 0.0
+
+
+def test_rerun_names_the_survivors_and_unreached_but_not_equivalents_or_killed() -> None:
+    """After tests were added, only these are worth mutmut's time again; a reviewed
+    equivalent stays out, and a function outside a module's scope is not scored."""
+    mutants = [mutant(1, n=1), mutant(0, n=2), mutant(0, n=3), mutant(33, n=4), mutant(None, n=5)]
+    reviewed = (m.Equivalent(WRITES, "check", "a < b", "a <= b", "never equal here"),)
+    changes = {2: ("a < b", "a <= b"), 3: ("a < b", "a > b"), 4: ("x", "y")}
+
+    def change(x):  # type: ignore[no-untyped-def]
+        return changes[int(x.name.rsplit("_", 1)[1])]
+
+    assert m.to_rerun(mutants, reviewed, change) == [mutants[2].name, mutants[3].name]
+    runner = mutant(0, function="not_scored", path="lab/chaos/runner.py")
+    assert m.to_rerun([runner], reviewed, change) == []
