@@ -57,6 +57,15 @@ TWO_EQUALS = (
     "is neither whichever '=' splits it, so both give the default"
 )
 
+MISSING_FAILS = (
+    "a status row the server did not give fails its condition whatever the default is, as "
+    "long as it is not the passing value; the message shows '?' from its own lookup"
+)
+MISSING_PASSES = (
+    "a setting that is absent counts as off: any default but the one value that turns it on "
+    "('ON', '1') gives the same decision"
+)
+
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
         "lab/chaos/checkers/writes.py",
@@ -444,5 +453,173 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         'use_ssl=merged.get("useSSL", "").strip().lower() == "true",',
         'use_ssl=merged.get("useSSL", "XXXX").strip().lower() == "true",',
         "an absent useSSL is false: '' and 'xxxx' are both not 'true'",
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "evaluate",
+        'state = status.get("wsrep_local_state", "")',
+        'state = status.get("wsrep_local_state", None)',
+        "a missing wsrep_local_state fails either way and is shown as '?' (`state or '?'`), named unknown",
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "evaluate",
+        'state = status.get("wsrep_local_state", "")',
+        'state = status.get("wsrep_local_state", )',
+        "a missing wsrep_local_state fails either way and is shown as '?' (`state or '?'`), named unknown",
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "evaluate",
+        'if status.get("wsrep_ready", "") != "ON":',
+        'if status.get("wsrep_ready", None) != "ON":',
+        MISSING_FAILS,
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "evaluate",
+        'if status.get("wsrep_ready", "") != "ON":',
+        'if status.get("wsrep_ready", ) != "ON":',
+        MISSING_FAILS,
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "evaluate",
+        'if status.get("wsrep_ready", "") != "ON":',
+        'if status.get("wsrep_ready", "XXXX") != "ON":',
+        MISSING_FAILS,
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "evaluate",
+        'if status.get("wsrep_cluster_status", "") != "Primary":',
+        'if status.get("wsrep_cluster_status", None) != "Primary":',
+        MISSING_FAILS,
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "evaluate",
+        'if status.get("wsrep_cluster_status", "") != "Primary":',
+        'if status.get("wsrep_cluster_status", ) != "Primary":',
+        MISSING_FAILS,
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "evaluate",
+        'if status.get("wsrep_cluster_status", "") != "Primary":',
+        'if status.get("wsrep_cluster_status", "XXXX") != "Primary":',
+        MISSING_FAILS,
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "evaluate",
+        'if variables.get("read_only", "OFF") == "ON" and not opts.available_when_readonly:',
+        'if variables.get("read_only", None) == "ON" and not opts.available_when_readonly:',
+        MISSING_PASSES,
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "evaluate",
+        'if variables.get("read_only", "OFF") == "ON" and not opts.available_when_readonly:',
+        'if variables.get("read_only", ) == "ON" and not opts.available_when_readonly:',
+        MISSING_PASSES,
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "evaluate",
+        'if variables.get("read_only", "OFF") == "ON" and not opts.available_when_readonly:',
+        'if variables.get("read_only", "XXOFFXX") == "ON" and not opts.available_when_readonly:',
+        MISSING_PASSES,
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "evaluate",
+        'if variables.get("read_only", "OFF") == "ON" and not opts.available_when_readonly:',
+        'if variables.get("read_only", "off") == "ON" and not opts.available_when_readonly:',
+        MISSING_PASSES,
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "Options.from_env",
+        'available_when_donor=env.get("AVAILABLE_WHEN_DONOR", "0") == "1",',
+        'available_when_donor=env.get("AVAILABLE_WHEN_DONOR", None) == "1",',
+        MISSING_PASSES,
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "Options.from_env",
+        'available_when_donor=env.get("AVAILABLE_WHEN_DONOR", "0") == "1",',
+        'available_when_donor=env.get("AVAILABLE_WHEN_DONOR", ) == "1",',
+        MISSING_PASSES,
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "Options.from_env",
+        'available_when_donor=env.get("AVAILABLE_WHEN_DONOR", "0") == "1",',
+        'available_when_donor=env.get("AVAILABLE_WHEN_DONOR", "XX0XX") == "1",',
+        MISSING_PASSES,
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "healthy_peer_names",
+        'name = resp.headers.get("X-Node-Name", "")',
+        'name = resp.headers.get("X-Node-Name", None)',
+        "None, like '', is dropped by `if name` (the peer names nobody)",
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "healthy_peer_names",
+        'name = resp.headers.get("X-Node-Name", "")',
+        'name = resp.headers.get("X-Node-Name", )',
+        "None, like '', is dropped by `if name` (the peer names nobody)",
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "healthy_peer_names",
+        "with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:",
+        "with ThreadPoolExecutor(max_workers=None) as pool:",
+        "at least one worker per peer either way: every peer is still asked at once",
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "healthy_peer_names",
+        "with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:",
+        "with ThreadPoolExecutor(max_workers=max(2, len(hosts))) as pool:",
+        "at least one worker per peer either way: every peer is still asked at once",
+    ),
+    Equivalent(
+        "lab/images/db/clustercheck.py",
+        "answer",
+        "verdict.available = False",
+        "verdict.available = None",
+        "only read for truth (the 503) right after; the verdict object does not leave answer()",
+    ),
+    Equivalent(
+        "lab/images/db/replcheck.py",
+        "query",
+        "heartbeat = None if lag is None else float(lag)",
+        "heartbeat = None if (lag is None) and False else float(lag)",
+        "float(None) raises TypeError, which the except beside it turns into the same None",
+    ),
+    Equivalent(
+        "lab/images/db/replcheck.py",
+        "Verdict.body",
+        'return f"{self.role} is available" + "".join(f"; {n}" for n in self.notes) + ".\\n"',
+        'return f"{self.role} is available" + "XXXX".join(f"; {n}" for n in self.notes) + ".\\n"',
+        "an available replica has at most one note (a reconnecting IO thread): nothing is joined",
+    ),
+    Equivalent(
+        "lab/oxnode/dbpool.py",
+        "Pool._open",
+        'raise db_down(f"{self.address.host}:{self.address.port}", exc.args[-1]) from None',
+        'raise db_down(f"{self.address.host}:{self.address.port}", exc.args[+1]) from None',
+        "PyMySQL's errors carry (code, message): index 1 is the last",
+    ),
+    Equivalent(
+        "lab/suite_timing.py",
+        "SuiteRun.shard_lines",
+        "split(tests, Shard(k, count), self.durations)[2] for k in range(1, count + 1)",
+        "split(tests, Shard(k, count), self.durations)[2] for k in range(count + 1)",
+        "shard 0 indexes groups[-1], the last shard, already counted: the longest is the same",
     ),
 )

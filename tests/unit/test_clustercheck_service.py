@@ -180,14 +180,20 @@ def _answer(
 ) -> tuple[int, str, dict[str, str]]:
     asked: dict[str, Any] = {}
     found = kw.get("found", (SYNCED, VARS, ""))
-    monkeypatch.setattr(cc, "query_node", lambda o: found)
+    given = opts or cc.Options(drain_file=NO_DRAIN)
+
+    def query_node(o: Any) -> Any:
+        assert o is given, "mysqld is asked with the request's options"
+        return found
+
+    monkeypatch.setattr(cc, "query_node", query_node)
 
     def healthy(status: dict[str, str], me: str, timeout: float) -> list[str]:
         asked.update(status=status, me=me, timeout=timeout)
         return peers
 
     monkeypatch.setattr(cc, "healthy_peer_names", healthy)
-    code, body, headers = cc.answer(path, opts or cc.Options(drain_file=NO_DRAIN))
+    code, body, headers = cc.answer(path, given)
     if asked:
         assert asked["me"] == "galera2" and asked["status"] is found[0]
         assert asked["timeout"] == (opts.peer_timeout if opts else 0.2)
@@ -277,3 +283,41 @@ def test_peers_are_asked_all_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cc.urllib.request, "urlopen", urlopen)
     status = {"wsrep_incoming_addresses": "10.0.0.1:3306,10.0.0.2:3306,10.0.0.3:3306"}
     assert cc.healthy_peer_names(status, "me", 0.2) == ["1", "2", "3"]
+
+
+def test_an_unknown_path_is_404_naming_the_two_paths() -> None:
+    assert cc.answer("/status", cc.Options()) == (404, "unknown path; try / or /master\n", {})
+
+
+def test_main_answers_each_request_s_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(cc, "serve", lambda name, answer: served.update(answer=answer))
+    monkeypatch.setattr(cc, "SETTINGS_FILE", str(tmp_path / "none"))
+    monkeypatch.setattr(cc, "query_node", lambda opts: (SYNCED, VARS, ""))
+    monkeypatch.setenv("CLUSTERCHECK_DRAIN_FILE", NO_DRAIN)
+    cc.main()
+    assert served["answer"]("") == (
+        200,
+        "galera2 is synced and available.\n",
+        {"X-Node-Name": "galera2"},
+    )
+
+
+class Headerless(Response):
+    def __init__(self) -> None:
+        super().__init__(200, "")
+        self.headers = {}
+
+
+def test_peers_at_ipv6_addresses_and_one_without_a_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """wsrep_incoming_addresses holds [v6]:port; a 200 without X-Node-Name names nobody."""
+    asked: list[str] = []
+
+    def urlopen(url: str, timeout: float) -> Response:
+        asked.append(url)
+        return Headerless() if "fd00::2" in url else Response(200, "galera1")
+
+    monkeypatch.setattr(cc.urllib.request, "urlopen", urlopen)
+    status = {"wsrep_incoming_addresses": "[fd00::1]:3306,[fd00::2]:3306"}
+    assert cc.healthy_peer_names(status, "galera3", 0.2) == ["galera1"]
+    assert sorted(asked) == ["http://[fd00::1]:9200/", "http://[fd00::2]:9200/"]

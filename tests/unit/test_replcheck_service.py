@@ -183,3 +183,8 @@ def test_main_serves_with_the_sysconfig_file_read_per_request(
     settings.write_text("REPLCHECK_MAX_LAG=3\n")
     served["answer"]("")
     assert seen == [10.0, 3.0], "an edit of /etc/sysconfig/replcheck counts at the next request"
+
+
+def test_every_failure_is_named_in_one_line() -> None:
+    stopped = {**RUNNING, "Slave_IO_Running": "No", "Slave_SQL_Running": "No"}
+    assert body(stopped) == "replica is not available: IO thread is No; SQL thread is No\n"

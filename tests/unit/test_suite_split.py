@@ -254,3 +254,9 @@ def test_a_test_without_a_figure_counts_as_the_average() -> None:
 def test_a_test_s_module_is_its_file_whatever_follows(nodeid: str) -> None:
     """Tests of a module stay together: a class's tests and ids holding '::' included."""
     assert suite_split.module_of(nodeid) == "tests/x/test_m.py"
+
+
+def test_pytest_split_s_older_list_format_is_read(tmp_path: Path) -> None:
+    path = tmp_path / ".test_durations"
+    path.write_text('[["tests/a.py::t", 1.5], ["tests/b.py::t", 2]]')
+    assert suite_split.read_durations(path) == {"tests/a.py::t": 1.5, "tests/b.py::t": 2.0}

@@ -101,7 +101,7 @@ def test_the_table_as_a_person_reads_it() -> None:
         1,
         {
             "tests/chaos": {"seconds": 1859.0, "passed": 40, "failed": 2, "error": 1},
-            "tests/unit": {"seconds": 59.0, "passed": 900},
+            "tests/unit": {"seconds": 60.0, "passed": 900},
         },
         {f"tests/unit/test_{i}.py::t": 60.0 * (i + 1) for i in range(4)},
     )
@@ -109,7 +109,7 @@ def test_the_table_as_a_person_reads_it() -> None:
         "`pytest -n 2`: exit 1, wall time 62 min 05 s",
         "  directory             tests  failed  time in tests",
         "  tests/chaos              43       3       30 min 59 s",
-        "  tests/unit              900       0        0 min 59 s",
+        "  tests/unit              900       0        1 min 00 s",
         "  time in tests: setup + call + teardown, summed over xdist workers (a lab's start",
         "  counts in the first test that uses it)",
         "  shards by .test_durations (4 tests, 10.0 min in tests):",
