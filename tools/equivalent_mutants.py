@@ -622,4 +622,11 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "split(tests, Shard(k, count), self.durations)[2] for k in range(count + 1)",
         "shard 0 indexes groups[-1], the last shard, already counted: the longest is the same",
     ),
+    Equivalent(
+        "lab/oxnode/config.py",
+        "ConfigDb.from_properties",
+        '"com.openexchange.database.replicationMonitor", "true"',
+        '"com.openexchange.database.replicationMonitor", "TRUE"',
+        "the default is lower-cased before it is compared: 'TRUE' and 'true' read the same",
+    ),
 )

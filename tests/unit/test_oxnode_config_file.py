@@ -103,7 +103,9 @@ def test_node_files_are_written_and_read_under_the_etc_directory(
     assert config.read_properties("system.properties") == {}, "a missing file is empty"
     config.write_properties("system.properties", {"SERVER_NAME": "oxserver"}, "by oxinstaller")
     config.write_properties("system.properties", {"SERVER_NAME": "ox2"})  # once more
-    assert (etc / "system.properties").read_text() == "SERVER_NAME=ox2\n"
+    assert (etc / "system.properties").read_text() == "SERVER_NAME=ox2\n", "no header: none"
+    config.write_properties("ajp.properties", {"k": "v"}, "by oxinstaller")
+    assert (etc / "ajp.properties").read_text() == "# by oxinstaller\nk=v\n"
     assert config.read_properties("system.properties") == {"SERVER_NAME": "ox2"}
 
 
@@ -132,6 +134,10 @@ def test_properties_are_rendered_as_java_stores_them(
         ("k=\\u00C9\\u00e9", {"k": "\u00c9\u00e9"}),  # upper- and lower-case hex
         ("a=b\\\\\\\\\nc=d", {"a": "b\\\\", "c": "d"}),  # 4 backslashes: an even count
         ("a=b\\\\\\\nc", {"a": "b\\c"}),  # 3: the line goes on
+        ("a=b\\", {"a": "b"}),  # a backslash at the end of the file: nothing follows
+        ("a=b\\\n \x0bc", {"a": "b\x0bc"}),  # a continuation loses space, tab, ff only
+        ("a=b\\\n Xc", {"a": "bXc"}),
+        ("maxActive=X5", {"maxActive": "X5"}),
     ],
 )
 def test_properties_are_read_as_java_reads_them(text: str, values: dict[str, str]) -> None:
@@ -144,3 +150,11 @@ def test_a_jdbc_url_s_parts() -> None:
     with pytest.raises(ValueError) as raised:
         DbAddress.from_url("jdbc:postgresql://db/x")
     assert str(raised.value) == "not a jdbc:mysql:// URL: 'jdbc:postgresql://db/x'"
+
+
+def test_a_property_file_without_a_header_has_no_comment_line() -> None:
+    assert config.render_properties({"k": "v"}) == "k=v\n"
+
+
+def test_a_pool_setting_that_is_not_a_number_keeps_ox_s_default() -> None:
+    assert PoolSettings.from_properties({"maxActive": "X5"}).max_active == 100
