@@ -296,3 +296,18 @@ def test_close_idle_closes_every_idle_connection(monkeypatch: pytest.MonkeyPatch
         p.release(conn, reusable=True)
     p.close_idle()
     assert p.idle.empty() and all(c.closed for c in conns), "a workload's end closes them"
+
+
+def test_connections_beyond_the_idle_limit_are_closed_on_return(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OX keeps at most maxIdle connections for reuse; one returned beyond that closes."""
+    from lab.oxnode.dbpool import IDLE_POOL_SIZE
+
+    p = pool(monkeypatch)
+    conns = [p.acquire() for _ in range(IDLE_POOL_SIZE + 1)]
+    for conn in conns:
+        p.release(conn, reusable=True)
+    assert p.idle.qsize() == IDLE_POOL_SIZE
+    assert [c.closed for c in conns] == [False] * IDLE_POOL_SIZE + [True]
+    assert p.discarded == 0, "closed for room, not for a failure"
