@@ -66,6 +66,10 @@ MISSING_PASSES = (
     "('ON', '1') gives the same decision"
 )
 
+LAST_PART = (
+    "only the part after the last ':' is used: how many splits come before it does not change it"
+)
+
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
         "lab/chaos/checkers/writes.py",
@@ -628,5 +632,19 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         '"com.openexchange.database.replicationMonitor", "true"',
         '"com.openexchange.database.replicationMonitor", "TRUE"',
         "the default is lower-cased before it is compared: 'TRUE' and 'true' read the same",
+    ),
+    Equivalent(
+        "lab/operator/parsers.py",
+        "binds",
+        'len(w) > 1 and any(_in_range(one.rsplit(":", 1)[-1], int(port)) for one in w[1].split(","))',
+        'len(w) > 1 and any(_in_range(one.rsplit(":", )[-1], int(port)) for one in w[1].split(","))',
+        LAST_PART,
+    ),
+    Equivalent(
+        "lab/operator/parsers.py",
+        "binds",
+        'len(w) > 1 and any(_in_range(one.rsplit(":", 1)[-1], int(port)) for one in w[1].split(","))',
+        'len(w) > 1 and any(_in_range(one.rsplit(":", 2)[-1], int(port)) for one in w[1].split(","))',
+        LAST_PART,
     ),
 )

@@ -1,0 +1,82 @@
+"""Which haproxy.cfg section takes a port's connections, as HAProxy decides it: a listen
+that binds it, or a frontend that binds it and hands it to its default_backend. The
+lab's names for the listeners and lint's rules both read servers from there, so a wrong
+section is a whole haproxy.cfg judged by the wrong servers."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.operator.parsers import Section, binds, haproxy_sections, servers_for_port
+
+SPLIT = """\
+frontend fe_write
+    bind :3306
+    default_backend be_write
+backend be_other
+    server x galera9:3306
+backend be_write
+    option httpchk
+    server g1 galera1:3306 check
+listen reads
+    bind :3307
+    server g2 galera2:3306
+frontend fe_plain
+    bind :3308
+"""
+
+
+def test_a_frontend_hands_its_port_to_its_default_backend() -> None:
+    """The backend's servers, with the frontend's lines in front of its own (a frontend
+    setting applies to what it sends there)."""
+    found = servers_for_port(haproxy_sections(SPLIT), "3306")
+    assert found == Section(
+        "backend",
+        "be_write",
+        6,
+        [
+            (2, ["bind", ":3306"]),
+            (3, ["default_backend", "be_write"]),
+            (7, ["option", "httpchk"]),
+            (8, ["server", "g1", "galera1:3306", "check"]),
+        ],
+    )
+
+
+def test_a_listen_takes_its_own_port_and_a_frontend_without_backend_is_itself() -> None:
+    sections = haproxy_sections(SPLIT)
+    assert servers_for_port(sections, "3307") is sections[3]
+    assert servers_for_port(sections, "3308") is sections[4]
+    assert servers_for_port(sections, "3309") is None
+
+
+def test_a_backend_that_binds_is_not_a_listener() -> None:
+    """Only listen and frontend sections accept connections; `bind` in a backend is an
+    error HAProxy refuses, not a listener."""
+    sections = haproxy_sections("backend b\n    bind :3306\n    server a galera1:3306\n")
+    assert servers_for_port(sections, "3306") is None
+
+
+def _section(*binds_: str) -> Section:
+    return Section("listen", "x", 1, [(i + 2, b.split()) for i, b in enumerate(binds_)])
+
+
+@pytest.mark.parametrize(
+    ("lines", "listens"),
+    [
+        (["bind :3306"], True),
+        (["bind 10.0.0.1:3306"], True),
+        (["bind :::3306"], True),  # IPv6 any: the port after the last colon
+        (["bind :3300-3310"], True),  # a range
+        (["bind :3307-3310"], False),
+        (["bind :3305,:3306"], True),  # a comma list
+        (["bind unix@/run/x.sock", "bind :3306"], True),  # a socket beside the port
+        (["bind unix@/run/x.sock"], False),
+        (["bind"], False),  # no address at all
+        (["bind :abc"], False),
+        (["bind :abc-3306"], False),  # not a range HAProxy takes
+        (["bind :3306-abc"], False),
+    ],
+)
+def test_bind_lines_as_haproxy_reads_them(lines: list[str], listens: bool) -> None:
+    assert binds(_section(*lines), "3306") is listens, lines
