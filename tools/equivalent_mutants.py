@@ -647,4 +647,11 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         'len(w) > 1 and any(_in_range(one.rsplit(":", 2)[-1], int(port)) for one in w[1].split(","))',
         LAST_PART,
     ),
+    Equivalent(
+        "lab/operator/project.py",
+        "Project.line_of",
+        'return line_of(self.path.read_text(encoding="utf-8"), key, table)',
+        'return line_of(self.path.read_text(encoding="UTF-8"), key, table)',
+        "codec names are case-insensitive",
+    ),
 )
