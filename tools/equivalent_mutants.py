@@ -70,6 +70,8 @@ LAST_PART = (
     "only the part after the last ':' is used: how many splits come before it does not change it"
 )
 
+FIRST_HASH = "only the part before the first '#' is kept: how many splits follow does not change it"
+
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
         "lab/chaos/checkers/writes.py",
@@ -653,5 +655,33 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         'return line_of(self.path.read_text(encoding="utf-8"), key, table)',
         'return line_of(self.path.read_text(encoding="UTF-8"), key, table)',
         "codec names are case-insensitive",
+    ),
+    Equivalent(
+        "lab/operator/parsers.py",
+        "enclosing",
+        "next((d for d in reversed(before) if len(d.blocks) == depth - 1), None) if depth else None",
+        "next((d for d in reversed(before) if len(d.blocks) == depth - 1), ) if depth else None",
+        "a directive inside a block always has its opener earlier in the same file's list (the parser's stack made its blocks), so next() never runs dry",
+    ),
+    Equivalent(
+        "lab/operator/parsers.py",
+        "enclosing",
+        "next((d for d in reversed(before) if len(d.blocks) == depth - 1), None) if depth else None",
+        "next((d for d in reversed(before) if len(d.blocks) == depth - 1), None) if (depth) or True else None",
+        "at depth 0 no directive has -1 blocks: next() gives the same None",
+    ),
+    Equivalent(
+        "lab/operator/parsers.py",
+        "haproxy_sections",
+        'line = raw.split("#", 1)[0].strip()',
+        'line = raw.split("#", )[0].strip()',
+        FIRST_HASH,
+    ),
+    Equivalent(
+        "lab/operator/parsers.py",
+        "haproxy_sections",
+        'line = raw.split("#", 1)[0].strip()',
+        'line = raw.split("#", 2)[0].strip()',
+        FIRST_HASH,
     ),
 )

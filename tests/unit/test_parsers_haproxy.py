@@ -80,3 +80,18 @@ def _section(*binds_: str) -> Section:
 )
 def test_bind_lines_as_haproxy_reads_them(lines: list[str], listens: bool) -> None:
     assert binds(_section(*lines), "3306") is listens, lines
+
+
+def test_comments_end_a_line_at_the_first_hash_and_a_section_may_be_nameless() -> None:
+    [defaults] = haproxy_sections("defaults # the lab's\n    timeout connect 5s # was 10s # 2024\n")
+    assert (defaults.kind, defaults.name, defaults.line) == ("defaults", "", 1)
+    assert defaults.lines == [(2, ["timeout", "connect", "5s"])]
+
+
+def test_apache_continuation_lines_join_and_a_last_backslash_does_not_reach_past_the_end() -> None:
+    from lab.operator.parsers import apache_directives
+
+    [joined] = apache_directives("ServerAlias a \\\n    b\n")
+    assert (joined.name, joined.args, joined.line) == ("serveralias", ("a", "b"), 1)
+    [last] = apache_directives("ServerAlias a \\")
+    assert last.name == "serveralias" and last.args[0] == "a"
