@@ -684,4 +684,11 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         'line = raw.split("#", 2)[0].strip()',
         FIRST_HASH,
     ),
+    Equivalent(
+        "lab/operator/parsers.py",
+        "apache_directives",
+        'words = shlex.split(line.strip("<>"), posix=True)',
+        'words = shlex.split(line.strip("<>"), )',
+        "shlex.split is POSIX by default",
+    ),
 )

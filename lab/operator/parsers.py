@@ -123,12 +123,13 @@ def _in_range(ports: str, port: int) -> bool:
 
 
 def servers_for_port(sections: list[Section], port: str) -> Section | None:
-    """The section whose servers take the connections to `port`: a listen, or the
-    frontend's default_backend (with the frontend's lines in front of its own)."""
+    """The section whose servers take the connections to `port`: the default_backend of
+    the frontend or listen that binds it (with the binding section's lines in front of
+    its own; HAProxy's manual lists default_backend for both), else that section."""
     for section in sections:
         if section.kind not in ("listen", "frontend") or not binds(section, port):
             continue
-        use = section.first("default_backend") if section.kind == "frontend" else None
+        use = section.first("default_backend")
         for other in sections:
             if use and other.kind == "backend" and other.name == use[1][1]:
                 return Section(other.kind, other.name, other.line, section.lines + other.lines)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.infra.errors import ConfigError
 from lab.infra.nodes import Placement
 from lab.operator.placement import (
     CLUSTERCHECK_SETTINGS,
@@ -233,3 +234,44 @@ def test_keepalived_members_get_the_lab_s_or_the_operator_s_file(
         for member, priority in zip(members, priorities, strict=True):
             assert f"priority {priority}" in member.keepalived_conf, member.keepalived_conf
             assert "172.30.0.100/24" in member.keepalived_conf, "moved to the lab's address"
+
+
+def test_only_the_file_of_its_key_is_read_for_each_place(tmp_path: Path) -> None:
+    """A keepalived.conf is not a haproxy.cfg, a site is not proxy_ajp.conf, and a
+    certificate line in proxy_ajp.conf is not the site's."""
+    toml = starter(tmp_path, "guide-galera")
+    text = toml.read_text().replace('haproxy_cfg = "dblb/haproxy.cfg"\n', "")
+    text = text.replace('proxy_ajp_conf = "web/proxy_ajp.conf"\n', "")
+    text = text.replace('profile = "fast"', 'profile = "fast"\ndblb = "keepalived"')
+    text = text.replace("[dblb]\n", '[dblb]\nkeepalived_conf = ["k.conf"]\n')
+    (tmp_path / "k.conf").write_text("vrrp_instance V {\n  virtual_router_id 51\n}\n")
+    toml.write_text(text)
+    plan = LabRequest.of(load_project(toml)).plan()
+    assert haproxy_setup(plan, "the lab's own").config == "the lab's own"
+    assert web_files(plan).proxy_ajp_conf is None
+    assert web_files(plan).site == (tmp_path / "web/oxlab.conf").read_bytes()
+
+
+def test_a_certificate_line_outside_the_site_is_no_note(tmp_path: Path) -> None:
+    project(tmp_path)
+    conf = tmp_path / "web/proxy_ajp.conf"
+    conf.write_text(conf.read_text() + "SSLCertificateFile /etc/ssl/other.pem\n")
+    plan = LabRequest.of(load_project(tmp_path / "oxlab.toml")).plan()
+    assert not [n for n in operator_notes(plan) if "certificate" in n]
+
+
+def test_a_topology_without_a_web_role_has_no_web_files(tmp_path: Path) -> None:
+    files = web_files(project(tmp_path, "galera"))
+    assert (files.site, files.proxy_ajp_conf, files.cert_paths) == (None, None, ())
+
+
+def test_an_override_that_stops_the_lab_names_every_finding(tmp_path: Path) -> None:
+    cnf = "[mysqld]\nwsrep_on = OFF\nserver_id = 7\n"
+    plan = project(tmp_path, **{"[db]": 'cnf = ["db/wsrep.cnf", "db/t.cnf"]', "db/t.cnf": cnf})
+    with pytest.raises(ConfigError) as raised:
+        operator_notes(plan)
+    from lab.operator.lint import blocking_findings
+
+    found = blocking_findings(plan)
+    assert len(found) >= 2, found
+    assert str(raised.value) == "; ".join(f.render() for f in found), "one line, every one"

@@ -74,3 +74,10 @@ def test_a_project_names_its_files_and_their_lines(tmp_path: Path) -> None:
     assert project.where("settings", "clustercheck") == f"{tmp_path / 'oxlab.toml'}:4"
     assert project.where("topology", "lab") == f"{tmp_path / 'oxlab.toml'}:2"
     assert project.where("settings", "lab") == f"{tmp_path / 'oxlab.toml'}:1"
+
+
+def test_a_one_line_file_s_error_at_its_end_is_line_1(tmp_path: Path) -> None:
+    path = tmp_path / "oxlab.toml"
+    path.write_text("x = [")
+    with pytest.raises(ConfigError, match=r"oxlab.toml:1: not valid TOML"):
+        load_project(path)

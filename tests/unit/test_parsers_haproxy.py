@@ -95,3 +95,21 @@ def test_apache_continuation_lines_join_and_a_last_backslash_does_not_reach_past
     assert (joined.name, joined.args, joined.line) == ("serveralias", ("a", "b"), 1)
     [last] = apache_directives("ServerAlias a \\")
     assert last.name == "serveralias" and last.args[0] == "a"
+
+
+def test_a_listen_with_a_default_backend_hands_its_port_there_too() -> None:
+    """default_backend is valid in a listen section as in a frontend (HAProxy's manual,
+    "default_backend": sections frontend, listen)."""
+    text = "listen w\n    bind :3306\n    default_backend b\nbackend b\n    server a galera1:3306\n"
+    found = servers_for_port(haproxy_sections(text), "3306")
+    assert found is not None and (found.kind, found.name) == ("backend", "b")
+
+
+def test_apache_comments_and_unbalanced_quotes() -> None:
+    from lab.operator.parsers import apache_directives
+
+    found = apache_directives('# ServerName commented\nServerAlias a\\\n  b\n<Location "/x>\n')
+    assert [(d.name, d.args) for d in found] == [
+        ("serveralias", ("a", "b")),
+        ("location", ('"/x',)),
+    ]
