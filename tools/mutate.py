@@ -802,8 +802,8 @@ MUTATIONS = (
     Mutation(
         "lint AP006: ProxyPass /path backend not read",
         "lab/operator/lint/web.py",
-        '        if d.args[0].startswith("/"):\n            paths.add',
-        "        if False:\n            paths.add",
+        '        if d.args[0].startswith("/"):\n            mappings.append',
+        "        if False:\n            mappings.append",
     ),
     Mutation(
         "lint: host names compared case-sensitively",
