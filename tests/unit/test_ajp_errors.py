@@ -11,6 +11,7 @@ import io
 import pytest
 
 from lab.oxnode import ajp
+from tests.unit.test_ajp_protocol import Wire as Stream
 
 
 def _forward(method_code: int, header: bytes = b"") -> bytes:
@@ -71,18 +72,6 @@ def test_the_last_method_and_header_codes_are_valid() -> None:
 
 def test_a_string_is_read_as_utf_8() -> None:
     assert ajp.Reader(b"\x00\x02\xc3\xa9\x00").string() == "é"
-
-
-class Stream(io.BytesIO):
-    """The container's packets to read; what the client writes back is kept apart."""
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self.sent = b""
-
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        self.sent += bytes(data)
-        return len(data)
 
 
 def test_a_response_that_ends_without_headers_has_status_0_and_no_reason() -> None:

@@ -11,19 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests.unit.image_scripts import load_image_script
+from tests.unit.test_clustercheck import SYNCED as SYNCED_ALONE
+from tests.unit.test_clustercheck import VARS as GALERA1
+from tests.unit.test_clustercheck import cc
 
-cc = load_image_script("clustercheck")
-checkhttp = load_image_script("checkhttp")
-
-SYNCED = {
-    "wsrep_local_state": "4",
-    "wsrep_local_state_comment": "Synced",
-    "wsrep_ready": "ON",
-    "wsrep_cluster_status": "Primary",
-    "wsrep_incoming_addresses": "10.0.0.1:3306,10.0.0.2:3306,10.0.0.3:3306",
-}
-VARS = {"read_only": "OFF", "wsrep_reject_queries": "NONE", "wsrep_node_name": "galera2"}
+SYNCED = {**SYNCED_ALONE, "wsrep_incoming_addresses": "10.0.0.1:3306,10.0.0.2:3306,10.0.0.3:3306"}
+VARS = {**GALERA1, "wsrep_node_name": "galera2"}
 NO_DRAIN = "/nonexistent/clustercheck.disabled"
 
 
