@@ -142,6 +142,7 @@ def test_an_operator_stats_listener_keeps_the_image_s_command(tmp_path: Path) ->
         tmp_path, "galera", **{"dblb/haproxy.cfg": cfg, "[hosts]": '"db1.example.net" = "galera1"'}
     )
     setup = haproxy_setup(plan, "unused")
+    assert setup.config == cfg, "theirs, byte for byte"
     assert setup.command is None and [p.target for p in setup.extra] == [NAMES_FILE]
     assert not [n for n in operator_notes(plan) if "haproxy.cfg" in n]
 
@@ -248,6 +249,7 @@ def test_only_the_file_of_its_key_is_read_for_each_place(tmp_path: Path) -> None
     toml.write_text(text)
     plan = LabRequest.of(load_project(toml)).plan()
     assert haproxy_setup(plan, "the lab's own").config == "the lab's own"
+    assert not [n for n in operator_notes(plan) if "used as it is" in n], "no haproxy.cfg note"
     assert web_files(plan).proxy_ajp_conf is None
     assert web_files(plan).site == (tmp_path / "web/oxlab.conf").read_bytes()
 
