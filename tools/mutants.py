@@ -293,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shard", choices=sorted(SHARDS), help="only these modules")
     args = parser.parse_args(argv)
     os.chdir(ROOT)  # mutmut reads mutants/ and pyproject.toml from here
+    names: list[str] | None = None  # rerun: only these mutants
     if args.command == "rerun":
         names = to_rerun([m for m in load_mutants() if in_shard(m.path, args.shard)])
         if not names:
@@ -300,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(f"mutants: running {len(names)} survivors again", file=sys.stderr)
     if args.command in ("run", "rerun"):
-        code = run_mutmut(args.max_children, args.shard, names if args.command == "rerun" else None)
+        code = run_mutmut(args.max_children, args.shard, names)
         if code != 0:
             print(f"mutants: mutmut run exited {code}", file=sys.stderr)
             return 2
@@ -309,14 +310,11 @@ def main(argv: list[str] | None = None) -> int:
         print("mutants: no results in mutants/: run `tools/mutants.py run` first", file=sys.stderr)
         return 2
     if args.command == "survivors":
-        for mutant in mutants:
-            if mutant.outcome in ("survived", "unreached") and in_scope(mutant):
-                if args.path and mutant.path != args.path:
-                    continue
-                before, after = change_of(mutant)
-                if not equivalent(mutant, (before, after), EQUIVALENT):
-                    print(f"{mutant.path} {mutant.function} [{mutant.outcome}] {mutant.name}")
-                    print(f"    - {before}\n    + {after}")
+        wanted = set(to_rerun([m for m in mutants if not args.path or m.path == args.path]))
+        for mutant in (m for m in mutants if m.name in wanted):
+            before, after = change_of(mutant)
+            print(f"{mutant.path} {mutant.function} [{mutant.outcome}] {mutant.name}")
+            print(f"    - {before}\n    + {after}")
         return 0
     scores = score(mutants)
     floors = {p: f for p, f in read_floors().items() if in_shard(p, args.shard)}
